@@ -1,0 +1,113 @@
+"""The Fleet API client's typed error tree.
+
+Every failure the client can raise derives from :class:`TeslaFleetError`, so the
+Home Assistant layer maps a handful of classes instead of status codes:
+authentication errors start a reauth, transient ones become ``UpdateFailed``.
+"""
+
+from __future__ import annotations
+
+
+class TeslaFleetError(Exception):
+    """Base class of every error raised by the Fleet client."""
+
+    def __init__(
+        self, message: str = "", *, status: int | None = None, error: str | None = None
+    ) -> None:
+        """Keep the HTTP status and Tesla's ``error`` text beside the message."""
+        super().__init__(message or error or self.__class__.__name__)
+        self.status = status
+        self.error = error
+
+
+class TeslaAuthenticationError(TeslaFleetError):
+    """The request was not authorised (HTTP 401)."""
+
+
+class TokenExpiredError(TeslaAuthenticationError):
+    """The access token was rejected; a refresh may fix it."""
+
+
+class LoginRequiredError(TeslaAuthenticationError):
+    """The refresh token is used, revoked or expired: the user must log in again.
+
+    Tesla answers ``login_required`` (401) or ``invalid_grant`` (400/401).
+    """
+
+
+class InvalidClientError(TeslaAuthenticationError):
+    """The token endpoint does not know the client id or secret."""
+
+
+class MissingScopeError(TeslaFleetError):
+    """The token lacks a scope the endpoint needs (HTTP 403)."""
+
+
+class CommandProtocolRequiredError(TeslaFleetError):
+    """The car only accepts signed commands (HTTP 403): use the command proxy."""
+
+
+class VehicleUnavailableError(TeslaFleetError):
+    """The car is asleep or offline (HTTP 408, or the proxy's 500 with that text)."""
+
+
+class RateLimitedError(TeslaFleetError):
+    """Tesla rate-limited the request (HTTP 429)."""
+
+    def __init__(
+        self,
+        message: str = "",
+        *,
+        retry_after: float | None = None,
+        status: int | None = 429,
+        error: str | None = None,
+    ) -> None:
+        """Remember how long Tesla asked us to wait, when it said so."""
+        super().__init__(message, status=status, error=error)
+        self.retry_after = retry_after
+
+
+class WrongRegionError(TeslaFleetError):
+    """The account lives in another region (HTTP 421)."""
+
+    def __init__(
+        self,
+        message: str = "",
+        *,
+        suggested_url: str | None = None,
+        status: int | None = 421,
+        error: str | None = None,
+    ) -> None:
+        """Carry the base URL Tesla suggests, when its message names one."""
+        super().__init__(message, status=status, error=error)
+        self.suggested_url = suggested_url
+
+
+class NotRegisteredError(TeslaFleetError):
+    """The partner account is not registered in this region (HTTP 412)."""
+
+
+class InvalidRequestError(TeslaFleetError):
+    """Tesla rejected the request itself (another 4xx)."""
+
+
+class ServerError(TeslaFleetError):
+    """Tesla or the car failed to answer (HTTP 5xx); usually transient."""
+
+
+class TeslaConnectionError(TeslaFleetError):
+    """The request did not get an answer: connection failure or timeout."""
+
+
+class MalformedResponseError(TeslaFleetError):
+    """The answer was not the JSON Tesla promises (empty, HTML, wrong shape)."""
+
+
+class CommandFailedError(TeslaFleetError):
+    """The car refused a command (``result: false`` with a reason)."""
+
+    def __init__(self, command: str, reason: str) -> None:
+        """Name the command and the car's reason."""
+        super().__init__(f"{command} failed: {reason}", error=reason)
+        self.command = command
+        self.reason = reason

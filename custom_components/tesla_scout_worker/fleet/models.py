@@ -1,0 +1,402 @@
+"""Typed models of the Fleet API answers this project reads.
+
+Tesla's answers are loose: numbers come as strings, ``"<invalid>"`` stands in for
+missing values, ``charger_phases`` is ``null`` while charging and timestamps are in
+milliseconds. The parsers here accept all of that and never raise on an odd value;
+an unusable value becomes ``None``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+import time
+from typing import Any, Self
+
+CHARGING_STATES_ACTIVE = frozenset({"Charging", "Starting"})
+"""Charging states in which energy flows or is about to."""
+
+CHARGING_STATES_UNPLUGGED = frozenset({"Disconnected"})
+
+
+class VehicleState(StrEnum):
+    """What the vehicle list says about a car's connection."""
+
+    ONLINE = "online"
+    ASLEEP = "asleep"
+    OFFLINE = "offline"
+
+
+def vin_tail(vin: str) -> str:
+    """Name a vehicle in logs without its VIN: its last four characters."""
+    return f"…{vin[-4:]}"
+
+
+def _int(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return round(value)
+    if isinstance(value, str):
+        try:
+            return round(float(value))
+        except ValueError:
+            return None
+    return None
+
+
+def _float(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return None
+    return None
+
+
+def _str(value: Any) -> str | None:
+    if isinstance(value, str) and value and value != "<invalid>":
+        return value
+    return None
+
+
+def _bool(value: Any) -> bool | None:
+    return value if isinstance(value, bool) else None
+
+
+def _section(data: Mapping[str, Any], key: str) -> Mapping[str, Any] | None:
+    value = data.get(key)
+    return value if isinstance(value, Mapping) else None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Vehicle:
+    """One record of ``GET /api/1/vehicles``: cheap, and never wakes the car."""
+
+    id: int | None
+    vehicle_id: int | None
+    vin: str
+    display_name: str | None
+    state: str
+    access_type: str | None = None
+    command_signing: str | None = None
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Self:
+        """Parse one record; the VIN is the only field that must be there."""
+        vin = data.get("vin")
+        if not isinstance(vin, str) or not vin:
+            msg = "vehicle record without a VIN"
+            raise ValueError(msg)
+        return cls(
+            id=_int(data.get("id")),
+            vehicle_id=_int(data.get("vehicle_id")),
+            vin=vin,
+            display_name=_str(data.get("display_name")),
+            state=_str(data.get("state")) or VehicleState.OFFLINE,
+            access_type=_str(data.get("access_type")),
+            command_signing=_str(data.get("command_signing")),
+        )
+
+    @property
+    def is_online(self) -> bool:
+        """Only ``online`` counts as awake; sleeping cars may read ``offline``."""
+        return self.state == VehicleState.ONLINE
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChargeState:
+    """The parts of ``charge_state`` this project uses."""
+
+    battery_level: int | None = None
+    battery_range: float | None = None
+    charge_limit_soc: int | None = None
+    charging_state: str | None = None
+    charger_actual_current: int | None = None
+    charger_voltage: int | None = None
+    charger_phases: int | None = None
+    charger_power: float | None = None
+    charge_port_latch: str | None = None
+    conn_charge_cable: str | None = None
+    charge_energy_added: float | None = None
+    scheduled_charging_mode: str | None = None
+    scheduled_charging_pending: bool | None = None
+    scheduled_charging_start_time: int | None = None
+    minutes_to_full_charge: int | None = None
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Self:
+        """Parse a ``charge_state`` section."""
+        return cls(
+            battery_level=_int(data.get("battery_level")),
+            battery_range=_float(data.get("battery_range")),
+            charge_limit_soc=_int(data.get("charge_limit_soc")),
+            charging_state=_str(data.get("charging_state")),
+            charger_actual_current=_int(data.get("charger_actual_current")),
+            charger_voltage=_int(data.get("charger_voltage")),
+            charger_phases=_int(data.get("charger_phases")),
+            charger_power=_float(data.get("charger_power")),
+            charge_port_latch=_str(data.get("charge_port_latch")),
+            conn_charge_cable=_str(data.get("conn_charge_cable")),
+            charge_energy_added=_float(data.get("charge_energy_added")),
+            scheduled_charging_mode=_str(data.get("scheduled_charging_mode")),
+            scheduled_charging_pending=_bool(data.get("scheduled_charging_pending")),
+            scheduled_charging_start_time=_int(
+                data.get("scheduled_charging_start_time")
+            ),
+            minutes_to_full_charge=_int(data.get("minutes_to_full_charge")),
+        )
+
+    @property
+    def is_charging(self) -> bool:
+        """Energy flows, or the car is about to start."""
+        return self.charging_state in CHARGING_STATES_ACTIVE
+
+    @property
+    def plugged_in(self) -> bool | None:
+        """Whether a cable is connected; ``None`` when the car did not say."""
+        if self.charging_state is None:
+            return None
+        return self.charging_state not in CHARGING_STATES_UNPLUGGED
+
+    @property
+    def measured_power_kw(self) -> float | None:
+        """Charging power from volts × amps × phases, when the car is charging.
+
+        ``charger_power`` is rounded to whole kW; the product is more precise. A
+        ``null`` phase count (a known quirk) is taken as one phase.
+        """
+        if not self.is_charging:
+            return None
+        if self.charger_voltage and self.charger_actual_current:
+            phases = self.charger_phases or 1
+            return self.charger_voltage * self.charger_actual_current * phases / 1000
+        return self.charger_power or None
+
+
+@dataclass(frozen=True, kw_only=True)
+class DriveState:
+    """The parts of ``drive_state`` used here; position needs ``location_data``."""
+
+    latitude: float | None = None
+    longitude: float | None = None
+    heading: int | None = None
+    speed: float | None = None
+    shift_state: str | None = None
+    power: float | None = None
+    timestamp_ms: int | None = None
+    minutes_to_arrival: float | None = None
+    destination_latitude: float | None = None
+    destination_longitude: float | None = None
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Self:
+        """Parse a ``drive_state`` section."""
+        return cls(
+            latitude=_float(data.get("latitude")),
+            longitude=_float(data.get("longitude")),
+            heading=_int(data.get("heading")),
+            speed=_float(data.get("speed")),
+            shift_state=_str(data.get("shift_state")),
+            power=_float(data.get("power")),
+            timestamp_ms=_int(data.get("timestamp")),
+            minutes_to_arrival=_float(data.get("active_route_minutes_to_arrival")),
+            destination_latitude=_float(data.get("active_route_latitude")),
+            destination_longitude=_float(data.get("active_route_longitude")),
+        )
+
+    @property
+    def has_location(self) -> bool:
+        """Whether the answer carried a position."""
+        return self.latitude is not None and self.longitude is not None
+
+    @property
+    def in_park(self) -> bool:
+        """``shift_state`` null or ``P``: the car is not being driven."""
+        return self.shift_state in (None, "P")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChargeSchedule:
+    """One entry of ``charge_schedule_data.charge_schedules``."""
+
+    id: int
+    name: str | None = None
+    days_of_week: int | str | None = None
+    enabled: bool = False
+    start_enabled: bool = False
+    start_time: int | None = None
+    end_enabled: bool = False
+    end_time: int | None = None
+    one_time: bool = False
+    latitude: float | None = None
+    longitude: float | None = None
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Self | None:
+        """Parse one schedule; ``None`` when it has no id."""
+        schedule_id = _int(data.get("id"))
+        if schedule_id is None:
+            return None
+        days = data.get("days_of_week")
+        return cls(
+            id=schedule_id,
+            name=_str(data.get("name")),
+            days_of_week=days if isinstance(days, int | str) else None,
+            enabled=bool(data.get("enabled")),
+            start_enabled=bool(data.get("start_enabled")),
+            start_time=_int(data.get("start_time")),
+            end_enabled=bool(data.get("end_enabled")),
+            end_time=_int(data.get("end_time")),
+            one_time=bool(data.get("one_time")),
+            latitude=_float(data.get("latitude")),
+            longitude=_float(data.get("longitude")),
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class VehicleData:
+    """A ``vehicle_data`` answer: typed sections plus the raw dict for diagnostics."""
+
+    vin: str
+    state: str | None
+    charge: ChargeState | None = None
+    drive: DriveState | None = None
+    vehicle_state: Mapping[str, Any] | None = None
+    charge_schedules: tuple[ChargeSchedule, ...] | None = None
+    raw: Mapping[str, Any] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], vin: str) -> Self:
+        """Parse the ``response`` of a ``vehicle_data`` answer."""
+        charge = _section(data, "charge_state")
+        drive = _section(data, "drive_state")
+        schedule_data = _section(data, "charge_schedule_data")
+        schedules: tuple[ChargeSchedule, ...] | None = None
+        if schedule_data is not None:
+            items = schedule_data.get("charge_schedules")
+            parsed = (
+                ChargeSchedule.from_dict(item)
+                for item in (items if isinstance(items, list) else [])
+                if isinstance(item, Mapping)
+            )
+            schedules = tuple(item for item in parsed if item is not None)
+        return cls(
+            vin=_str(data.get("vin")) or vin,
+            state=_str(data.get("state")),
+            charge=ChargeState.from_dict(charge) if charge is not None else None,
+            drive=DriveState.from_dict(drive) if drive is not None else None,
+            vehicle_state=_section(data, "vehicle_state"),
+            charge_schedules=schedules,
+            raw=data,
+        )
+
+    @property
+    def is_parked(self) -> bool | None:
+        """In park and not charging; ``None`` without ``drive_state``."""
+        if self.drive is None:
+            return None
+        charging = self.charge is not None and self.charge.is_charging
+        return self.drive.in_park and not charging
+
+
+@dataclass(frozen=True, kw_only=True)
+class FleetStatus:
+    """``POST /api/1/vehicles/fleet_status``: key pairing and signing needs."""
+
+    key_paired_vins: frozenset[str]
+    unpaired_vins: frozenset[str]
+    protocol_required: Mapping[str, bool]
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Self:
+        """Parse the ``response`` of a ``fleet_status`` answer."""
+        info = _section(data, "vehicle_info") or {}
+        required: dict[str, bool] = {}
+        for vin, details in info.items():
+            if isinstance(details, Mapping):
+                flag = _bool(details.get("vehicle_command_protocol_required"))
+                if flag is not None:
+                    required[vin] = flag
+        paired = data.get("key_paired_vins")
+        unpaired = data.get("unpaired_vins")
+        return cls(
+            key_paired_vins=frozenset(paired if isinstance(paired, list) else []),
+            unpaired_vins=frozenset(unpaired if isinstance(unpaired, list) else []),
+            protocol_required=required,
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class CommandResult:
+    """What the car answered to a command."""
+
+    result: bool
+    reason: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Token:
+    """A Fleet API token pair in Home Assistant's OAuth2 shape."""
+
+    access_token: str
+    refresh_token: str
+    expires_in: int
+    expires_at: float
+    token_type: str = "Bearer"  # noqa: S105 - a token type, not a secret
+
+    @classmethod
+    def from_response(cls, data: Mapping[str, Any], now: float | None = None) -> Self:
+        """Parse a token endpoint answer; ``expires_at`` comes from ``expires_in``."""
+        access = data.get("access_token")
+        refresh = data.get("refresh_token")
+        expires_in = _int(data.get("expires_in"))
+        if not isinstance(access, str) or not access:
+            msg = "token answer without an access token"
+            raise ValueError(msg)
+        if not isinstance(refresh, str) or not refresh:
+            msg = "token answer without a refresh token"
+            raise ValueError(msg)
+        if expires_in is None or expires_in <= 0:
+            msg = "token answer without a usable expires_in"
+            raise ValueError(msg)
+        issued = time.time() if now is None else now
+        return cls(
+            access_token=access,
+            refresh_token=refresh,
+            expires_in=expires_in,
+            expires_at=issued + expires_in,
+            token_type=_str(data.get("token_type")) or "Bearer",
+        )
+
+    @classmethod
+    def from_entry_data(cls, data: Mapping[str, Any]) -> Self:
+        """Read the token stored in a config entry (``entry.data["token"]``)."""
+        return cls(
+            access_token=str(data["access_token"]),
+            refresh_token=str(data["refresh_token"]),
+            expires_in=_int(data.get("expires_in")) or 0,
+            expires_at=_float(data.get("expires_at")) or 0.0,
+            token_type=_str(data.get("token_type")) or "Bearer",
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        """The shape stored in ``entry.data["token"]``."""
+        return {
+            "access_token": self.access_token,
+            "refresh_token": self.refresh_token,
+            "expires_in": self.expires_in,
+            "expires_at": self.expires_at,
+            "token_type": self.token_type,
+        }
+
+    def seconds_left(self, now: float | None = None) -> float:
+        """Seconds until the access token expires (negative once it has)."""
+        return self.expires_at - (time.time() if now is None else now)
