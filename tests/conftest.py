@@ -6,7 +6,96 @@ from __future__ import annotations
 # top-level ``custom_components`` package from the test plugin's config dir.
 import custom_components.tesla_scout_worker  # noqa: F401  # isort: skip
 
+import time
+from typing import Any
+
 import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.tesla_scout_worker.const import (
+    CONF_API_BASE_URL,
+    CONF_CLIENT_ID,
+    CONF_HOME_LATITUDE,
+    CONF_HOME_LONGITUDE,
+    CONF_HOME_RADIUS,
+    CONF_TOKEN,
+    CONF_TOKEN_URL,
+    CONF_VINS,
+    DOMAIN,
+)
+
+from . import make_jwt
+
+ACCOUNT_SUB = "0f6b7a3c-3d5e-4a8b-9c1d-2e3f4a5b6c7d"
+VIN = "LRWXF7EK4KC700000"
+VIN_2 = "5YJ3E1EA1NF000002"
+API_BASE_URL = "https://fleet-api.prd.eu.vn.cloud.tesla.com"
+TOKEN_URL = "https://fleet-auth.prd.vn.cloud.tesla.com/oauth2/v3/token"
+CLIENT_ID = "client-id-123"
+HOME = (52.2297, 21.0122)
+SCOPES = [
+    "openid",
+    "offline_access",
+    "vehicle_device_data",
+    "vehicle_location",
+    "vehicle_cmds",
+    "vehicle_charging_cmds",
+]
+
+
+def access_token(
+    *, sub: str = ACCOUNT_SUB, region: str = "EU", scopes: list[str] | None = None
+) -> str:
+    """A Tesla-shaped access token for tests."""
+    now = int(time.time())
+    return make_jwt(
+        {
+            "iss": "https://fleet-auth.tesla.com/oauth2/v3/nts",
+            "sub": sub,
+            "aud": [API_BASE_URL],
+            "ou_code": region,
+            "scp": SCOPES if scopes is None else scopes,
+            "iat": now,
+            "exp": now + 28800,
+        }
+    )
+
+
+def token_data(
+    *, expires_in: float = 28800, refresh_token: str = "EU_refresh-1"
+) -> dict[str, Any]:
+    """``entry.data["token"]`` for a token that expires in ``expires_in`` seconds."""
+    return {
+        "access_token": access_token(),
+        "refresh_token": refresh_token,
+        "expires_in": 28800,
+        "expires_at": time.time() + expires_in,
+        "token_type": "Bearer",
+    }
+
+
+@pytest.fixture
+def mock_config_entry() -> MockConfigEntry:
+    """A config entry made by the manual (refresh token) path, one vehicle."""
+    return MockConfigEntry(
+        domain=DOMAIN,
+        title="Test",
+        unique_id=ACCOUNT_SUB,
+        version=1,
+        minor_version=1,
+        data={
+            CONF_TOKEN: token_data(),
+            CONF_CLIENT_ID: CLIENT_ID,
+            CONF_API_BASE_URL: API_BASE_URL,
+            CONF_TOKEN_URL: TOKEN_URL,
+            CONF_VINS: [VIN],
+        },
+        options={
+            CONF_HOME_LATITUDE: HOME[0],
+            CONF_HOME_LONGITUDE: HOME[1],
+            CONF_HOME_RADIUS: 100.0,
+        },
+    )
 
 
 @pytest.fixture(autouse=True)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import json
 import time
 from typing import Any
 
@@ -32,19 +31,9 @@ from custom_components.tesla_scout_worker.fleet.auth import (
     region_from_claims,
     scopes_from_claims,
 )
-from tests import load_json_fixture
+from tests import load_json_fixture, make_jwt
 
 from .conftest import Ledger
-
-
-def make_jwt(claims: dict[str, Any]) -> str:
-    """An unsigned JWT-shaped token with these claims."""
-
-    def part(data: dict[str, Any]) -> str:
-        raw = json.dumps(data).encode()
-        return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
-
-    return f"{part({'alg': 'none'})}.{part(claims)}.sig"
 
 
 def test_decode_jwt_claims_reads_the_payload() -> None:

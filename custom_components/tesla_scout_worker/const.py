@@ -1,0 +1,57 @@
+"""Constants of Tesla Scout & Worker: the config-entry contract lives here."""
+
+from __future__ import annotations
+
+import logging
+from typing import Final
+
+DOMAIN: Final = "tesla_scout_worker"
+LOGGER = logging.getLogger(__package__)
+
+# entry.data (SPEC §3)
+CONF_TOKEN: Final = "token"
+CONF_CLIENT_ID: Final = "client_id"
+CONF_CLIENT_SECRET: Final = "client_secret"
+CONF_AUTH_IMPLEMENTATION: Final = "auth_implementation"
+CONF_API_BASE_URL: Final = "api_base_url"
+CONF_TOKEN_URL: Final = "token_url"
+CONF_VINS: Final = "vins"
+CONF_REFRESH_TOKEN: Final = "refresh_token"
+
+# entry.options (SPEC §3)
+CONF_HOME_LATITUDE: Final = "home_latitude"
+CONF_HOME_LONGITUDE: Final = "home_longitude"
+CONF_HOME_RADIUS: Final = "home_radius"
+CONF_SCOUT_INTERVAL: Final = "scout_interval"
+CONF_WORKER_COOLDOWN: Final = "worker_cooldown"
+CONF_FAILSAFE_TIME: Final = "failsafe_time"
+CONF_COMMAND_PROXY_URL: Final = "command_proxy_url"
+CONF_COMMAND_PROXY_VERIFY_SSL: Final = "command_proxy_verify_ssl"
+CONF_COMMAND_PROXY_CA_FILE: Final = "command_proxy_ca_file"
+CONF_SHARE_TOKEN: Final = "share_token"
+
+DEFAULT_HOME_RADIUS: Final = 100.0
+DEFAULT_SCOUT_INTERVAL: Final = 15
+MIN_SCOUT_INTERVAL: Final = 1
+MAX_SCOUT_INTERVAL: Final = 120
+DEFAULT_WORKER_COOLDOWN: Final = 10
+DEFAULT_FAILSAFE_TIME: Final = "00:00"
+DEFAULT_SHARE_TOKEN: Final = False
+
+# Tokens (SPEC §4)
+TOKEN_REFRESH_MARGIN: Final = 300.0
+"""Refresh when fewer than this many seconds remain before ``expires_at``."""
+TOKEN_REFRESH_MIN_INTERVAL: Final = 60.0
+"""At most one refresh attempt in this many seconds."""
+
+# Bus event (SPEC §7)
+EVENT_TYPE: Final = f"{DOMAIN}_event"
+EVENT_ARRIVED_HOME: Final = "arrived_home"
+EVENT_LEFT_HOME: Final = "left_home"
+EVENT_STATE_CHANGED: Final = "state_changed"
+EVENT_WORKER_FINISHED: Final = "worker_finished"
+EVENT_TOKEN_REFRESHED: Final = "token_refreshed"
+
+ATTR_CONFIG_ENTRY_ID: Final = "config_entry_id"
+ATTR_VIN: Final = "vin"
+ATTR_FORCE: Final = "force"
