@@ -1,1 +1,41 @@
-"""The integration."""
+"""Tesla Scout & Worker: a Tesla integration that lets the car sleep."""
+
+from __future__ import annotations
+
+from homeassistant.const import Platform
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers.typing import ConfigType
+
+from .const import DOMAIN
+from .http import async_register_views
+from .models import TeslaScoutWorkerConfigEntry
+from .runtime import async_build_runtime, async_options_changed
+from .services import async_setup_services
+
+PLATFORMS = [Platform.BUTTON, Platform.SENSOR]
+CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
+
+
+async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
+    """Register the actions and the token-sharing views once."""
+    async_setup_services(hass)
+    async_register_views(hass)
+    return True
+
+
+async def async_setup_entry(
+    hass: HomeAssistant, entry: TeslaScoutWorkerConfigEntry
+) -> bool:
+    """Set up one Tesla account."""
+    entry.runtime_data = await async_build_runtime(hass, entry)
+    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    entry.async_on_unload(entry.add_update_listener(async_options_changed))
+    return True
+
+
+async def async_unload_entry(
+    hass: HomeAssistant, entry: TeslaScoutWorkerConfigEntry
+) -> bool:
+    """Unload a config entry."""
+    return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)

@@ -1,6 +1,12 @@
 """HA-free async client for Tesla's Fleet API (could be its own package one day)."""
 
-from .billing import PRICE_USD, RequestCategory, UsageTotals, is_billable
+from .billing import (
+    BILLED_CATEGORIES,
+    PRICE_USD,
+    RequestCategory,
+    UsageTotals,
+    is_billable,
+)
 from .client import COMMAND_SUCCESS_REASONS, TeslaFleetClient, TokenProvider
 from .errors import (
     CommandFailedError,
@@ -34,6 +40,7 @@ from .models import (
 )
 
 __all__ = [
+    "BILLED_CATEGORIES",
     "COMMAND_SUCCESS_REASONS",
     "PRICE_USD",
     "ChargeSchedule",

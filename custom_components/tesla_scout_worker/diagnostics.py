@@ -1,0 +1,65 @@
+"""Diagnostics: what support needs, with tokens, VINs and positions redacted."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from homeassistant.components.diagnostics import async_redact_data
+from homeassistant.core import HomeAssistant
+
+from .const import (
+    CONF_CLIENT_ID,
+    CONF_CLIENT_SECRET,
+    CONF_HOME_LATITUDE,
+    CONF_HOME_LONGITUDE,
+    CONF_VINS,
+)
+from .models import TeslaScoutWorkerConfigEntry
+
+TO_REDACT = {
+    "access_token",
+    "refresh_token",
+    "id_token",
+    CONF_CLIENT_ID,
+    CONF_CLIENT_SECRET,
+    CONF_VINS,
+    "vin",
+    "unique_id",
+    "title",
+    CONF_HOME_LATITUDE,
+    CONF_HOME_LONGITUDE,
+    "latitude",
+    "longitude",
+}
+
+
+async def async_get_config_entry_diagnostics(
+    hass: HomeAssistant, entry: TeslaScoutWorkerConfigEntry
+) -> dict[str, Any]:
+    """Return diagnostics for a config entry."""
+    data = entry.runtime_data
+    token = data.tokens.token
+    return {
+        "entry": async_redact_data(
+            {
+                "title": entry.title,
+                "unique_id": entry.unique_id,
+                "version": entry.version,
+                "minor_version": entry.minor_version,
+                "data": dict(entry.data),
+                "options": dict(entry.options),
+            },
+            TO_REDACT,
+        ),
+        "vehicles": len(entry.data.get(CONF_VINS, [])),
+        "token": {
+            "expires_at": token.expires_at,
+            "expires_in": token.expires_in,
+            "token_type": token.token_type,
+            "manager": data.tokens.stats.as_dict(),
+        },
+        "usage": {
+            "today": data.usage.today.as_dict(),
+            "month": data.usage.month.as_dict(),
+        },
+    }

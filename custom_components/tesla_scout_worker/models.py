@@ -1,0 +1,26 @@
+"""Runtime data of a config entry."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from homeassistant.config_entries import ConfigEntry
+
+from .fleet import TeslaFleetClient
+from .tokens import TokenManager
+from .usage import UsageTracker
+
+
+@dataclass
+class TeslaScoutWorkerData:
+    """What a loaded entry holds: the client, its token owner and its accounting."""
+
+    client: TeslaFleetClient
+    tokens: TokenManager
+    usage: UsageTracker
+    options: dict[str, Any]
+    """The options the entry was loaded with: a change to them reloads it."""
+
+
+type TeslaScoutWorkerConfigEntry = ConfigEntry[TeslaScoutWorkerData]

@@ -1,0 +1,78 @@
+"""Wiring of one config entry: token manager, Fleet client, accounting."""
+
+from __future__ import annotations
+
+import ssl
+from typing import Any
+
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ConfigEntryNotReady
+from homeassistant.helpers.aiohttp_client import async_get_clientsession
+from homeassistant.util.ssl import client_context
+
+from .const import (
+    CONF_API_BASE_URL,
+    CONF_COMMAND_PROXY_CA_FILE,
+    CONF_COMMAND_PROXY_URL,
+    CONF_COMMAND_PROXY_VERIFY_SSL,
+    DOMAIN,
+)
+from .fleet import TeslaFleetClient
+from .models import TeslaScoutWorkerConfigEntry, TeslaScoutWorkerData
+from .tokens import TokenManager, TokenRefreshFailedError
+from .usage import UsageTracker
+
+
+async def async_build_runtime(
+    hass: HomeAssistant, entry: TeslaScoutWorkerConfigEntry
+) -> TeslaScoutWorkerData:
+    """Build what a loaded entry needs; raise if the account is not usable now."""
+    session = async_get_clientsession(hass)
+    usage = UsageTracker(hass, entry.entry_id)
+    await usage.async_load()
+    entry.async_on_unload(usage.async_start())
+    entry.async_on_unload(usage.async_save)
+    tokens = TokenManager(hass, entry, session, on_request=usage.record)
+    try:
+        await tokens.async_get_access_token()
+    except TokenRefreshFailedError as err:
+        raise ConfigEntryNotReady(
+            translation_domain=DOMAIN, translation_key="token_refresh_unavailable"
+        ) from err
+    client = TeslaFleetClient(
+        session=session,
+        token_provider=tokens,
+        api_base_url=entry.data[CONF_API_BASE_URL],
+        command_base_url=entry.options.get(CONF_COMMAND_PROXY_URL) or None,
+        command_ssl=await async_command_ssl(hass, entry.options),
+        on_request=usage.record,
+    )
+    return TeslaScoutWorkerData(
+        client=client, tokens=tokens, usage=usage, options=dict(entry.options)
+    )
+
+
+async def async_command_ssl(
+    hass: HomeAssistant, options: dict[str, Any] | Any
+) -> ssl.SSLContext | bool:
+    """TLS for the signed-command proxy: verify, skip, or trust a CA file."""
+    if not options.get(CONF_COMMAND_PROXY_VERIFY_SSL, True):
+        return False
+    ca_file = options.get(CONF_COMMAND_PROXY_CA_FILE)
+    if not ca_file:
+        return True
+
+    def load() -> ssl.SSLContext:
+        context = client_context()
+        context.load_verify_locations(cafile=ca_file)
+        return context
+
+    return await hass.async_add_executor_job(load)
+
+
+async def async_options_changed(
+    hass: HomeAssistant, entry: TeslaScoutWorkerConfigEntry
+) -> None:
+    """Reload when the options change; a token rotation only updates data."""
+    if entry.runtime_data.options != dict(entry.options):
+        await hass.config_entries.async_reload(entry.entry_id)

@@ -1,0 +1,135 @@
+"""Sensors: account token and Fleet API cost."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from homeassistant.components.sensor import (
+    SensorDeviceClass,
+    SensorEntity,
+    SensorEntityDescription,
+    SensorStateClass,
+)
+from homeassistant.const import EntityCategory
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import AddEntitiesCallback
+from homeassistant.util import dt as dt_util
+
+from .entity import TeslaScoutWorkerAccountEntity
+from .fleet import BILLED_CATEGORIES, UsageTotals
+from .models import TeslaScoutWorkerConfigEntry, TeslaScoutWorkerData
+
+PARALLEL_UPDATES = 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class AccountSensorEntityDescription(SensorEntityDescription):
+    """An account sensor: its value and attributes from the runtime data."""
+
+    value_fn: Callable[[TeslaScoutWorkerData], float | int | datetime | None]
+    attributes_fn: Callable[[TeslaScoutWorkerData], Mapping[str, Any]] | None = None
+
+
+def _by_category(totals: UsageTotals) -> dict[str, int]:
+    return {str(c): totals.requests.get(c, 0) for c in BILLED_CATEGORIES}
+
+
+def _requests_attributes(data: TeslaScoutWorkerData) -> Mapping[str, Any]:
+    return {
+        **_by_category(data.usage.today),
+        "billable": sum(data.usage.today.billable.values()),
+        "requests_this_month": data.usage.month.total,
+    }
+
+
+def _cost_attributes(data: TeslaScoutWorkerData) -> Mapping[str, Any]:
+    today, month = data.usage.today, data.usage.month
+    return {
+        "usd_if_state_checks_free": round(today.cost_usd(state_checks_free=True), 4),
+        "usd_this_month": round(month.cost_usd(), 4),
+        "usd_this_month_if_state_checks_free": round(
+            month.cost_usd(state_checks_free=True), 4
+        ),
+        **{
+            f"usd_{category}": round(
+                UsageTotals(
+                    billable={category: today.billable.get(category, 0)}
+                ).cost_usd(),
+                4,
+            )
+            for category in BILLED_CATEGORIES
+        },
+    }
+
+
+ACCOUNT_SENSORS: tuple[AccountSensorEntityDescription, ...] = (
+    AccountSensorEntityDescription(
+        key="token_expires",
+        translation_key="token_expires",
+        device_class=SensorDeviceClass.TIMESTAMP,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        value_fn=lambda data: dt_util.utc_from_timestamp(data.tokens.token.expires_at),
+    ),
+    AccountSensorEntityDescription(
+        key="api_requests_today",
+        translation_key="api_requests_today",
+        state_class=SensorStateClass.TOTAL_INCREASING,
+        value_fn=lambda data: data.usage.today.total,
+        attributes_fn=_requests_attributes,
+    ),
+    AccountSensorEntityDescription(
+        key="api_cost_today",
+        translation_key="api_cost_today",
+        device_class=SensorDeviceClass.MONETARY,
+        state_class=SensorStateClass.TOTAL,
+        native_unit_of_measurement="USD",
+        suggested_display_precision=3,
+        value_fn=lambda data: round(data.usage.today.cost_usd(), 4),
+        attributes_fn=_cost_attributes,
+    ),
+)
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: TeslaScoutWorkerConfigEntry,
+    async_add_entities: AddEntitiesCallback,
+) -> None:
+    """Add the sensors of an account."""
+    async_add_entities(
+        TeslaScoutWorkerAccountSensor(entry, description)
+        for description in ACCOUNT_SENSORS
+    )
+
+
+class TeslaScoutWorkerAccountSensor(TeslaScoutWorkerAccountEntity, SensorEntity):
+    """A sensor of the account, updated when the tokens or the counts change."""
+
+    entity_description: AccountSensorEntityDescription
+    _attr_should_poll = False
+
+    async def async_added_to_hass(self) -> None:
+        """Follow the accounting and the token rotation."""
+        await super().async_added_to_hass()
+        self.async_on_remove(
+            self.entry.runtime_data.usage.async_add_listener(self.async_write_ha_state)
+        )
+        self.async_on_remove(self.entry.add_update_listener(self._async_entry_updated))
+
+    async def _async_entry_updated(self, *_: Any) -> None:
+        self.async_write_ha_state()
+
+    @property
+    def native_value(self) -> float | int | datetime | None:
+        """The value of the description's function."""
+        return self.entity_description.value_fn(self.entry.runtime_data)
+
+    @property
+    def extra_state_attributes(self) -> Mapping[str, Any] | None:
+        """Per-category figures, where the description has them."""
+        if self.entity_description.attributes_fn is None:
+            return None
+        return self.entity_description.attributes_fn(self.entry.runtime_data)

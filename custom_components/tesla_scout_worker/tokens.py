@@ -1,0 +1,219 @@
+"""The token manager: the one and only owner of the account's Tesla tokens.
+
+Tesla refresh tokens are single use: every refresh returns a new one and
+invalidates the old. Two refreshers break each other, and a rotated token that
+is not saved locks the user out. So every token request in this integration goes
+through :class:`TokenManager`, which
+
+* refreshes when fewer than five minutes are left (or when Tesla rejected the
+  access token), with **one** request however many callers wait for it;
+* allows at most one refresh attempt a minute, so a fault cannot loop;
+* writes the rotated pair to ``entry.data["token"]`` *before* any caller gets
+  the new access token (and Tesla keeps the refresh token just used valid for a
+  day, which covers a crash before Home Assistant's store is flushed);
+* starts the reauth flow when Tesla answers ``login_required``/``invalid_grant``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+import time
+from typing import TYPE_CHECKING, Any
+
+import aiohttp
+from homeassistant.exceptions import ConfigEntryAuthFailed, HomeAssistantError
+from homeassistant.util import dt as dt_util
+
+from .const import (
+    ATTR_CONFIG_ENTRY_ID,
+    CONF_CLIENT_ID,
+    CONF_CLIENT_SECRET,
+    CONF_TOKEN,
+    CONF_TOKEN_URL,
+    DOMAIN,
+    EVENT_TOKEN_REFRESHED,
+    EVENT_TYPE,
+    LOGGER,
+    TOKEN_REFRESH_MARGIN,
+    TOKEN_REFRESH_MIN_INTERVAL,
+)
+from .fleet import LoginRequiredError, TeslaFleetError, Token
+from .fleet.auth import TOKEN_URL, refresh_token
+from .fleet.transport import RequestListener
+
+if TYPE_CHECKING:
+    from homeassistant.config_entries import ConfigEntry
+    from homeassistant.core import HomeAssistant
+
+
+class TokenRefreshRateLimitedError(HomeAssistantError):
+    """A refresh was asked for within a minute of the last attempt."""
+
+    def __init__(self, next_attempt_at: float) -> None:
+        """Say when the next attempt is allowed."""
+        when = dt_util.as_local(dt_util.utc_from_timestamp(next_attempt_at))
+        super().__init__(
+            translation_domain=DOMAIN,
+            translation_key="token_refresh_rate_limited",
+            translation_placeholders={"next_attempt": when.strftime("%H:%M:%S")},
+        )
+        self.next_attempt_at = next_attempt_at
+
+
+class TokenRefreshFailedError(HomeAssistantError):
+    """Tesla's token endpoint could not be reached or failed."""
+
+    def __init__(self, reason: str) -> None:
+        """Carry a short, token-free reason."""
+        super().__init__(
+            translation_domain=DOMAIN,
+            translation_key="token_refresh_failed",
+            translation_placeholders={"reason": reason},
+        )
+
+
+@dataclass
+class TokenStats:
+    """Counters for diagnostics."""
+
+    refreshes: int = 0
+    failures: int = 0
+    rate_limited: int = 0
+    last_refresh: float | None = None
+    last_attempt: float | None = None
+    last_failure: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the counters for diagnostics."""
+        return {
+            "refreshes": self.refreshes,
+            "failures": self.failures,
+            "rate_limited": self.rate_limited,
+            "last_refresh": self.last_refresh,
+            "last_attempt": self.last_attempt,
+            "last_failure": self.last_failure,
+        }
+
+
+class TokenManager:
+    """Hands out valid access tokens and owns the refresh of one config entry."""
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry: ConfigEntry[Any],
+        session: aiohttp.ClientSession,
+        *,
+        clock: Callable[[], float] | None = None,
+        on_request: RequestListener | None = None,
+    ) -> None:
+        """Start from the token stored in the entry."""
+        self._hass = hass
+        self._entry = entry
+        self._session = session
+        # Looked up at each call, so that frozen test clocks apply.
+        self._clock = clock or (lambda: time.time())
+        self._on_request = on_request
+        self._lock = asyncio.Lock()
+        self._generation = 0
+        self.stats = TokenStats()
+
+    @property
+    def token(self) -> Token:
+        """The current token pair, as stored in the entry."""
+        return Token.from_entry_data(self._entry.data[CONF_TOKEN])
+
+    @property
+    def next_attempt_at(self) -> float:
+        """When the rate limit next allows a refresh attempt (epoch seconds)."""
+        if self.stats.last_attempt is None:
+            return 0.0
+        return self.stats.last_attempt + TOKEN_REFRESH_MIN_INTERVAL
+
+    def is_valid(self) -> bool:
+        """Whether the access token has not expired yet."""
+        return self.token.seconds_left(self._clock()) > 0
+
+    async def __call__(self, *, force_refresh: bool = False) -> str:
+        """Act as the Fleet client's token provider."""
+        return await self.async_get_access_token(force_refresh=force_refresh)
+
+    async def async_get_access_token(self, *, force_refresh: bool = False) -> str:
+        """Return a valid access token, refreshing first when needed.
+
+        ``force_refresh`` is for a token Tesla just rejected: inside the rate
+        limit window the current token is returned while it is still valid,
+        since a concurrent caller may already have replaced the rejected one.
+        """
+        if (
+            not force_refresh
+            and self.token.seconds_left(self._clock()) > TOKEN_REFRESH_MARGIN
+        ):
+            return self.token.access_token
+        generation = self._generation
+        async with self._lock:
+            if self._generation != generation and self.is_valid():
+                # Someone refreshed while we waited: single flight.
+                return self.token.access_token
+            if self._clock() < self.next_attempt_at:
+                self.stats.rate_limited += 1
+                if self.is_valid():
+                    return self.token.access_token
+                raise TokenRefreshRateLimitedError(self.next_attempt_at)
+            return (await self._async_refresh_locked()).access_token
+
+    async def async_force_refresh(self) -> Token:
+        """Refresh now, for the button, the action and the refresh view.
+
+        Refused (without restarting the one-minute window) inside the window.
+        """
+        async with self._lock:
+            if self._clock() < self.next_attempt_at:
+                self.stats.rate_limited += 1
+                raise TokenRefreshRateLimitedError(self.next_attempt_at)
+            return await self._async_refresh_locked()
+
+    async def _async_refresh_locked(self) -> Token:
+        data = self._entry.data
+        self.stats.last_attempt = self._clock()
+        try:
+            token = await refresh_token(
+                self._session,
+                client_id=data[CONF_CLIENT_ID],
+                refresh_token=self.token.refresh_token,
+                client_secret=data.get(CONF_CLIENT_SECRET),
+                token_url=data.get(CONF_TOKEN_URL) or TOKEN_URL,
+                on_request=self._on_request,
+            )
+        except LoginRequiredError as err:
+            self.stats.failures += 1
+            self.stats.last_failure = "login_required"
+            LOGGER.warning(
+                "Tesla no longer accepts the refresh token of %s; reauthentication"
+                " is needed",
+                self._entry.title,
+            )
+            self._entry.async_start_reauth(self._hass)
+            raise ConfigEntryAuthFailed(
+                translation_domain=DOMAIN, translation_key="login_required"
+            ) from err
+        except TeslaFleetError as err:
+            self.stats.failures += 1
+            self.stats.last_failure = type(err).__name__
+            LOGGER.warning("Token refresh failed: %s", type(err).__name__)
+            raise TokenRefreshFailedError(type(err).__name__) from err
+        # Persist the rotated pair before anyone can use it.
+        self._hass.config_entries.async_update_entry(
+            self._entry, data={**data, CONF_TOKEN: token.as_dict()}
+        )
+        self._generation += 1
+        self.stats.refreshes += 1
+        self.stats.last_refresh = self._clock()
+        LOGGER.debug("Access token refreshed; valid for %s s", token.expires_in)
+        self._hass.bus.async_fire(
+            EVENT_TYPE,
+            {"type": EVENT_TOKEN_REFRESHED, ATTR_CONFIG_ENTRY_ID: self._entry.entry_id},
+        )
+        return token

@@ -1,0 +1,80 @@
+"""Tests for setting up, unloading and reloading an entry."""
+
+from __future__ import annotations
+
+from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
+from homeassistant.core import HomeAssistant
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.test_util.aiohttp import AiohttpClientMocker
+
+from custom_components.tesla_scout_worker.const import (
+    CONF_SCOUT_INTERVAL,
+    DOMAIN,
+)
+
+from .conftest import TOKEN_URL, token_data
+
+
+async def test_load_and_unload(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    assert init_integration.state is ConfigEntryState.LOADED
+    assert hass.services.has_service(DOMAIN, "refresh_token")
+    assert await hass.config_entries.async_unload(init_integration.entry_id)
+    assert init_integration.state is ConfigEntryState.NOT_LOADED
+
+
+async def test_token_service_down_retries_setup(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    aioclient_mock: AiohttpClientMocker,
+) -> None:
+    mock_config_entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(
+        mock_config_entry,
+        data={**mock_config_entry.data, "token": token_data(expires_in=-1)},
+    )
+    aioclient_mock.post(TOKEN_URL, status=502, text="<html>Bad gateway</html>")
+    await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    assert mock_config_entry.state is ConfigEntryState.SETUP_RETRY
+
+
+async def test_login_required_at_setup_starts_reauth(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    aioclient_mock: AiohttpClientMocker,
+) -> None:
+    mock_config_entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(
+        mock_config_entry,
+        data={**mock_config_entry.data, "token": token_data(expires_in=-1)},
+    )
+    aioclient_mock.post(TOKEN_URL, status=401, json={"error": "login_required"})
+    await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+    assert mock_config_entry.state is ConfigEntryState.SETUP_ERROR
+    flows = list(mock_config_entry.async_get_active_flows(hass, {SOURCE_REAUTH}))
+    assert len(flows) == 1
+
+
+async def test_options_change_reloads_but_token_rotation_does_not(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    aioclient_mock: AiohttpClientMocker,
+) -> None:
+    runtime = init_integration.runtime_data
+    aioclient_mock.post(
+        TOKEN_URL,
+        json={"access_token": "a2", "refresh_token": "EU_r2", "expires_in": 28800},
+    )
+    await runtime.tokens.async_force_refresh()
+    await hass.async_block_till_done()
+    assert init_integration.runtime_data is runtime
+
+    hass.config_entries.async_update_entry(
+        init_integration,
+        options={**init_integration.options, CONF_SCOUT_INTERVAL: 30},
+    )
+    await hass.async_block_till_done()
+    assert init_integration.state is ConfigEntryState.LOADED
+    assert init_integration.runtime_data is not runtime

@@ -1,0 +1,81 @@
+"""Tests for the actions and the refresh button."""
+
+from __future__ import annotations
+
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.components.button import DOMAIN as BUTTON_DOMAIN, SERVICE_PRESS
+from homeassistant.const import ATTR_ENTITY_ID
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.test_util.aiohttp import AiohttpClientMocker
+
+from custom_components.tesla_scout_worker.const import DOMAIN
+
+from .conftest import TOKEN_URL
+
+NEW_TOKEN = {"access_token": "a2", "refresh_token": "EU_r2", "expires_in": 28800}
+BUTTON = "button.test_refresh_token"
+
+
+async def test_refresh_token_action(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    aioclient_mock: AiohttpClientMocker,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    aioclient_mock.post(TOKEN_URL, json=NEW_TOKEN)
+    data = {"config_entry_id": init_integration.entry_id}
+    await hass.services.async_call(DOMAIN, "refresh_token", data, blocking=True)
+    assert init_integration.data["token"]["refresh_token"] == "EU_r2"
+
+    freezer.tick(10)
+    with pytest.raises(HomeAssistantError) as err:
+        await hass.services.async_call(DOMAIN, "refresh_token", data, blocking=True)
+    assert err.value.translation_key == "token_refresh_rate_limited"
+    assert err.value.translation_placeholders is not None
+    assert "next_attempt" in err.value.translation_placeholders
+    assert aioclient_mock.call_count == 1
+
+
+async def test_refresh_button(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    aioclient_mock: AiohttpClientMocker,
+) -> None:
+    aioclient_mock.post(TOKEN_URL, json=NEW_TOKEN)
+    await hass.services.async_call(
+        BUTTON_DOMAIN, SERVICE_PRESS, {ATTR_ENTITY_ID: BUTTON}, blocking=True
+    )
+    assert init_integration.data["token"]["refresh_token"] == "EU_r2"
+    with pytest.raises(HomeAssistantError) as err:
+        await hass.services.async_call(
+            BUTTON_DOMAIN, SERVICE_PRESS, {ATTR_ENTITY_ID: BUTTON}, blocking=True
+        )
+    assert err.value.translation_key == "token_refresh_rate_limited"
+    assert aioclient_mock.call_count == 1
+
+
+async def test_action_with_unknown_entry(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    with pytest.raises(ServiceValidationError) as err:
+        await hass.services.async_call(
+            DOMAIN, "refresh_token", {"config_entry_id": "nope"}, blocking=True
+        )
+    assert err.value.translation_key == "entry_not_found"
+
+
+async def test_action_with_unloaded_entry(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    await hass.config_entries.async_unload(init_integration.entry_id)
+    with pytest.raises(ServiceValidationError) as err:
+        await hass.services.async_call(
+            DOMAIN,
+            "refresh_token",
+            {"config_entry_id": init_integration.entry_id},
+            blocking=True,
+        )
+    assert err.value.translation_key == "entry_not_loaded"

@@ -1,0 +1,295 @@
+"""Tests for the token manager: single flight, rate limit, persist-before-use."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
+from homeassistant.core import Event, HomeAssistant
+from homeassistant.exceptions import ConfigEntryAuthFailed
+from homeassistant.helpers.aiohttp_client import async_get_clientsession
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.test_util.aiohttp import (
+    AiohttpClientMocker,
+    AiohttpClientMockResponse,
+)
+from yarl import URL
+
+from custom_components.tesla_scout_worker.const import EVENT_TYPE
+from custom_components.tesla_scout_worker.fleet import TeslaFleetClient
+from custom_components.tesla_scout_worker.tokens import (
+    TokenManager,
+    TokenRefreshFailedError,
+    TokenRefreshRateLimitedError,
+)
+
+from .conftest import API_BASE_URL, TOKEN_URL, VIN, access_token, token_data
+
+
+def rotating_token_endpoint(
+    aioclient_mock: AiohttpClientMocker, *, delay: float = 0.01
+) -> list[dict[str, Any]]:
+    """Mock Tesla's token endpoint: each call rotates; returns the forms sent."""
+    forms: list[dict[str, Any]] = []
+
+    async def answer(
+        method: str, url: URL, data: dict[str, Any]
+    ) -> AiohttpClientMockResponse:
+        forms.append(dict(data))
+        await asyncio.sleep(delay)
+        number = len(forms) + 1
+        return AiohttpClientMockResponse(
+            method,
+            url,
+            json={
+                "access_token": access_token() + f".{number}",
+                "refresh_token": f"EU_refresh-{number}",
+                "expires_in": 28800,
+                "token_type": "Bearer",
+            },
+        )
+
+    aioclient_mock.post(TOKEN_URL, side_effect=answer)
+    return forms
+
+
+def manager(hass: HomeAssistant, entry: MockConfigEntry) -> TokenManager:
+    return TokenManager(hass, entry, async_get_clientsession(hass))
+
+
+def expiring_entry(hass: HomeAssistant, entry: MockConfigEntry, seconds: float) -> None:
+    entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(
+        entry, data={**entry.data, "token": token_data(expires_in=seconds)}
+    )
+
+
+async def test_valid_token_needs_no_request(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    aioclient_mock: AiohttpClientMocker,
+) -> None:
+    mock_config_entry.add_to_hass(hass)
+    tokens = manager(hass, mock_config_entry)
+    assert (
+        await tokens.async_get_access_token()
+        == (mock_config_entry.data["token"]["access_token"])
+    )
+    assert aioclient_mock.call_count == 0
+
+
+async def test_fifty_concurrent_callers_cause_one_refresh(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    aioclient_mock: AiohttpClientMocker,
+) -> None:
+    expiring_entry(hass, mock_config_entry, 299)
+    forms = rotating_token_endpoint(aioclient_mock)
+    events: list[Event] = []
+    hass.bus.async_listen(EVENT_TYPE, events.append)
+    tokens = manager(hass, mock_config_entry)
+
+    async def caller() -> str:
+        token = await tokens.async_get_access_token()
+        # Persist before use: whoever receives a token finds it stored.
+        assert mock_config_entry.data["token"]["access_token"] == token
+        return token
+
+    results = await asyncio.gather(*(caller() for _ in range(50)))
+    await hass.async_block_till_done()
+
+    assert len(forms) == 1
+    assert forms[0] == {
+        "grant_type": "refresh_token",
+        "client_id": "client-id-123",
+        "refresh_token": "EU_refresh-1",
+    }
+    assert len(set(results)) == 1
+    assert results[0].endswith(".2")
+    assert mock_config_entry.data["token"]["refresh_token"] == "EU_refresh-2"
+    assert [e.data for e in events] == [
+        {"type": "token_refreshed", "config_entry_id": mock_config_entry.entry_id}
+    ]
+    assert tokens.stats.refreshes == 1
+
+
+async def test_expires_at_comes_from_expires_in(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    aioclient_mock: AiohttpClientMocker,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    freezer.move_to("2026-11-28 12:00:00+00:00")
+    expiring_entry(hass, mock_config_entry, 10)
+    aioclient_mock.post(
+        TOKEN_URL,
+        json={"access_token": "new", "refresh_token": "EU_r2", "expires_in": 3600},
+    )
+    await manager(hass, mock_config_entry).async_get_access_token()
+    stored = mock_config_entry.data["token"]
+    assert stored["expires_in"] == 3600
+    assert stored["expires_at"] == pytest.approx(1795867200.0 + 3600)
+
+
+async def test_second_attempt_within_a_minute_sends_nothing(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    aioclient_mock: AiohttpClientMocker,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    mock_config_entry.add_to_hass(hass)
+    forms = rotating_token_endpoint(aioclient_mock, delay=0)
+    tokens = manager(hass, mock_config_entry)
+
+    await tokens.async_force_refresh()
+    freezer.tick(30)
+    with pytest.raises(TokenRefreshRateLimitedError) as err:
+        await tokens.async_force_refresh()
+    assert err.value.translation_key == "token_refresh_rate_limited"
+    assert len(forms) == 1
+    # A refused call does not restart the window: 61 s after the first, it works.
+    freezer.tick(31)
+    await tokens.async_force_refresh()
+    assert len(forms) == 2
+    assert forms[1]["refresh_token"] == "EU_refresh-2"
+    assert tokens.stats.rate_limited == 1
+
+
+async def test_expired_token_inside_the_window_fails_clearly(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    aioclient_mock: AiohttpClientMocker,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    mock_config_entry.add_to_hass(hass)
+    aioclient_mock.post(TOKEN_URL, status=503, text="<html>down</html>")
+    tokens = manager(hass, mock_config_entry)
+    hass.config_entries.async_update_entry(
+        mock_config_entry,
+        data={**mock_config_entry.data, "token": token_data(expires_in=-1)},
+    )
+    with pytest.raises(TokenRefreshFailedError):
+        await tokens.async_get_access_token()
+    freezer.tick(10)
+    with pytest.raises(TokenRefreshRateLimitedError):
+        await tokens.async_get_access_token()
+    assert aioclient_mock.call_count == 1
+    assert tokens.stats.failures == 1
+    assert tokens.stats.last_failure == "ServerError"
+
+
+async def test_expiring_token_inside_the_window_is_still_handed_out(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    aioclient_mock: AiohttpClientMocker,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    mock_config_entry.add_to_hass(hass)
+    aioclient_mock.post(TOKEN_URL, exc=TimeoutError())
+    tokens = manager(hass, mock_config_entry)
+    with pytest.raises(TokenRefreshFailedError):
+        await tokens.async_force_refresh()
+    hass.config_entries.async_update_entry(
+        mock_config_entry,
+        data={**mock_config_entry.data, "token": token_data(expires_in=100)},
+    )
+    freezer.tick(5)
+    token = await tokens.async_get_access_token()
+    assert token == mock_config_entry.data["token"]["access_token"]
+    assert aioclient_mock.call_count == 1
+
+
+async def test_login_required_starts_reauth(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    aioclient_mock: AiohttpClientMocker,
+) -> None:
+    expiring_entry(hass, mock_config_entry, 0)
+    aioclient_mock.post(
+        TOKEN_URL,
+        status=401,
+        json={"error": "login_required", "error_description": "Login required"},
+    )
+    tokens = manager(hass, mock_config_entry)
+    with pytest.raises(ConfigEntryAuthFailed):
+        await tokens.async_get_access_token()
+    await hass.async_block_till_done()
+    flows = mock_config_entry.async_get_active_flows(hass, {SOURCE_REAUTH})
+    assert len(list(flows)) == 1
+    assert tokens.stats.last_failure == "login_required"
+    # The stored token is untouched: nothing was lost.
+    assert mock_config_entry.data["token"]["refresh_token"] == "EU_refresh-1"
+
+
+async def test_rotated_token_survives_a_reload_and_is_used_next(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    aioclient_mock: AiohttpClientMocker,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    mock_config_entry.add_to_hass(hass)
+    forms = rotating_token_endpoint(aioclient_mock, delay=0)
+    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await mock_config_entry.runtime_data.tokens.async_force_refresh()
+    assert mock_config_entry.data["token"]["refresh_token"] == "EU_refresh-2"
+
+    assert await hass.config_entries.async_reload(mock_config_entry.entry_id)
+    assert mock_config_entry.state is ConfigEntryState.LOADED
+    freezer.tick(61)
+    await mock_config_entry.runtime_data.tokens.async_force_refresh()
+
+    assert [form["refresh_token"] for form in forms] == ["EU_refresh-1", "EU_refresh-2"]
+    assert mock_config_entry.data["token"]["refresh_token"] == "EU_refresh-3"
+
+
+async def test_401_then_success_on_a_data_call(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    aioclient_mock: AiohttpClientMocker,
+) -> None:
+    mock_config_entry.add_to_hass(hass)
+    forms = rotating_token_endpoint(aioclient_mock, delay=0)
+    answers = iter([(401, None), (200, {"response": {"vin": VIN, "state": "asleep"}})])
+    seen: list[str] = []
+
+    async def vehicle(method: str, url: URL, data: Any) -> AiohttpClientMockResponse:
+        status, body = next(answers)
+        return AiohttpClientMockResponse(method, url, status=status, json=body)
+
+    aioclient_mock.get(f"{API_BASE_URL}/api/1/vehicles/{VIN}", side_effect=vehicle)
+    tokens = manager(hass, mock_config_entry)
+    client = TeslaFleetClient(
+        session=async_get_clientsession(hass),
+        token_provider=tokens,
+        api_base_url=API_BASE_URL,
+    )
+
+    record = await client.vehicle(VIN)
+
+    assert record.state == "asleep"
+    assert len(forms) == 1
+    seen = [
+        call[3]["Authorization"]
+        for call in aioclient_mock.mock_calls
+        if str(call[1]).endswith(VIN)
+    ]
+    assert seen[0] != seen[1]
+    assert seen[1] == f"Bearer {mock_config_entry.data['token']['access_token']}"
+
+
+async def test_concurrent_401s_share_one_refresh(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    aioclient_mock: AiohttpClientMocker,
+) -> None:
+    mock_config_entry.add_to_hass(hass)
+    forms = rotating_token_endpoint(aioclient_mock)
+    tokens = manager(hass, mock_config_entry)
+    results = await asyncio.gather(
+        *(tokens.async_get_access_token(force_refresh=True) for _ in range(10))
+    )
+    assert len(forms) == 1
+    assert len(set(results)) == 1
