@@ -1,0 +1,72 @@
+"""A Tesla Fleet API simulator for tests, development and cost benchmarks.
+
+Import :class:`FleetSimulator` and :func:`create_app` in tests, or run
+``python -m simulator --port 8100`` for a development Home Assistant.
+"""
+
+from .app import SIMULATOR_KEY, classify, create_app
+from .billing import PRICE_USD, RequestRecord, SimStats
+from .commands import COMMANDS, CommandArgumentError
+from .model import Fault, FleetSimulator, ManualClock, RateLimits, default_vehicle
+from .render import parse_endpoints, vehicle_data, vehicle_record
+from .scenarios import commute
+from .tokens import (
+    DEFAULT_AUTH_CODE,
+    DEFAULT_CLIENT_ID,
+    DEFAULT_SCOPES,
+    AccessGrant,
+    TokenError,
+    TokenStore,
+    decode_jwt_payload,
+    region_base_url,
+)
+from .vehicle import (
+    DEFAULT_VIN,
+    HOME_WARSAW,
+    WORK_WARSAW,
+    ChargeSchedule,
+    Drive,
+    PlugIn,
+    SimVehicle,
+    Unplug,
+    distance_m,
+    parse_days_of_week,
+)
+
+__all__ = [
+    "COMMANDS",
+    "DEFAULT_AUTH_CODE",
+    "DEFAULT_CLIENT_ID",
+    "DEFAULT_SCOPES",
+    "DEFAULT_VIN",
+    "HOME_WARSAW",
+    "PRICE_USD",
+    "SIMULATOR_KEY",
+    "WORK_WARSAW",
+    "AccessGrant",
+    "ChargeSchedule",
+    "CommandArgumentError",
+    "Drive",
+    "Fault",
+    "FleetSimulator",
+    "ManualClock",
+    "PlugIn",
+    "RateLimits",
+    "RequestRecord",
+    "SimStats",
+    "SimVehicle",
+    "TokenError",
+    "TokenStore",
+    "Unplug",
+    "classify",
+    "commute",
+    "create_app",
+    "decode_jwt_payload",
+    "default_vehicle",
+    "distance_m",
+    "parse_days_of_week",
+    "parse_endpoints",
+    "region_base_url",
+    "vehicle_data",
+    "vehicle_record",
+]

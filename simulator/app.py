@@ -1,0 +1,578 @@
+"""The aiohttp application that answers like Tesla's Fleet API.
+
+Routes:
+
+- ``/api/1/...``: the Fleet API (vehicles, vehicle_data, wake_up, fleet_status,
+  commands, users/region), Bearer auth, Tesla's status codes and envelopes.
+- ``/proxy/api/1/...`` and ``/proxy/health``: the same API as seen through
+  Tesla's ``tesla-http-proxy`` (commands signed, asleep commands answer 500).
+- ``/oauth2/v3/token``: the token endpoint (not billed).
+- ``/sim/...``: control and inspection for tests and development.
+
+Every Tesla request is logged and counted in exactly one place: the
+middleware, after the answer (scripted fault or handler) is known.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+import json
+import re
+from typing import Any, Final, cast
+
+from aiohttp import web
+
+from .billing import RequestKind, RequestRecord, category_of
+from .commands import COMMANDS, CommandArgumentError
+from .model import Fault, FleetSimulator, RateKind
+from .render import parse_endpoints, vehicle_data, vehicle_record
+from .tokens import AccessGrant, TokenError, region_base_url
+from .vehicle import SimVehicle, VehicleState
+
+SIMULATOR_KEY: Final = web.AppKey("fleet_simulator", FleetSimulator)
+
+ASLEEP_ERROR: Final = "vehicle unavailable: vehicle is offline or asleep"
+MISSING_SCOPES_ERROR: Final = "Unauthorized missing scopes"
+SIGNING_REQUIRED_ERROR: Final = (
+    "Tesla Vehicle Command Protocol required, please refer to the documentation "
+    "here: https://developer.tesla.com/docs/fleet-api"
+    "#2023-10-09-rest-api-vehicle-commands-endpoint-deprecation-warning"
+)
+KEY_NOT_PAIRED_ERROR: Final = (
+    "vehicle rejected request: your public key has not been paired with the vehicle"
+)
+RATE_LIMIT_ERROR: Final = "rate limit exceeded"
+
+type Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+class _Abort(Exception):  # noqa: N818 - control flow, not an error
+    """Stop handling and answer with ``response``."""
+
+    def __init__(self, response: web.Response) -> None:
+        super().__init__(response.status)
+        self.response = response
+
+
+def _envelope_error(
+    status: int,
+    error: str,
+    *,
+    description: str = "",
+    headers: dict[str, str] | None = None,
+) -> _Abort:
+    body = {"response": None, "error": error, "error_description": description}
+    return _Abort(web.json_response(body, status=status, headers=headers))
+
+
+def _ok(response: Any, **extra: Any) -> web.Response:
+    return web.json_response({"response": response, **extra})
+
+
+@dataclass(frozen=True, slots=True)
+class _Classified:
+    kind: RequestKind
+    vin_ref: str | None
+    command: str | None
+    proxy: bool
+
+
+_ROUTE_KINDS: Final[tuple[tuple[re.Pattern[str], RequestKind], ...]] = (
+    (re.compile(r"^/api/1/vehicles/?$"), "list"),
+    (re.compile(r"^/api/1/vehicles/fleet_status$"), "fleet_status"),
+    (re.compile(r"^/api/1/vehicles/(?P<vin>[^/]+)$"), "record"),
+    (re.compile(r"^/api/1/vehicles/(?P<vin>[^/]+)/vehicle_data$"), "vehicle_data"),
+    (re.compile(r"^/api/1/vehicles/(?P<vin>[^/]+)/wake_up$"), "wake_up"),
+    (
+        re.compile(r"^/api/1/vehicles/(?P<vin>[^/]+)/command/(?P<command>[^/]+)$"),
+        "command",
+    ),
+    (re.compile(r"^/api/1/users/"), "users"),
+    (re.compile(r"^/api/"), "other"),
+)
+
+
+def classify(path: str) -> _Classified | None:
+    """What a request path is for billing; None for non-Tesla paths."""
+    if path == "/oauth2/v3/token":
+        return _Classified("token", None, None, proxy=False)
+    proxy = path.startswith("/proxy/")
+    rest = path.removeprefix("/proxy") if proxy else path
+    for pattern, kind in _ROUTE_KINDS:
+        if match := pattern.match(rest):
+            groups = match.groupdict()
+            return _Classified(kind, groups.get("vin"), groups.get("command"), proxy)
+    return None
+
+
+def _fault_response(fault: Fault) -> web.Response:
+    headers = dict(fault.headers)
+    if isinstance(fault.body, dict):
+        return web.json_response(fault.body, status=fault.status, headers=headers)
+    if fault.body is None:
+        return web.Response(status=fault.status, headers=headers)
+    content_type = "text/html" if fault.body.lstrip().startswith("<") else "text/plain"
+    return web.Response(
+        status=fault.status, text=fault.body, content_type=content_type, headers=headers
+    )
+
+
+def _record(sim: FleetSimulator, request: web.Request, status: int) -> None:
+    classified = classify(request.path)
+    if classified is None:
+        return
+    vehicle = (
+        sim.find_vehicle(classified.vin_ref) if classified.vin_ref is not None else None
+    )
+    sim.record_request(
+        RequestRecord(
+            time=sim.clock(),
+            method=request.method,
+            path=request.path,
+            status=status,
+            category=category_of(classified.kind),
+            kind=classified.kind,
+            vin=vehicle.vin if vehicle is not None else None,
+            proxy=classified.proxy,
+            command=classified.command,
+        )
+    )
+
+
+@web.middleware
+async def _tesla_middleware(
+    request: web.Request, handler: Handler
+) -> web.StreamResponse:
+    """Scripted faults, the single request accounting, and early answers."""
+    sim = request.app[SIMULATOR_KEY]
+    if request.path.startswith("/sim/"):
+        try:
+            return await handler(request)
+        except _Abort as abort:
+            return abort.response
+    fault = sim.take_fault(request.method, request.path)
+    response: web.StreamResponse
+    if fault is not None:
+        if fault.delay > 0:
+            await asyncio.sleep(fault.delay)
+        response = _fault_response(fault)
+    else:
+        try:
+            response = await handler(request)
+        except _Abort as abort:
+            response = abort.response
+        except web.HTTPException as exc:
+            _record(sim, request, exc.status)
+            raise
+    _record(sim, request, response.status)
+    return response
+
+
+def _is_proxy(request: web.Request) -> bool:
+    return request.path.startswith("/proxy/")
+
+
+async def _json_object(request: web.Request) -> dict[str, Any]:
+    raw = await request.read()
+    if not raw.strip():
+        return {}
+    try:
+        data = json.loads(raw)
+    except ValueError as err:
+        raise _envelope_error(400, "invalid_json", description=str(err)) from err
+    if not isinstance(data, dict):
+        raise _envelope_error(400, "invalid_json", description="expected an object")
+    return data
+
+
+class _FleetApi:
+    """Handlers of the Fleet API, the proxy and the token endpoint."""
+
+    def __init__(self, sim: FleetSimulator) -> None:
+        self.sim = sim
+
+    # --- shared checks ----------------------------------------------------
+
+    def _grant(self, request: web.Request, *, check_region: bool = True) -> AccessGrant:
+        """Check the bearer token (401) and region (421)."""
+        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        grant = (
+            self.sim.authenticate(token.strip())
+            if scheme.lower() == "bearer" and token.strip()
+            else None
+        )
+        if grant is None:
+            raise _Abort(web.Response(status=401))
+        if check_region and grant.region != self.sim.region:
+            url = region_base_url(grant.region)
+            raise _envelope_error(421, f"user out of region, use base URL: {url}")
+        return grant
+
+    @staticmethod
+    def _require(grant: AccessGrant, any_of: Iterable[str]) -> None:
+        if grant.scopes.isdisjoint(any_of):
+            raise _envelope_error(403, MISSING_SCOPES_ERROR)
+
+    def _vehicle(self, request: web.Request) -> SimVehicle:
+        vehicle = self.sim.find_vehicle(request.match_info["vin"])
+        if vehicle is None:
+            raise _envelope_error(404, "not_found")
+        self.sim.sync(vehicle)
+        return vehicle
+
+    def _rate(self, vehicle: SimVehicle, kind: RateKind) -> None:
+        retry_after = self.sim.check_rate_limit(vehicle.vin, kind)
+        if retry_after is not None:
+            limit = getattr(self.sim.rate_limits, kind)
+            raise _envelope_error(
+                429,
+                RATE_LIMIT_ERROR,
+                headers={
+                    "Retry-After": str(retry_after),
+                    "RateLimit-Limit": str(limit),
+                    "RateLimit-Remaining": "0",
+                    "RateLimit-Reset": str(retry_after),
+                },
+            )
+
+    def _state(self, vehicle: SimVehicle) -> VehicleState:
+        return self.sim.state(vehicle.vin)
+
+    # --- Fleet API ----------------------------------------------------------
+
+    async def list_vehicles(self, request: web.Request) -> web.Response:
+        """``GET /api/1/vehicles``: never wakes or keeps a car awake."""
+        self._grant(request)
+        try:
+            page = int(request.query.get("page", "1"))
+            per_page = int(request.query.get("per_page", "100"))
+        except ValueError as err:
+            raise _envelope_error(400, "invalid_pagination") from err
+        if page < 1 or per_page < 1:
+            raise _envelope_error(400, "invalid_pagination")
+        vehicles = list(self.sim.vehicles.values())
+        count = len(vehicles)
+        pages = max(1, -(-count // per_page))
+        shown = vehicles[(page - 1) * per_page : page * per_page]
+        pagination = {
+            "previous": page - 1 if page > 1 else None,
+            "next": page + 1 if page < pages else None,
+            "current": page,
+            "per_page": per_page,
+            "count": count,
+            "pages": pages,
+        }
+        records = [vehicle_record(self.sim, v) for v in shown]
+        return _ok(records, pagination=pagination, count=count)
+
+    async def vehicle(self, request: web.Request) -> web.Response:
+        """``GET /api/1/vehicles/{vin}``: the record, not counted as activity."""
+        self._grant(request)
+        return _ok(vehicle_record(self.sim, self._vehicle(request)))
+
+    async def vehicle_data(self, request: web.Request) -> web.Response:
+        """``GET .../vehicle_data``: live data; 408 from a sleeping car."""
+        grant = self._grant(request)
+        vehicle = self._vehicle(request)
+        endpoints = parse_endpoints(request.query.get("endpoints"))
+        self._require(grant, ["vehicle_device_data"])
+        if "location_data" in endpoints:
+            self._require(grant, ["vehicle_location"])
+        self._rate(vehicle, "data")
+        if self._state(vehicle) != "online":
+            raise _envelope_error(408, ASLEEP_ERROR)
+        self.sim.touch(vehicle)
+        return _ok(vehicle_data(self.sim, vehicle, endpoints))
+
+    async def wake_up(self, request: web.Request) -> web.Response:
+        """``POST .../wake_up``: answers at once; the car is online later."""
+        self._grant(request)
+        vehicle = self._vehicle(request)
+        self._rate(vehicle, "wake")
+        self.sim.request_wake(vehicle)
+        record = vehicle_record(self.sim, vehicle)
+        return _ok(record)
+
+    async def fleet_status(self, request: web.Request) -> web.Response:
+        """``POST /api/1/vehicles/fleet_status``: key pairing and signing needs."""
+        self._grant(request)
+        body = await _json_object(request)
+        vins = body.get("vins")
+        if not isinstance(vins, list) or not all(isinstance(v, str) for v in vins):
+            raise _envelope_error(400, "invalid_field", description="vins")
+        known = [self.sim.vehicles[v] for v in vins if v in self.sim.vehicles]
+        return _ok(
+            {
+                "key_paired_vins": [v.vin for v in known if v.key_paired],
+                "unpaired_vins": [
+                    vin
+                    for vin in vins
+                    if vin not in self.sim.vehicles
+                    or not self.sim.vehicles[vin].key_paired
+                ],
+                "vehicle_info": {
+                    v.vin: {
+                        "firmware_version": v.firmware_version.rsplit(".", 1)[0],
+                        "vehicle_command_protocol_required": (
+                            v.command_signing == "required"
+                        ),
+                        "discounted_device_data": False,
+                        "fleet_telemetry_version": "1.0.0",
+                        "total_number_of_keys": 5,
+                    }
+                    for v in known
+                },
+            }
+        )
+
+    async def command(self, request: web.Request) -> web.Response:
+        """``POST .../command/{name}``: signed-command and sleep rules first."""
+        grant = self._grant(request)
+        vehicle = self._vehicle(request)
+        name = request.match_info["command"]
+        if name not in COMMANDS:
+            raise _envelope_error(404, f"unknown command: {name}")
+        self._require(grant, ["vehicle_cmds", "vehicle_charging_cmds"])
+        body = await _json_object(request)
+        self._rate(vehicle, "command")
+        proxy = _is_proxy(request)
+        if not proxy and vehicle.command_signing == "required":
+            raise _envelope_error(403, SIGNING_REQUIRED_ERROR)
+        if proxy and not vehicle.key_paired:
+            raise _envelope_error(403, KEY_NOT_PAIRED_ERROR)
+        if self._state(vehicle) != "online":
+            raise _envelope_error(500 if proxy else 408, ASLEEP_ERROR)
+        try:
+            result, reason = self.sim.execute_command(vehicle, name, body)
+        except CommandArgumentError as err:
+            raise _envelope_error(400, "invalid_field", description=str(err)) from err
+        return _ok({"result": result, "reason": reason})
+
+    async def users_region(self, request: web.Request) -> web.Response:
+        """``GET /api/1/users/region``: answered in any region."""
+        grant = self._grant(request, check_region=False)
+        self._require(grant, ["user_data"])
+        return _ok(
+            {
+                "region": grant.region.lower(),
+                "fleet_api_base_url": region_base_url(grant.region),
+            }
+        )
+
+    async def proxy_health(self, _request: web.Request) -> web.Response:
+        """``GET /proxy/health`` of the command proxy."""
+        return web.json_response({"status": "ok"})
+
+    # --- OAuth ----------------------------------------------------------------
+
+    async def token(self, request: web.Request) -> web.Response:
+        """``POST /oauth2/v3/token``: code exchange and single-use refresh."""
+        form = await self._form(request)
+        grant_type = form.get("grant_type")
+        client_id = form.get("client_id")
+        try:
+            if grant_type == "refresh_token":
+                refresh_token = form.get("refresh_token")
+                if not client_id or not refresh_token:
+                    return _oauth_error(400, "invalid_request")
+                answer = self.sim.tokens.refresh(client_id, refresh_token)
+            elif grant_type == "authorization_code":
+                code = form.get("code")
+                if not client_id or not code:
+                    return _oauth_error(400, "invalid_request")
+                answer = self.sim.tokens.exchange_code(client_id, code)
+            elif not grant_type:
+                return _oauth_error(400, "invalid_request")
+            else:
+                return _oauth_error(400, "unsupported_grant_type")
+        except TokenError as err:
+            return web.json_response(err.body(), status=err.status)
+        return web.json_response(answer)
+
+    @staticmethod
+    async def _form(request: web.Request) -> dict[str, str]:
+        if request.content_type == "application/json":
+            data = await _json_object(request)
+            return {k: v for k, v in data.items() if isinstance(v, str)}
+        form = await request.post()
+        return {k: v for k, v in form.items() if isinstance(v, str)}
+
+
+def _oauth_error(status: int, error: str) -> web.Response:
+    return web.json_response({"error": error}, status=status)
+
+
+class _SimControl:
+    """``/sim/...``: inspection and control for tests and development."""
+
+    def __init__(self, sim: FleetSimulator) -> None:
+        self.sim = sim
+
+    async def stats(self, _request: web.Request) -> web.Response:
+        """Counters, cost estimate, awake time."""
+        return web.json_response(self.sim.stats_dict())
+
+    async def reset_stats(self, _request: web.Request) -> web.Response:
+        """Zero counters, request log and awake time."""
+        self.sim.reset_stats()
+        return web.json_response({"ok": True})
+
+    async def requests(self, request: web.Request) -> web.Response:
+        """The request log, newest last (``?limit=N``)."""
+        try:
+            limit = int(request.query.get("limit", "0"))
+        except ValueError as err:
+            raise _envelope_error(400, "invalid_limit") from err
+        records = self.sim.requests[-limit:] if limit > 0 else self.sim.requests
+        return web.json_response([r.as_dict() for r in records])
+
+    async def add_fault(self, request: web.Request) -> web.Response:
+        """Script a fault from JSON (the fields of :class:`Fault`)."""
+        body = await _json_object(request)
+        try:
+            fault = Fault.from_dict(body)
+        except ValueError as err:
+            raise _envelope_error(400, "invalid_fault", description=str(err)) from err
+        self.sim.add_fault(fault)
+        return web.json_response({"faults": len(self.sim.faults)}, status=201)
+
+    async def clear_faults(self, _request: web.Request) -> web.Response:
+        """Remove every scripted fault."""
+        return web.json_response({"removed": self.sim.clear_faults()})
+
+    async def issue_tokens(self, request: web.Request) -> web.Response:
+        """A new token pair without the OAuth dance (``scopes``, ``region``)."""
+        body = await _json_object(request)
+        scopes = body.get("scopes")
+        region = body.get("region")
+        if scopes is not None and (
+            not isinstance(scopes, list) or not all(isinstance(s, str) for s in scopes)
+        ):
+            raise _envelope_error(400, "invalid_field", description="scopes")
+        if region is not None and not isinstance(region, str):
+            raise _envelope_error(400, "invalid_field", description="region")
+        try:
+            tokens = self.sim.issue_tokens(scopes, region)
+        except ValueError as err:
+            raise _envelope_error(400, "invalid_field", description=str(err)) from err
+        return web.json_response(tokens)
+
+    async def vehicles(self, _request: web.Request) -> web.Response:
+        """Internal state of every vehicle."""
+        return web.json_response(
+            [self._describe(v) for v in self.sim.vehicles.values()]
+        )
+
+    async def update_vehicle(self, request: web.Request) -> web.Response:
+        """Change a vehicle: plug, position, battery, sleep, forced state, signing."""
+        vehicle = self.sim.find_vehicle(request.match_info["vin"])
+        if vehicle is None:
+            raise _envelope_error(404, "not_found")
+        body = await _json_object(request)
+        try:
+            self._apply_update(vehicle, body)
+        except (TypeError, ValueError) as err:
+            raise _envelope_error(400, "invalid_field", description=str(err)) from err
+        return web.json_response(self._describe(vehicle))
+
+    def _apply_update(self, vehicle: SimVehicle, body: dict[str, Any]) -> None:
+        known = {
+            "forced_state",
+            "battery_level",
+            "position",
+            "plugged_in",
+            "asleep",
+            "command_signing",
+            "key_paired",
+        }
+        if unknown := set(body) - known:
+            raise ValueError(f"unknown fields: {sorted(unknown)}")
+        vin = vehicle.vin
+        if "forced_state" in body:
+            state = body["forced_state"]
+            if state not in {"online", "asleep", "offline", None}:
+                raise ValueError("forced_state must be online, asleep, offline or null")
+            self.sim.sync(vehicle)
+            vehicle.forced_state = cast("VehicleState | None", state)
+        if "battery_level" in body:
+            level = body["battery_level"]
+            if not isinstance(level, int | float) or not 0 <= level <= 100:
+                raise ValueError("battery_level must be 0-100")
+            self.sim.sync(vehicle)
+            vehicle.battery_level = float(level)
+        if "position" in body:
+            lat, lon = body["position"]
+            self.sim.move_to(vin, float(lat), float(lon))
+        if "plugged_in" in body:
+            if body["plugged_in"]:
+                self.sim.plug_in(vin)
+            else:
+                self.sim.unplug(vin)
+        if body.get("asleep"):
+            self.sim.put_to_sleep(vin)
+        if "command_signing" in body:
+            signing = body["command_signing"]
+            if signing not in {"off", "allowed", "required"}:
+                raise ValueError("command_signing must be off, allowed or required")
+            vehicle.command_signing = signing
+        if "key_paired" in body:
+            vehicle.key_paired = bool(body["key_paired"])
+
+    def _describe(self, v: SimVehicle) -> dict[str, Any]:
+        state = self.sim.state(v.vin)
+        lat, lon = self.sim.position(v)
+        return {
+            "vin": v.vin,
+            "id": v.id,
+            "display_name": v.display_name,
+            "state": state,
+            "forced_state": v.forced_state,
+            "latitude": lat,
+            "longitude": lon,
+            "driving": v.driving,
+            "battery_level": round(v.battery_level, 3),
+            "charge_limit_soc": v.charge_limit_soc,
+            "plugged_in": v.plugged_in,
+            "charging_state": v.charging_state,
+            "charge_power_kw": v.charge_power_kw,
+            "charge_schedules": [s.as_dict() for s in v.charge_schedules],
+            "scheduled_charging_enabled": v.scheduled_charging_enabled,
+            "scheduled_charging_start_time": v.scheduled_charging_start_time,
+            "command_signing": v.command_signing,
+            "key_paired": v.key_paired,
+            "awake_seconds": round(v.awake_seconds, 3),
+            "last_activity": v.last_activity if v.last_activity > 0 else None,
+            "wake_at": v.wake_at,
+            "pending_events": len(v.pending),
+        }
+
+
+def create_app(sim: FleetSimulator) -> web.Application:
+    """Build the simulator's aiohttp application around ``sim``."""
+    app = web.Application(middlewares=[_tesla_middleware])
+    app[SIMULATOR_KEY] = sim
+    api = _FleetApi(sim)
+    control = _SimControl(sim)
+    router = app.router
+    for prefix in ("", "/proxy"):
+        base = f"{prefix}/api/1"
+        router.add_get(f"{base}/vehicles", api.list_vehicles)
+        router.add_post(f"{base}/vehicles/fleet_status", api.fleet_status)
+        router.add_get(f"{base}/vehicles/{{vin}}", api.vehicle)
+        router.add_get(f"{base}/vehicles/{{vin}}/vehicle_data", api.vehicle_data)
+        router.add_post(f"{base}/vehicles/{{vin}}/wake_up", api.wake_up)
+        router.add_post(f"{base}/vehicles/{{vin}}/command/{{command}}", api.command)
+        router.add_get(f"{base}/users/region", api.users_region)
+    router.add_get("/proxy/health", api.proxy_health)
+    router.add_post("/oauth2/v3/token", api.token)
+    router.add_get("/sim/stats", control.stats)
+    router.add_post("/sim/reset_stats", control.reset_stats)
+    router.add_get("/sim/requests", control.requests)
+    router.add_post("/sim/faults", control.add_fault)
+    router.add_delete("/sim/faults", control.clear_faults)
+    router.add_post("/sim/tokens", control.issue_tokens)
+    router.add_get("/sim/vehicles", control.vehicles)
+    router.add_post("/sim/vehicles/{vin}", control.update_vehicle)
+    return app
