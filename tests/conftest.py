@@ -12,6 +12,7 @@ from typing import Any
 from homeassistant.core import HomeAssistant
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.test_util.aiohttp import AiohttpClientMocker
 
 from custom_components.tesla_scout_worker.const import (
     CONF_API_BASE_URL,
@@ -26,6 +27,7 @@ from custom_components.tesla_scout_worker.const import (
 )
 
 from . import make_jwt
+from .fake_fleet import FakeCar, FakeFleet
 
 ACCOUNT_SUB = "0f6b7a3c-3d5e-4a8b-9c1d-2e3f4a5b6c7d"
 VIN = "LRWXF7EK4KC700000"
@@ -105,8 +107,22 @@ def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
 
 
 @pytest.fixture
+def fleet(aioclient_mock: AiohttpClientMocker) -> FakeFleet:
+    """The fake Fleet API with one car, asleep at home."""
+    fake = FakeFleet(API_BASE_URL)
+    fake.add(FakeCar(vin=VIN))
+    fake.install(aioclient_mock)
+    return fake
+
+
+def token_calls(aioclient_mock: AiohttpClientMocker) -> int:
+    """How many requests went to Tesla's token endpoint."""
+    return sum(1 for call in aioclient_mock.mock_calls if str(call[1]) == TOKEN_URL)
+
+
+@pytest.fixture
 async def init_integration(
-    hass: HomeAssistant, mock_config_entry: MockConfigEntry
+    hass: HomeAssistant, mock_config_entry: MockConfigEntry, fleet: FakeFleet
 ) -> MockConfigEntry:
     """Set up the integration with a valid token (no Tesla request needed)."""
     mock_config_entry.add_to_hass(hass)

@@ -14,14 +14,15 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.tesla_scout_worker.const import CONF_SHARE_TOKEN
 
-from .conftest import TOKEN_URL, token_data
+from .conftest import TOKEN_URL, token_calls, token_data
+from .fake_fleet import FakeFleet
 
 NEW_TOKEN = {"access_token": "fresh", "refresh_token": "EU_r2", "expires_in": 28800}
 
 
 @pytest.fixture
 async def shared_entry(
-    hass: HomeAssistant, mock_config_entry: MockConfigEntry
+    hass: HomeAssistant, mock_config_entry: MockConfigEntry, fleet: FakeFleet
 ) -> MockConfigEntry:
     mock_config_entry.add_to_hass(hass)
     hass.config_entries.async_update_entry(
@@ -49,7 +50,7 @@ async def test_token_view_returns_the_token(
     assert body["access_token"] == token["access_token"]
     assert body["expires_at"] == token["expires_at"]
     assert 470 <= body["remaining_minutes"] <= 480
-    assert aioclient_mock.call_count == 0
+    assert token_calls(aioclient_mock) == 0
 
 
 async def test_token_view_refreshes_an_expiring_token_first(
@@ -112,7 +113,7 @@ async def test_refresh_view_single_flight_and_rate_limit(
     assert response.status == HTTPStatus.OK
     assert second["success"] is False
     assert second["message"]
-    assert aioclient_mock.call_count == 1
+    assert token_calls(aioclient_mock) == 1
 
 
 async def test_health_view_never_shows_the_token(

@@ -13,6 +13,7 @@ from custom_components.tesla_scout_worker.const import (
 )
 
 from .conftest import TOKEN_URL, token_data
+from .fake_fleet import FakeFleet
 
 
 async def test_load_and_unload(
@@ -28,6 +29,7 @@ async def test_token_service_down_retries_setup(
     hass: HomeAssistant,
     mock_config_entry: MockConfigEntry,
     aioclient_mock: AiohttpClientMocker,
+    fleet: FakeFleet,
 ) -> None:
     mock_config_entry.add_to_hass(hass)
     hass.config_entries.async_update_entry(

@@ -21,14 +21,15 @@ from syrupy.assertion import SnapshotAssertion
 from custom_components.tesla_scout_worker.fleet import RequestCategory
 
 from .conftest import token_data
+from .fake_fleet import FakeFleet
 
-REQUESTS = "sensor.test_api_requests_today"
-COST = "sensor.test_api_cost_today"
+REQUESTS = "sensor.test_account_api_requests_today"
+COST = "sensor.test_account_api_cost_today"
 
 
 @pytest.fixture
 def frozen_entry(
-    mock_config_entry: MockConfigEntry, freezer: FrozenDateTimeFactory
+    mock_config_entry: MockConfigEntry, freezer: FrozenDateTimeFactory, fleet: FakeFleet
 ) -> MockConfigEntry:
     freezer.move_to("2026-11-28 12:00:00+01:00")
     data = {**mock_config_entry.data, "token": token_data()}
@@ -45,7 +46,8 @@ def frozen_entry(
 
 
 async def setup_sensors(hass: HomeAssistant, entry: MockConfigEntry) -> None:
-    entry.add_to_hass(hass)
+    if hass.config_entries.async_get_entry(entry.entry_id) is None:
+        entry.add_to_hass(hass)
     with patch("custom_components.tesla_scout_worker.PLATFORMS", [Platform.SENSOR]):
         assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
@@ -77,21 +79,19 @@ async def test_requests_are_counted_and_priced(
 
     requests = hass.states.get(REQUESTS)
     assert requests is not None
-    assert requests.state == "14"
+    # One more state check: the scout's first cycle at setup.
+    assert requests.state == "15"
     attributes: dict[str, Any] = dict(requests.attributes)
-    assert {k: attributes[k] for k in ("state", "data", "command", "wake")} == {
-        "state": 10,
-        "data": 2,
-        "command": 1,
-        "wake": 1,
-    }
-    assert attributes["billable"] == 13
+    assert {
+        k: attributes[k] for k in ("state_checks", "data_requests", "commands", "wakes")
+    } == {"state_checks": 11, "data_requests": 2, "commands": 1, "wakes": 1}
+    assert attributes["billable"] == 14
     cost = hass.states.get(COST)
     assert cost is not None
-    # 11 data-priced ($0.002), 1 wake ($0.02), 1 command ($0.001); the 503 is free.
-    assert float(cost.state) == pytest.approx(0.043)
+    # 12 data-priced ($0.002), 1 wake ($0.02), 1 command ($0.001); the 503 is free.
+    assert float(cost.state) == pytest.approx(0.045)
     assert cost.attributes["usd_if_state_checks_free"] == pytest.approx(0.023)
-    assert cost.attributes["usd_wake"] == pytest.approx(0.02)
+    assert cost.attributes["usd_wakes"] == pytest.approx(0.02)
 
 
 async def test_counts_reset_at_midnight_and_month_start(
@@ -99,12 +99,16 @@ async def test_counts_reset_at_midnight_and_month_start(
     frozen_entry: MockConfigEntry,
     freezer: FrozenDateTimeFactory,
 ) -> None:
-    hass.config.set_time_zone("Europe/Warsaw")
+    await hass.config.async_set_time_zone("Europe/Warsaw")
     freezer.move_to("2026-11-30 23:50:00+01:00")
+    frozen_entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(
+        frozen_entry, data={**frozen_entry.data, "token": token_data()}
+    )
     await setup_sensors(hass, frozen_entry)
     frozen_entry.runtime_data.usage.record(RequestCategory.DATA, 200)
     await hass.async_block_till_done()
-    assert hass.states.get(REQUESTS).state == "1"  # type: ignore[union-attr]
+    assert hass.states.get(REQUESTS).state == "2"  # type: ignore[union-attr]
 
     freezer.tick(timedelta(minutes=10))
     async_fire_time_changed(hass)
@@ -133,7 +137,8 @@ async def test_counts_survive_a_restart(
     await hass.async_block_till_done()
     state = hass.states.get(REQUESTS)
     assert state is not None
-    assert state.state == "3"
+    # 3 recorded + the scout's state check at each of the two setups.
+    assert state.state == "5"
 
 
 async def test_token_expiry_follows_a_refresh(
@@ -145,6 +150,6 @@ async def test_token_expiry_follows_a_refresh(
         data={**frozen_entry.data, "token": token_data(expires_in=3600)},
     )
     await hass.async_block_till_done()
-    state = hass.states.get("sensor.test_token_expires")
+    state = hass.states.get("sensor.test_account_token_expires")
     assert state is not None
     assert state.state == "2026-11-28T12:00:00+00:00"

@@ -13,10 +13,10 @@ from pytest_homeassistant_custom_component.test_util.aiohttp import AiohttpClien
 
 from custom_components.tesla_scout_worker.const import DOMAIN
 
-from .conftest import TOKEN_URL
+from .conftest import TOKEN_URL, token_calls
 
 NEW_TOKEN = {"access_token": "a2", "refresh_token": "EU_r2", "expires_in": 28800}
-BUTTON = "button.test_refresh_token"
+BUTTON = "button.test_account_refresh_token"
 
 
 async def test_refresh_token_action(
@@ -36,7 +36,7 @@ async def test_refresh_token_action(
     assert err.value.translation_key == "token_refresh_rate_limited"
     assert err.value.translation_placeholders is not None
     assert "next_attempt" in err.value.translation_placeholders
-    assert aioclient_mock.call_count == 1
+    assert token_calls(aioclient_mock) == 1
 
 
 async def test_refresh_button(
@@ -54,7 +54,7 @@ async def test_refresh_button(
             BUTTON_DOMAIN, SERVICE_PRESS, {ATTR_ENTITY_ID: BUTTON}, blocking=True
         )
     assert err.value.translation_key == "token_refresh_rate_limited"
-    assert aioclient_mock.call_count == 1
+    assert token_calls(aioclient_mock) == 1
 
 
 async def test_action_with_unknown_entry(

@@ -27,6 +27,7 @@ from custom_components.tesla_scout_worker.tokens import (
 )
 
 from .conftest import API_BASE_URL, TOKEN_URL, VIN, access_token, token_data
+from .fake_fleet import FakeFleet
 
 
 def rotating_token_endpoint(
@@ -229,6 +230,7 @@ async def test_rotated_token_survives_a_reload_and_is_used_next(
     mock_config_entry: MockConfigEntry,
     aioclient_mock: AiohttpClientMocker,
     freezer: FrozenDateTimeFactory,
+    fleet: FakeFleet,
 ) -> None:
     mock_config_entry.add_to_hass(hass)
     forms = rotating_token_endpoint(aioclient_mock, delay=0)

@@ -13,7 +13,12 @@ from .models import TeslaScoutWorkerConfigEntry
 from .runtime import async_build_runtime, async_options_changed
 from .services import async_setup_services
 
-PLATFORMS = [Platform.BUTTON, Platform.SENSOR]
+PLATFORMS = [
+    Platform.BINARY_SENSOR,
+    Platform.BUTTON,
+    Platform.DEVICE_TRACKER,
+    Platform.SENSOR,
+]
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
 

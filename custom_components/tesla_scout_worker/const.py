@@ -29,6 +29,7 @@ CONF_COMMAND_PROXY_URL: Final = "command_proxy_url"
 CONF_COMMAND_PROXY_VERIFY_SSL: Final = "command_proxy_verify_ssl"
 CONF_COMMAND_PROXY_CA_FILE: Final = "command_proxy_ca_file"
 CONF_SHARE_TOKEN: Final = "share_token"
+CONF_PRESENCE_ENTITY: Final = "presence_entity"
 
 DEFAULT_HOME_RADIUS: Final = 100.0
 DEFAULT_SCOUT_INTERVAL: Final = 15

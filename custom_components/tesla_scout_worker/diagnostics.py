@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 from homeassistant.components.diagnostics import async_redact_data
@@ -30,6 +31,10 @@ TO_REDACT = {
     CONF_HOME_LONGITUDE,
     "latitude",
     "longitude",
+    "display_name",
+    "distance_m",
+    "previous_distance_m",
+    "heading",
 }
 
 
@@ -51,7 +56,20 @@ async def async_get_config_entry_diagnostics(
             },
             TO_REDACT,
         ),
-        "vehicles": len(entry.data.get(CONF_VINS, [])),
+        "scout": {
+            "update_interval_s": (
+                data.scout.update_interval.total_seconds()
+                if data.scout.update_interval
+                else None
+            ),
+            "last_update_success": data.scout.last_update_success,
+            "last_scout": data.scout.last_scout,
+            "retry_at": data.scout.tracker.retry_at,
+        },
+        "vehicles": [
+            async_redact_data(asdict(status), TO_REDACT)
+            for status in data.scout.tracker.vehicles.values()
+        ],
         "token": {
             "expires_at": token.expires_at,
             "expires_in": token.expires_in,

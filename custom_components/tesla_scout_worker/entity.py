@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
 from homeassistant.helpers.entity import Entity, EntityDescription
+from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
 from .const import DOMAIN
 from .models import TeslaScoutWorkerConfigEntry
+from .scout import ScoutCoordinator
+from .tracking import VehicleStatus
 
 
 class TeslaScoutWorkerAccountEntity(Entity):
@@ -24,8 +27,42 @@ class TeslaScoutWorkerAccountEntity(Entity):
         self._attr_unique_id = f"{account_id}_{description.key}"
         self._attr_device_info = DeviceInfo(
             identifiers={(DOMAIN, account_id)},
-            name=entry.title,
+            name=f"{entry.title} account",
             manufacturer="Tesla",
             model="Fleet API account",
             entry_type=DeviceEntryType.SERVICE,
         )
+
+
+MODELS = {"3": "Model 3", "Y": "Model Y", "S": "Model S", "X": "Model X"}
+
+
+class TeslaScoutWorkerVehicleEntity(CoordinatorEntity[ScoutCoordinator]):
+    """An entity of one vehicle, fed by the scout; keyed by the VIN."""
+
+    _attr_has_entity_name = True
+
+    def __init__(
+        self,
+        coordinator: ScoutCoordinator,
+        vin: str,
+        description: EntityDescription,
+    ) -> None:
+        """Key the entity by the VIN (SPEC: ``f"{vin}_{key}"``)."""
+        super().__init__(coordinator)
+        self.entity_description = description
+        self.vin = vin
+        self._attr_unique_id = f"{vin}_{description.key}"
+        status = coordinator.data.get(vin) if coordinator.data else None
+        self._attr_device_info = DeviceInfo(
+            identifiers={(DOMAIN, vin)},
+            name=(status.display_name if status else None) or f"Tesla {vin[-4:]}",
+            manufacturer="Tesla",
+            model=MODELS.get(vin[3:4], "Tesla"),
+            serial_number=vin,
+        )
+
+    @property
+    def status(self) -> VehicleStatus:
+        """What the scout knows about this vehicle."""
+        return self.coordinator.tracker.vehicles[self.vin]

@@ -8,6 +8,7 @@ from typing import Any
 from homeassistant.config_entries import ConfigEntry
 
 from .fleet import TeslaFleetClient
+from .scout import ScoutCoordinator
 from .tokens import TokenManager
 from .usage import UsageTracker
 
@@ -19,6 +20,7 @@ class TeslaScoutWorkerData:
     client: TeslaFleetClient
     tokens: TokenManager
     usage: UsageTracker
+    scout: ScoutCoordinator
     options: dict[str, Any]
     """The options the entry was loaded with: a change to them reloads it."""
 

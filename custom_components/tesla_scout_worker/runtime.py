@@ -15,11 +15,14 @@ from .const import (
     CONF_COMMAND_PROXY_CA_FILE,
     CONF_COMMAND_PROXY_URL,
     CONF_COMMAND_PROXY_VERIFY_SSL,
+    CONF_VINS,
     DOMAIN,
 )
 from .fleet import TeslaFleetClient
 from .models import TeslaScoutWorkerConfigEntry, TeslaScoutWorkerData
+from .scout import ScoutCoordinator, home_from_options
 from .tokens import TokenManager, TokenRefreshFailedError
+from .tracking import VehicleTracker
 from .usage import UsageTracker
 
 
@@ -30,8 +33,6 @@ async def async_build_runtime(
     session = async_get_clientsession(hass)
     usage = UsageTracker(hass, entry.entry_id)
     await usage.async_load()
-    entry.async_on_unload(usage.async_start())
-    entry.async_on_unload(usage.async_save)
     tokens = TokenManager(hass, entry, session, on_request=usage.record)
     try:
         await tokens.async_get_access_token()
@@ -47,8 +48,22 @@ async def async_build_runtime(
         command_ssl=await async_command_ssl(hass, entry.options),
         on_request=usage.record,
     )
+    tracker = VehicleTracker(
+        client, list(entry.data[CONF_VINS]), home_from_options(hass, entry.options)
+    )
+    scout = ScoutCoordinator(hass, entry, tracker)
+    await scout.async_config_entry_first_refresh()
+    # Only once setup can no longer fail: listeners are cleaned up on unload.
+    entry.async_on_unload(usage.async_start())
+    entry.async_on_unload(usage.async_save)
+    if (unsubscribe := scout.async_track_presence()) is not None:
+        entry.async_on_unload(unsubscribe)
     return TeslaScoutWorkerData(
-        client=client, tokens=tokens, usage=usage, options=dict(entry.options)
+        client=client,
+        tokens=tokens,
+        usage=usage,
+        scout=scout,
+        options=dict(entry.options),
     )
 
 

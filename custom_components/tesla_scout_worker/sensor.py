@@ -1,4 +1,4 @@
-"""Sensors: account token and Fleet API cost."""
+"""Sensors: vehicle state, position and battery; account token and API cost."""
 
 from __future__ import annotations
 
@@ -13,14 +13,24 @@ from homeassistant.components.sensor import (
     SensorEntityDescription,
     SensorStateClass,
 )
-from homeassistant.const import EntityCategory
+from homeassistant.const import PERCENTAGE, EntityCategory, UnitOfLength
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddEntitiesCallback
 from homeassistant.util import dt as dt_util
 
-from .entity import TeslaScoutWorkerAccountEntity
-from .fleet import BILLED_CATEGORIES, UsageTotals
+from .entity import TeslaScoutWorkerAccountEntity, TeslaScoutWorkerVehicleEntity
+from .fleet import BILLED_CATEGORIES, RequestCategory, UsageTotals, VehicleState
 from .models import TeslaScoutWorkerConfigEntry, TeslaScoutWorkerData
+from .tracking import VehicleStatus
+
+CHARGING_STATES = {
+    "Disconnected": "disconnected",
+    "Stopped": "stopped",
+    "Charging": "charging",
+    "Complete": "complete",
+    "NoPower": "no_power",
+    "Starting": "starting",
+}
 
 PARALLEL_UPDATES = 0
 
@@ -33,8 +43,16 @@ class AccountSensorEntityDescription(SensorEntityDescription):
     attributes_fn: Callable[[TeslaScoutWorkerData], Mapping[str, Any]] | None = None
 
 
+ATTRIBUTE_NAMES = {
+    RequestCategory.STATE: "state_checks",
+    RequestCategory.DATA: "data_requests",
+    RequestCategory.COMMAND: "commands",
+    RequestCategory.WAKE: "wakes",
+}
+
+
 def _by_category(totals: UsageTotals) -> dict[str, int]:
-    return {str(c): totals.requests.get(c, 0) for c in BILLED_CATEGORIES}
+    return {ATTRIBUTE_NAMES[c]: totals.requests.get(c, 0) for c in BILLED_CATEGORIES}
 
 
 def _requests_attributes(data: TeslaScoutWorkerData) -> Mapping[str, Any]:
@@ -54,7 +72,7 @@ def _cost_attributes(data: TeslaScoutWorkerData) -> Mapping[str, Any]:
             month.cost_usd(state_checks_free=True), 4
         ),
         **{
-            f"usd_{category}": round(
+            f"usd_{ATTRIBUTE_NAMES[category]}": round(
                 UsageTotals(
                     billable={category: today.billable.get(category, 0)}
                 ).cost_usd(),
@@ -63,6 +81,51 @@ def _cost_attributes(data: TeslaScoutWorkerData) -> Mapping[str, Any]:
             for category in BILLED_CATEGORIES
         },
     }
+
+
+@dataclass(frozen=True, kw_only=True)
+class VehicleSensorEntityDescription(SensorEntityDescription):
+    """A vehicle sensor: its value from what the scout knows (last known)."""
+
+    value_fn: Callable[[VehicleStatus], str | float | int | None]
+
+
+VEHICLE_SENSORS: tuple[VehicleSensorEntityDescription, ...] = (
+    VehicleSensorEntityDescription(
+        key="vehicle_state",
+        translation_key="vehicle_state",
+        device_class=SensorDeviceClass.ENUM,
+        options=[str(state) for state in VehicleState],
+        value_fn=lambda status: status.state,
+    ),
+    VehicleSensorEntityDescription(
+        key="distance_to_home",
+        translation_key="distance_to_home",
+        device_class=SensorDeviceClass.DISTANCE,
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement=UnitOfLength.METERS,
+        suggested_unit_of_measurement=UnitOfLength.KILOMETERS,
+        suggested_display_precision=1,
+        value_fn=lambda status: (
+            round(status.distance_m) if status.distance_m is not None else None
+        ),
+    ),
+    VehicleSensorEntityDescription(
+        key="battery_level",
+        translation_key="battery_level",
+        device_class=SensorDeviceClass.BATTERY,
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement=PERCENTAGE,
+        value_fn=lambda status: status.battery_level,
+    ),
+    VehicleSensorEntityDescription(
+        key="charging_state",
+        translation_key="charging_state",
+        device_class=SensorDeviceClass.ENUM,
+        options=list(CHARGING_STATES.values()),
+        value_fn=lambda status: CHARGING_STATES.get(status.charging_state or ""),
+    ),
+)
 
 
 ACCOUNT_SENSORS: tuple[AccountSensorEntityDescription, ...] = (
@@ -98,11 +161,28 @@ async def async_setup_entry(
     entry: TeslaScoutWorkerConfigEntry,
     async_add_entities: AddEntitiesCallback,
 ) -> None:
-    """Add the sensors of an account."""
+    """Add the sensors of an account and its vehicles."""
+    scout = entry.runtime_data.scout
+    async_add_entities(
+        TeslaScoutWorkerVehicleSensor(scout, vin, description)
+        for vin in scout.tracker.vehicles
+        for description in VEHICLE_SENSORS
+    )
     async_add_entities(
         TeslaScoutWorkerAccountSensor(entry, description)
         for description in ACCOUNT_SENSORS
     )
+
+
+class TeslaScoutWorkerVehicleSensor(TeslaScoutWorkerVehicleEntity, SensorEntity):
+    """A vehicle sensor; keeps its last known value while the car sleeps."""
+
+    entity_description: VehicleSensorEntityDescription
+
+    @property
+    def native_value(self) -> str | float | int | None:
+        """The value of the description's function."""
+        return self.entity_description.value_fn(self.status)
 
 
 class TeslaScoutWorkerAccountSensor(TeslaScoutWorkerAccountEntity, SensorEntity):

@@ -1,0 +1,44 @@
+"""Device tracker: the vehicle's last known GPS position."""
+
+from __future__ import annotations
+
+from homeassistant.components.device_tracker.config_entry import TrackerEntity
+from homeassistant.components.device_tracker.const import SourceType
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity import EntityDescription
+from homeassistant.helpers.entity_platform import AddEntitiesCallback
+
+from .entity import TeslaScoutWorkerVehicleEntity
+from .models import TeslaScoutWorkerConfigEntry
+
+PARALLEL_UPDATES = 0
+
+LOCATION = EntityDescription(key="location", translation_key="location")
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: TeslaScoutWorkerConfigEntry,
+    async_add_entities: AddEntitiesCallback,
+) -> None:
+    """Add a tracker per vehicle."""
+    scout = entry.runtime_data.scout
+    async_add_entities(
+        TeslaScoutWorkerTracker(scout, vin, LOCATION) for vin in scout.tracker.vehicles
+    )
+
+
+class TeslaScoutWorkerTracker(TeslaScoutWorkerVehicleEntity, TrackerEntity):
+    """Where the car was last seen (a sleeping car does not move)."""
+
+    _attr_source_type = SourceType.GPS
+
+    @property
+    def latitude(self) -> float | None:
+        """Last known latitude."""
+        return self.status.latitude
+
+    @property
+    def longitude(self) -> float | None:
+        """Last known longitude."""
+        return self.status.longitude

@@ -1,0 +1,111 @@
+"""When the scout looks again, and when it may ask a car for live data (HA-free).
+
+Two rules keep the scout cheap without making it slow:
+
+* **Never keep a parked car awake.** A car falls asleep only after about 15
+  minutes without live-data requests, so once it is seen parked the scout sends
+  it no ``vehicle_data`` for :data:`PARKED_QUIET_S` (state checks only) —
+  TeslaMate's proven rule.
+* **Look often only when it matters.** A car asleep at home cannot arrive home
+  without first leaving, so it is checked rarely; a car driving toward home is
+  checked about when it should arrive; otherwise every ``scout_interval``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+PARKED_QUIET_S = 21 * 60.0
+"""No live data for this long after a parked observation (at least 20 min)."""
+
+MIN_INTERVAL_S = 60.0
+"""Never check more often than once a minute."""
+
+AWAY_DRIVING_INTERVAL_S = 5 * 60.0
+"""A car driving but not toward home: check every five minutes at most."""
+
+HOME_ASLEEP_FACTOR = 4
+"""Every car asleep at home: ``scout_interval`` times this (capped)."""
+
+MAX_INTERVAL_S = 120 * 60.0
+
+MPH_TO_MPS = 0.44704
+
+
+@dataclass(frozen=True, kw_only=True)
+class VehicleOutlook:
+    """What the policy needs to know about one vehicle after a cycle."""
+
+    online: bool
+    at_home: bool | None
+    driving: bool
+    distance_m: float | None = None
+    previous_distance_m: float | None = None
+    speed_mph: float | None = None
+    minutes_to_arrival: float | None = None
+    destination_is_home: bool = False
+
+    @property
+    def approaching_home(self) -> bool:
+        """Driving and either navigating home or getting closer."""
+        if not self.driving or self.at_home:
+            return False
+        if self.destination_is_home:
+            return True
+        return (
+            self.distance_m is not None
+            and self.previous_distance_m is not None
+            and self.distance_m < self.previous_distance_m
+        )
+
+    def seconds_to_home(self) -> float | None:
+        """Best estimate of the time until it is home, if it is approaching."""
+        if not self.approaching_home:
+            return None
+        if self.destination_is_home and self.minutes_to_arrival is not None:
+            return self.minutes_to_arrival * 60
+        if self.distance_m is not None and self.speed_mph:
+            return self.distance_m / (self.speed_mph * MPH_TO_MPS)
+        return None
+
+
+def may_fetch_live_data(parked_seen_at: float | None, now: float) -> bool:
+    """Whether the scout may send ``vehicle_data`` to an online car now."""
+    return parked_seen_at is None or now - parked_seen_at >= PARKED_QUIET_S
+
+
+def next_interval(
+    vehicles: Iterable[VehicleOutlook],
+    base_interval_s: float,
+    *,
+    retry_after_s: float | None = None,
+) -> float:
+    """Seconds until the next scout cycle.
+
+    The shortest need wins: a car approaching home is checked about halfway to
+    its expected arrival (so arrival is seen within minutes), a car driving
+    elsewhere every five minutes, and when every car is asleep at home the
+    checks thin out to ``scout_interval`` × 4 (at most two hours). A
+    ``Retry-After`` from Tesla always postpones the next check.
+    """
+    outlooks = list(vehicles)
+    wanted: list[float] = []
+    for outlook in outlooks:
+        if outlook.driving:
+            eta = outlook.seconds_to_home()
+            if eta is not None:
+                wanted.append(min(base_interval_s, eta / 2))
+            elif outlook.approaching_home:
+                wanted.append(min(base_interval_s, AWAY_DRIVING_INTERVAL_S / 2))
+            else:
+                wanted.append(min(base_interval_s, AWAY_DRIVING_INTERVAL_S))
+        else:
+            wanted.append(base_interval_s)
+    interval = min(wanted) if wanted else base_interval_s
+    if outlooks and all(o.at_home and not o.online for o in outlooks):
+        interval = max(interval, base_interval_s * HOME_ASLEEP_FACTOR)
+    interval = min(max(interval, MIN_INTERVAL_S), max(MAX_INTERVAL_S, base_interval_s))
+    if retry_after_s is not None:
+        interval = max(interval, retry_after_s)
+    return interval

@@ -1,0 +1,192 @@
+"""The scout: a cheap coordinator that watches where the cars are.
+
+Every cycle is one :meth:`VehicleTracker.async_cycle` (HA-free, in
+``tracking.py``). This class maps its outcome onto Home Assistant: events for
+transitions, worker runs on arrival and at first sight at home, the next
+interval from the policy, and what an outage means for the entities (nothing,
+while there is data to show).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from datetime import timedelta
+import time
+from typing import TYPE_CHECKING, Any
+
+from homeassistant.const import STATE_HOME
+from homeassistant.core import Event, EventStateChangedData, HomeAssistant, callback
+from homeassistant.exceptions import ConfigEntryAuthFailed, HomeAssistantError
+from homeassistant.helpers.event import async_track_state_change_event
+from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
+
+from .const import (
+    ATTR_CONFIG_ENTRY_ID,
+    ATTR_VIN,
+    CONF_API_BASE_URL,
+    CONF_HOME_LATITUDE,
+    CONF_HOME_LONGITUDE,
+    CONF_HOME_RADIUS,
+    CONF_PRESENCE_ENTITY,
+    CONF_SCOUT_INTERVAL,
+    DEFAULT_HOME_RADIUS,
+    DEFAULT_SCOUT_INTERVAL,
+    DOMAIN,
+    EVENT_TYPE,
+    LOGGER,
+)
+from .fleet import TeslaAuthenticationError, TeslaFleetError, WrongRegionError
+from .tracking import Home, Transition, TransitionKind, VehicleStatus, VehicleTracker
+
+if TYPE_CHECKING:
+    from .models import TeslaScoutWorkerConfigEntry
+
+type WorkerTrigger = Callable[[str, str], Coroutine[Any, Any, Any]]
+"""Asks the worker for a run: ``(vin, trigger)``."""
+
+
+def home_from_options(hass: HomeAssistant, options: dict[str, Any] | Any) -> Home:
+    """The geofence from the options, defaulting to Home Assistant's home."""
+    radius = options.get(CONF_HOME_RADIUS)
+    if radius is None:
+        zone = hass.states.get("zone.home")
+        radius = (
+            zone.attributes.get("radius") if zone else None
+        ) or DEFAULT_HOME_RADIUS
+    return Home(
+        latitude=float(options.get(CONF_HOME_LATITUDE, hass.config.latitude)),
+        longitude=float(options.get(CONF_HOME_LONGITUDE, hass.config.longitude)),
+        radius_m=float(radius),
+    )
+
+
+class ScoutCoordinator(DataUpdateCoordinator[dict[str, VehicleStatus]]):
+    """Checks the cars every few minutes with calls that never wake them."""
+
+    config_entry: TeslaScoutWorkerConfigEntry
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry: TeslaScoutWorkerConfigEntry,
+        tracker: VehicleTracker,
+        worker_trigger: WorkerTrigger | None = None,
+    ) -> None:
+        """Prepare the scout of one account."""
+        self.base_interval_s = 60.0 * float(
+            entry.options.get(CONF_SCOUT_INTERVAL, DEFAULT_SCOUT_INTERVAL)
+        )
+        super().__init__(
+            hass,
+            LOGGER,
+            config_entry=entry,
+            name=DOMAIN,
+            update_interval=timedelta(seconds=self.base_interval_s),
+            always_update=True,
+        )
+        self.tracker = tracker
+        self.worker_trigger = worker_trigger
+        self.last_scout: float | None = None
+        self._outage_logged = False
+        self._rate_limit_logged = False
+
+    @callback
+    def async_track_presence(self) -> Callable[[], None] | None:
+        """Check at once when the presence entity arrives home (optional)."""
+        entity_id = self.config_entry.options.get(CONF_PRESENCE_ENTITY)
+        if not entity_id:
+            return None
+
+        @callback
+        def _changed(event: Event[EventStateChangedData]) -> None:
+            old, new = event.data["old_state"], event.data["new_state"]
+            if new is None or new.state != STATE_HOME:
+                return
+            if old is not None and old.state == STATE_HOME:
+                return
+            LOGGER.debug("Presence entity arrived home: checking the cars now")
+            self.hass.async_create_task(self.async_request_refresh())
+
+        return async_track_state_change_event(self.hass, [entity_id], _changed)
+
+    async def _async_update_data(self) -> dict[str, VehicleStatus]:
+        now = time.time()
+        try:
+            try:
+                report = await self.tracker.async_cycle(now)
+            except WrongRegionError as err:
+                if not err.suggested_url:
+                    raise
+                self._switch_region(err.suggested_url)
+                report = await self.tracker.async_cycle(now)
+        except (TeslaAuthenticationError, ConfigEntryAuthFailed) as err:
+            raise ConfigEntryAuthFailed(
+                translation_domain=DOMAIN, translation_key="login_required"
+            ) from err
+        except (TeslaFleetError, HomeAssistantError) as err:
+            return self._cached_or_fail(err)
+        self._recovered()
+        if report.rate_limited and not self._rate_limit_logged:
+            LOGGER.warning(
+                "Tesla rate-limited the scout; no checks for %s s",
+                int((self.tracker.retry_at or now) - now),
+            )
+            self._rate_limit_logged = True
+        elif not report.rate_limited and not report.skipped:
+            self._rate_limit_logged = False
+        if not report.skipped:
+            self.last_scout = now
+        self.update_interval = timedelta(
+            seconds=self.tracker.next_interval(self.base_interval_s, now)
+        )
+        for transition in report.transitions:
+            self._fire(transition)
+        return self.tracker.vehicles
+
+    def _switch_region(self, url: str) -> None:
+        LOGGER.warning("Tesla says the account lives in another region; switching")
+        self.tracker.client.api_base_url = url
+        self.hass.config_entries.async_update_entry(
+            self.config_entry,
+            data={**self.config_entry.data, CONF_API_BASE_URL: url},
+        )
+
+    def _cached_or_fail(self, err: Exception) -> dict[str, VehicleStatus]:
+        has_data = any(s.state is not None for s in self.tracker.vehicles.values())
+        if not self._outage_logged:
+            LOGGER.warning("Tesla cannot be reached: %s", type(err).__name__)
+            self._outage_logged = True
+        if not has_data:
+            raise UpdateFailed(
+                translation_domain=DOMAIN,
+                translation_key="cannot_reach_tesla",
+                translation_placeholders={"error": type(err).__name__},
+            ) from err
+        return self.tracker.vehicles
+
+    def _recovered(self) -> None:
+        if self._outage_logged:
+            LOGGER.info("Tesla can be reached again")
+            self._outage_logged = False
+
+    def _fire(self, transition: Transition) -> None:
+        data: dict[str, Any] = {
+            "type": str(transition.kind),
+            ATTR_CONFIG_ENTRY_ID: self.config_entry.entry_id,
+            ATTR_VIN: transition.vin,
+        }
+        if transition.kind is TransitionKind.STATE_CHANGED:
+            data["from_state"] = transition.from_state
+            data["to_state"] = transition.to_state
+        if transition.kind is not TransitionKind.FIRST_SEEN_HOME:
+            self.hass.bus.async_fire(EVENT_TYPE, data)
+        if (
+            transition.kind
+            in (TransitionKind.ARRIVED_HOME, TransitionKind.FIRST_SEEN_HOME)
+            and self.worker_trigger is not None
+        ):
+            self.config_entry.async_create_background_task(
+                self.hass,
+                self.worker_trigger(transition.vin, str(transition.kind)),
+                f"{DOMAIN} worker {transition.kind}",
+            )

@@ -1,0 +1,183 @@
+"""A scriptable stand-in for the Fleet API behind ``aioclient_mock``.
+
+Unit tests of the Home Assistant layer want exact control (this car is online
+and driving at that position now; the next vehicle_data answers 408) and exact
+counts of the requests sent. The full simulator in ``simulator/`` serves the
+end-to-end tests and the benchmark.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+import re
+from typing import Any
+
+from pytest_homeassistant_custom_component.test_util.aiohttp import (
+    AiohttpClientMocker,
+    AiohttpClientMockResponse,
+)
+from yarl import URL
+
+from . import load_json_fixture
+
+UNAVAILABLE = {
+    "response": None,
+    "error": "vehicle unavailable: vehicle is offline or asleep",
+    "error_description": "",
+}
+
+
+@dataclass
+class FakeCar:
+    """One car as the fake API reports it."""
+
+    vin: str
+    display_name: str = "Test"
+    state: str = "asleep"
+    latitude: float = 52.2297
+    longitude: float = 21.0122
+    shift_state: str | None = None
+    speed: float | None = None
+    battery_level: int = 62
+    charge_limit_soc: int = 80
+    charging_state: str = "Stopped"
+    minutes_to_arrival: float | None = None
+    destination: tuple[float, float] | None = None
+
+    def record(self) -> dict[str, Any]:
+        record: dict[str, Any] = load_json_fixture("vehicle.json")["response"]
+        record.update(vin=self.vin, display_name=self.display_name, state=self.state)
+        return record
+
+    def vehicle_data(self, endpoints: list[str]) -> dict[str, Any]:
+        data: dict[str, Any] = load_json_fixture("vehicle_data.json")["response"]
+        data.update(vin=self.vin, display_name=self.display_name, state=self.state)
+        data["charge_state"].update(
+            battery_level=self.battery_level,
+            charge_limit_soc=self.charge_limit_soc,
+            charging_state=self.charging_state,
+        )
+        drive = data["drive_state"]
+        drive.update(shift_state=self.shift_state, speed=self.speed)
+        for key in list(drive):
+            if key.startswith("active_route"):
+                del drive[key]
+        if self.destination is not None:
+            drive["active_route_latitude"], drive["active_route_longitude"] = (
+                self.destination
+            )
+            drive["active_route_minutes_to_arrival"] = self.minutes_to_arrival
+        if "location_data" in endpoints:
+            drive.update(latitude=self.latitude, longitude=self.longitude)
+        else:
+            for key in ("latitude", "longitude", "heading", "native_latitude"):
+                drive.pop(key, None)
+        wanted = {"charge_state", "drive_state", "vehicle_state", "climate_state"}
+        return {
+            key: value
+            for key, value in data.items()
+            if not isinstance(value, dict)
+            or key in wanted & {*endpoints, "drive_state"}
+        }
+
+
+@dataclass
+class FakeFleet:
+    """Answers Fleet API requests for a set of cars and counts them."""
+
+    base_url: str
+    cars: dict[str, FakeCar] = field(default_factory=dict)
+    calls: list[tuple[str, str]] = field(default_factory=list)
+    """(kind, vin) of each request: kind is list, data, wake or a command name."""
+    faults: list[tuple[str, int, Any, dict[str, str] | None]] = field(
+        default_factory=list
+    )
+    """Queued answers (kind, status, body, headers) used before the normal one."""
+
+    def add(self, car: FakeCar) -> FakeCar:
+        self.cars[car.vin] = car
+        return car
+
+    def fail_next(
+        self,
+        kind: str,
+        status: int,
+        body: Any = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        self.faults.append((kind, status, body, headers))
+
+    def count(self, kind: str, vin: str | None = None) -> int:
+        return sum(1 for k, v in self.calls if k == kind and vin in (None, v))
+
+    def install(self, aioclient_mock: AiohttpClientMocker) -> None:
+        base = re.escape(self.base_url.rstrip("/"))
+        aioclient_mock.get(
+            re.compile(rf"^{base}/api/1/vehicles(\?.*)?$"), side_effect=self._answer
+        )
+        aioclient_mock.get(
+            re.compile(rf"^{base}/api/1/vehicles/[^/]+/vehicle_data.*$"),
+            side_effect=self._answer,
+        )
+        aioclient_mock.post(
+            re.compile(rf"^{base}/api/1/vehicles/[^/]+/(wake_up|command/.+)$"),
+            side_effect=self._answer,
+        )
+
+    async def _answer(
+        self, method: str, url: URL, data: Any
+    ) -> AiohttpClientMockResponse:
+        parts = url.path.strip("/").split("/")
+        vin = parts[3] if len(parts) > 3 else ""
+        if len(parts) == 3:
+            kind = "list"
+        elif parts[4] == "vehicle_data":
+            kind = "data"
+        elif parts[4] == "wake_up":
+            kind = "wake"
+        else:
+            kind = parts[5]
+        self.calls.append((kind, vin))
+        for index, (fault_kind, status, body, headers) in enumerate(self.faults):
+            if fault_kind == kind:
+                del self.faults[index]
+                text = body if isinstance(body, str) else None
+                return AiohttpClientMockResponse(
+                    method,
+                    url,
+                    status=status,
+                    json=None if text is not None else body,
+                    text=text,
+                    headers=headers,
+                )
+        return self._normal(method, url, kind, vin)
+
+    def _normal(
+        self, method: str, url: URL, kind: str, vin: str
+    ) -> AiohttpClientMockResponse:
+        if kind == "list":
+            records = [car.record() for car in self.cars.values()]
+            return AiohttpClientMockResponse(
+                method,
+                url,
+                json={
+                    "response": records,
+                    "pagination": {"next": None},
+                    "count": len(records),
+                },
+            )
+        car = self.cars[vin]
+        if kind == "wake":
+            return AiohttpClientMockResponse(
+                method, url, json={"response": car.record()}
+            )
+        if car.state != "online":
+            return AiohttpClientMockResponse(method, url, status=408, json=UNAVAILABLE)
+        if kind == "data":
+            endpoints = url.query.get("endpoints", "").split(";")
+            return AiohttpClientMockResponse(
+                method, url, json={"response": car.vehicle_data(endpoints)}
+            )
+        return AiohttpClientMockResponse(
+            method, url, json={"response": {"result": True, "reason": ""}}
+        )

@@ -1,0 +1,447 @@
+"""Tests for the scout: request counts per cycle, sleep, errors and transitions."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+from unittest.mock import AsyncMock
+
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.const import STATE_UNAVAILABLE
+from homeassistant.core import Event, HomeAssistant
+import pytest
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_fire_time_changed,
+)
+
+from custom_components.tesla_scout_worker.const import (
+    CONF_PRESENCE_ENTITY,
+    CONF_SCOUT_INTERVAL,
+    EVENT_TYPE,
+)
+from custom_components.tesla_scout_worker.scout import ScoutCoordinator
+
+from .conftest import API_BASE_URL, HOME, VIN
+from .fake_fleet import FakeCar, FakeFleet
+
+AWAY = (52.1700, 20.9700)  # about 6 km from home
+NEAR = (52.2000, 21.0000)  # about 3.4 km from home
+
+
+async def setup(hass: HomeAssistant, entry: MockConfigEntry) -> ScoutCoordinator:
+    if hass.config_entries.async_get_entry(entry.entry_id) is None:
+        entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    scout: ScoutCoordinator = entry.runtime_data.scout
+    scout.worker_trigger = AsyncMock()
+    return scout
+
+
+async def next_cycle(
+    hass: HomeAssistant, scout: ScoutCoordinator, freezer: FrozenDateTimeFactory
+) -> None:
+    """Let exactly one scout interval pass."""
+    assert scout.update_interval is not None
+    freezer.tick(scout.update_interval)
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+
+
+@pytest.fixture
+def events(hass: HomeAssistant) -> list[dict[str, Any]]:
+    seen: list[dict[str, Any]] = []
+
+    def listener(event: Event) -> None:
+        seen.append(dict(event.data))
+
+    hass.bus.async_listen(EVENT_TYPE, listener)
+    return seen
+
+
+@pytest.fixture
+def car(fleet: FakeFleet) -> FakeCar:
+    return fleet.cars[VIN]
+
+
+async def test_sleeping_car_gets_state_checks_only(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    fleet: FakeFleet,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    scout = await setup(hass, mock_config_entry)
+    for _ in range(24):
+        await next_cycle(hass, scout, freezer)
+
+    assert fleet.count("list") == 25
+    assert fleet.count("data") == 0
+    assert fleet.count("wake") == 0
+    state = hass.states.get("sensor.test_vehicle_state")
+    assert state is not None
+    assert state.state == "asleep"
+    # Asleep at setup: no position yet, so at_home is unknown.
+    at_home = hass.states.get("binary_sensor.test_at_home")
+    assert at_home is not None
+    assert at_home.state == "unknown"
+
+
+async def test_parked_car_is_left_alone_to_fall_asleep(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    fleet: FakeFleet,
+    car: FakeCar,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    car.state = "online"
+    scout = await setup(hass, mock_config_entry)
+    assert fleet.count("data") == 1  # seen parked at the first cycle
+
+    # 15 minutes later the car is still online: state check only.
+    await next_cycle(hass, scout, freezer)
+    assert fleet.calls[-1] == ("list", "")
+    assert fleet.count("data") == 1
+
+    # 30 minutes after the observation the quiet window is over.
+    await next_cycle(hass, scout, freezer)
+    assert fleet.count("data") == 2
+    assert fleet.count("wake") == 0
+    assert fleet.count("list") == 3
+
+
+async def test_quiet_window_gap_is_at_least_twenty_minutes(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    fleet: FakeFleet,
+    car: FakeCar,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    car.state = "online"
+    mock_config_entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(
+        mock_config_entry, options={**mock_config_entry.options, CONF_SCOUT_INTERVAL: 1}
+    )
+    scout = await setup(hass, mock_config_entry)
+    data_times: list[float] = []
+    for minute in range(60):
+        before = fleet.count("data")
+        await next_cycle(hass, scout, freezer)
+        if fleet.count("data") > before:
+            data_times.append(minute)
+    assert data_times
+    gaps = [b - a for a, b in zip([-1.0, *data_times], data_times, strict=False)]
+    assert min(gaps) >= 20
+
+
+async def test_408_means_asleep_and_keeps_the_position(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    fleet: FakeFleet,
+    car: FakeCar,
+    freezer: FrozenDateTimeFactory,
+    events: list[dict[str, Any]],
+) -> None:
+    car.state = "online"
+    car.latitude, car.longitude = AWAY
+    car.shift_state = "D"
+    car.speed = 30
+    scout = await setup(hass, mock_config_entry)
+    fleet.fail_next(
+        "data", 408, {"error": "vehicle unavailable: vehicle is offline or asleep"}
+    )
+    await next_cycle(hass, scout, freezer)
+
+    state = hass.states.get("sensor.test_vehicle_state")
+    assert state is not None
+    assert state.state == "asleep"
+    tracker = hass.states.get("device_tracker.test_location")
+    assert tracker is not None
+    assert tracker.attributes["latitude"] == AWAY[0]
+    assert hass.states.get("binary_sensor.test_at_home").state == "off"  # type: ignore[union-attr]
+    assert scout.last_update_success
+    assert events == [
+        {
+            "type": "state_changed",
+            "config_entry_id": mock_config_entry.entry_id,
+            "vin": VIN,
+            "from_state": "online",
+            "to_state": "asleep",
+        }
+    ]
+
+
+async def test_arrival_and_departure_fire_events_and_trigger_the_worker(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    fleet: FakeFleet,
+    car: FakeCar,
+    freezer: FrozenDateTimeFactory,
+    events: list[dict[str, Any]],
+) -> None:
+    car.state = "online"
+    car.latitude, car.longitude = NEAR
+    car.shift_state = "D"
+    car.speed = 30
+    scout = await setup(hass, mock_config_entry)
+    assert events == []  # the first observation fires nothing
+
+    car.latitude, car.longitude = HOME
+    car.shift_state, car.speed = "P", 0
+    await next_cycle(hass, scout, freezer)
+    assert [e["type"] for e in events] == ["arrived_home"]
+    assert events[0]["vin"] == VIN
+    scout.worker_trigger.assert_awaited_once_with(VIN, "arrived_home")  # type: ignore[union-attr]
+    assert hass.states.get("binary_sensor.test_at_home").state == "on"  # type: ignore[union-attr]
+    distance = hass.states.get("sensor.test_distance_to_home")
+    assert distance is not None
+    assert float(distance.state) == 0.0
+
+    # Parked: quiet for 21 minutes; then it drives away.
+    car.latitude, car.longitude = AWAY
+    car.shift_state, car.speed = "D", 40
+    for _ in range(3):
+        await next_cycle(hass, scout, freezer)
+    assert [e["type"] for e in events] == ["arrived_home", "left_home"]
+
+
+async def test_first_sight_at_home_runs_the_init_worker(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    fleet: FakeFleet,
+    car: FakeCar,
+    freezer: FrozenDateTimeFactory,
+    events: list[dict[str, Any]],
+) -> None:
+    mock_config_entry.add_to_hass(hass)
+    car.state = "online"
+    trigger = AsyncMock()
+    original = ScoutCoordinator.__init__
+
+    def init(self: ScoutCoordinator, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
+        self.worker_trigger = trigger
+
+    with pytest.MonkeyPatch.context() as patcher:
+        patcher.setattr(ScoutCoordinator, "__init__", init)
+        assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+        await hass.async_block_till_done()
+    trigger.assert_awaited_once_with(VIN, "init")
+    assert events == []
+
+
+async def test_state_changes_fire_events(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    fleet: FakeFleet,
+    car: FakeCar,
+    freezer: FrozenDateTimeFactory,
+    events: list[dict[str, Any]],
+) -> None:
+    scout = await setup(hass, mock_config_entry)
+    car.state = "offline"
+    await next_cycle(hass, scout, freezer)
+    car.state = "weird"
+    await next_cycle(hass, scout, freezer)
+    assert [(e["from_state"], e["to_state"]) for e in events] == [("asleep", "offline")]
+
+
+async def test_rate_limit_is_honoured(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    fleet: FakeFleet,
+    freezer: FrozenDateTimeFactory,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    scout = await setup(hass, mock_config_entry)
+    fleet.fail_next("list", 429, {"error": "rate limited"}, {"Retry-After": "3600"})
+    await next_cycle(hass, scout, freezer)
+    assert fleet.count("list") == 2
+    assert scout.update_interval == timedelta(seconds=3600)
+
+    for _ in range(3):
+        freezer.tick(timedelta(minutes=15))
+        async_fire_time_changed(hass)
+        await hass.async_block_till_done()
+    # Nothing is sent before Retry-After passes; the data stays.
+    assert fleet.count("list") == 2
+    state = hass.states.get("sensor.test_vehicle_state")
+    assert state is not None
+    assert state.state == "asleep"
+    freezer.tick(timedelta(minutes=20))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+    assert fleet.count("list") == 3
+    assert caplog.text.count("rate-limited the scout") == 1
+
+
+async def test_rate_limit_on_vehicle_data(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    fleet: FakeFleet,
+    car: FakeCar,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    car.state = "online"
+    car.shift_state = "D"
+    scout = await setup(hass, mock_config_entry)
+    fleet.fail_next("data", 429, {"error": "rate limited"})
+    await next_cycle(hass, scout, freezer)
+    assert scout.tracker.retry_at is not None
+    assert scout.update_interval is not None
+    assert scout.update_interval >= timedelta(seconds=60)
+    # No live data before the 60 s default back-off has passed.
+    freezer.tick(30)
+    await scout.async_refresh()
+    assert fleet.count("data") == 2
+    assert fleet.count("list") == 2
+
+
+async def test_outage_keeps_cached_data_and_logs_once(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    fleet: FakeFleet,
+    freezer: FrozenDateTimeFactory,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    scout = await setup(hass, mock_config_entry)
+    for status in (503, 502, 500):
+        fleet.fail_next("list", status, "<html>Bad gateway</html>")
+        await next_cycle(hass, scout, freezer)
+    state = hass.states.get("sensor.test_vehicle_state")
+    assert state is not None
+    assert state.state == "asleep"
+    await next_cycle(hass, scout, freezer)
+    assert caplog.text.count("Tesla cannot be reached") == 1
+    assert caplog.text.count("Tesla can be reached again") == 1
+
+
+async def test_outage_without_data_retries_setup(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    fleet: FakeFleet,
+) -> None:
+    fleet.fail_next("list", 504, None)
+    mock_config_entry.add_to_hass(hass)
+    await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    assert mock_config_entry.state is ConfigEntryState.SETUP_RETRY
+
+
+async def test_outage_later_without_any_data_makes_entities_unavailable(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    fleet: FakeFleet,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    scout = await setup(hass, mock_config_entry)
+    scout.tracker.vehicles[VIN].state = None
+    fleet.fail_next("list", 500, None)
+    await next_cycle(hass, scout, freezer)
+    state = hass.states.get("sensor.test_vehicle_state")
+    assert state is not None
+    assert state.state == STATE_UNAVAILABLE
+
+
+async def test_wrong_region_switches_and_persists(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    fleet: FakeFleet,
+    aioclient_mock: Any,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    scout = await setup(hass, mock_config_entry)
+    na = FakeFleet("https://fleet-api.prd.na.vn.cloud.tesla.com")
+    na.add(FakeCar(vin=VIN))
+    na.install(aioclient_mock)
+    fleet.fail_next(
+        "list",
+        421,
+        {
+            "error": "user out of region, use base URL: https://fleet-api.prd.na.vn.cloud.tesla.com"
+        },
+    )
+    await next_cycle(hass, scout, freezer)
+    assert mock_config_entry.data["api_base_url"] == na.base_url
+    assert na.count("list") == 1
+    assert scout.last_update_success
+
+
+async def test_wrong_region_without_url_is_an_outage(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    fleet: FakeFleet,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    scout = await setup(hass, mock_config_entry)
+    fleet.fail_next("list", 421, {"error": "user out of region"})
+    await next_cycle(hass, scout, freezer)
+    assert mock_config_entry.data["api_base_url"] == API_BASE_URL
+
+
+async def test_revoked_login_during_scouting_starts_reauth(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    fleet: FakeFleet,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    scout = await setup(hass, mock_config_entry)
+    fleet.fail_next("list", 401, {"error": "login_required"})
+    await next_cycle(hass, scout, freezer)
+    assert not scout.last_update_success
+    flows = hass.config_entries.flow.async_progress_by_handler("tesla_scout_worker")
+    assert [flow["context"]["source"] for flow in flows] == ["reauth"]
+
+
+async def test_driving_home_is_checked_sooner(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    fleet: FakeFleet,
+    car: FakeCar,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    car.state = "online"
+    car.latitude, car.longitude = AWAY
+    car.shift_state, car.speed = "D", 30
+    scout = await setup(hass, mock_config_entry)
+    assert scout.update_interval == timedelta(minutes=5)  # driving, direction unknown
+    car.latitude, car.longitude = NEAR
+    await next_cycle(hass, scout, freezer)
+    assert scout.update_interval is not None
+    assert scout.update_interval < timedelta(minutes=5)
+
+
+async def test_asleep_at_home_is_checked_hourly(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    fleet: FakeFleet,
+    car: FakeCar,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    car.state = "online"
+    scout = await setup(hass, mock_config_entry)
+    car.state = "asleep"
+    await next_cycle(hass, scout, freezer)
+    assert scout.update_interval == timedelta(hours=1)
+
+
+async def test_presence_arrival_triggers_an_immediate_check(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    fleet: FakeFleet,
+) -> None:
+    hass.states.async_set("person.driver", "not_home")
+    mock_config_entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(
+        mock_config_entry,
+        options={**mock_config_entry.options, CONF_PRESENCE_ENTITY: "person.driver"},
+    )
+    await setup(hass, mock_config_entry)
+    assert fleet.count("list") == 1
+    hass.states.async_set("person.driver", "home")
+    await hass.async_block_till_done()
+    assert fleet.count("list") == 2
+    hass.states.async_set("person.driver", "home", {"changed": True})
+    hass.states.async_set("person.driver", "work")
+    await hass.async_block_till_done()
+    assert fleet.count("list") == 2
