@@ -29,4 +29,4 @@ async def test_diagnostics_redact_secrets(
         assert secret not in text
     assert init_integration.unique_id not in text
     assert "52.2297" not in text
-    assert result == snapshot(exclude=props("expires_at"))
+    assert result == snapshot(exclude=props("expires_at", "last_scout"))

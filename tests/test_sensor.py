@@ -14,12 +14,12 @@ import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     async_fire_time_changed,
-    snapshot_platform,
 )
 from syrupy.assertion import SnapshotAssertion
 
 from custom_components.tesla_scout_worker.fleet import RequestCategory
 
+from . import snapshot_entities
 from .conftest import token_data
 from .fake_fleet import FakeFleet
 
@@ -60,7 +60,7 @@ async def test_sensors(
     snapshot: SnapshotAssertion,
 ) -> None:
     await setup_sensors(hass, frozen_entry)
-    await snapshot_platform(hass, entity_registry, snapshot, frozen_entry.entry_id)
+    snapshot_entities(hass, entity_registry, snapshot, frozen_entry.entry_id)
 
 
 async def test_requests_are_counted_and_priced(
