@@ -1,0 +1,1701 @@
+"""Tests of the config, reauth, reconfigure and options flows."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+import json
+from pathlib import Path
+import re
+import time
+from typing import Any
+from unittest.mock import AsyncMock, MagicMock, patch
+from urllib.parse import parse_qs, urlparse
+
+import homeassistant
+from homeassistant.components.application_credentials import (
+    ClientCredential,
+    async_import_client_credential,
+)
+from homeassistant.config_entries import ConfigFlowResult
+from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType, section
+from homeassistant.helpers import config_entry_oauth2_flow
+from homeassistant.setup import async_setup_component
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.test_util.aiohttp import (
+    AiohttpClientMocker,
+)
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
+import voluptuous as vol
+
+from custom_components.tesla_scout_worker import config_flow
+from custom_components.tesla_scout_worker.const import (
+    CONF_API_BASE_URL,
+    CONF_AUTH_IMPLEMENTATION,
+    CONF_CLIENT_ID,
+    CONF_CLIENT_SECRET,
+    CONF_COMMAND_PROXY_CA_FILE,
+    CONF_COMMAND_PROXY_URL,
+    CONF_COMMAND_PROXY_VERIFY_SSL,
+    CONF_FAILSAFE_TIME,
+    CONF_HOME_LATITUDE,
+    CONF_HOME_LONGITUDE,
+    CONF_HOME_RADIUS,
+    CONF_REFRESH_TOKEN,
+    CONF_SCOUT_INTERVAL,
+    CONF_SHARE_TOKEN,
+    CONF_TOKEN,
+    CONF_TOKEN_URL,
+    CONF_VINS,
+    CONF_WORKER_COOLDOWN,
+    DOMAIN,
+)
+from custom_components.tesla_scout_worker.fleet.auth import (
+    AUTHORIZE_URL,
+    REGION_BASE_URLS,
+    SCOPES,
+)
+from custom_components.tesla_scout_worker.fleet.errors import (
+    InvalidClientError,
+    LoginRequiredError,
+    MalformedResponseError,
+    MissingScopeError,
+    NotRegisteredError,
+    RateLimitedError,
+    ServerError,
+    TeslaConnectionError,
+    TokenExpiredError,
+    WrongRegionError,
+)
+from custom_components.tesla_scout_worker.fleet.models import Token, Vehicle
+
+from . import load_json_fixture, make_jwt
+from .conftest import (
+    ACCOUNT_SUB,
+    API_BASE_URL,
+    CLIENT_ID,
+    HOME,
+    TOKEN_URL,
+    VIN,
+    VIN_2,
+    access_token,
+    token_data,
+)
+
+COMPONENT = Path(__file__).parent.parent / "custom_components" / DOMAIN
+HA_STRINGS = Path(homeassistant.__file__).parent / "strings.json"
+CLIENT_SECRET = "client-secret-456"
+OLD_REFRESH_TOKEN = "EU_old-refresh-token"
+ROTATED_REFRESH_TOKEN = "EU_rotated-refresh-token"
+NA_URL = REGION_BASE_URLS["na"]
+SIMULATOR_URL = "http://127.0.0.1:8080"
+REDIRECT = "https://example.com/auth/external/callback"
+NEW_HOME = {"latitude": 50.0647, "longitude": 19.945, "radius": 250.0}
+VEHICLES = [
+    Vehicle.from_dict(item) for item in load_json_fixture("vehicles.json")["response"]
+]
+
+
+def make_token(access: str | None = None) -> Token:
+    """The rotated token the token endpoint hands back."""
+    return Token(
+        access_token=access_token() if access is None else access,
+        refresh_token=ROTATED_REFRESH_TOKEN,
+        expires_in=28800,
+        expires_at=time.time() + 28800,
+        token_type="Bearer",
+    )
+
+
+def manual_input(**overrides: Any) -> dict[str, Any]:
+    """What the user types in the manual step."""
+    return {
+        CONF_CLIENT_ID: CLIENT_ID,
+        CONF_CLIENT_SECRET: CLIENT_SECRET,
+        CONF_REFRESH_TOKEN: OLD_REFRESH_TOKEN,
+        "advanced": {CONF_TOKEN_URL: TOKEN_URL},
+    } | overrides
+
+
+def suggested(result: ConfigFlowResult, key: str) -> Any:
+    """The suggested value (or default) a form shows for ``key``."""
+    schema = result["data_schema"]
+    assert schema is not None
+    for marker, value in schema.schema.items():
+        if isinstance(value, section):
+            try:
+                return suggested({"data_schema": value.schema}, key)  # type: ignore[typeddict-item]
+            except KeyError:
+                continue
+        if marker == key:
+            description = marker.description or {}
+            if "suggested_value" in description:
+                return description["suggested_value"]
+            if marker.default is not vol.UNDEFINED:
+                return marker.default()
+            return None
+    raise KeyError(key)
+
+
+def select_options(result: ConfigFlowResult, key: str) -> list[Any]:
+    """The options of a select field."""
+    schema = result["data_schema"]
+    assert schema is not None
+    for marker, value in schema.schema.items():
+        if marker == key:
+            return list(value.config["options"])
+    raise KeyError(key)
+
+
+@pytest.fixture(autouse=True)
+def mock_setup_entry() -> Iterator[AsyncMock]:
+    """Keep the integration itself (and its HTTP views) out of these tests."""
+    with (
+        patch(
+            "custom_components.tesla_scout_worker.async_setup",
+            return_value=True,
+            create=True,
+        ),
+        patch(
+            "custom_components.tesla_scout_worker.async_setup_entry",
+            return_value=True,
+            create=True,
+        ) as mock,
+    ):
+        yield mock
+
+
+@pytest.fixture
+def mock_refresh() -> Iterator[AsyncMock]:
+    """The token endpoint, as the config flow calls it."""
+    with patch.object(config_flow, "refresh_token", autospec=True) as mock:
+        mock.return_value = make_token()
+        yield mock
+
+
+@pytest.fixture
+def mock_fleet() -> Iterator[MagicMock]:
+    """The Fleet API client class, as the config flow uses it."""
+    with patch.object(config_flow, "TeslaFleetClient", autospec=True) as mock:
+        mock.return_value.vehicles.return_value = list(VEHICLES)
+        yield mock
+
+
+async def start_manual(hass: HomeAssistant) -> ConfigFlowResult:
+    """Open the manual step from the menu."""
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": "user"}
+    )
+    assert result["type"] is FlowResultType.MENU
+    return await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": "manual"}
+    )
+
+
+async def finish_vehicles(
+    hass: HomeAssistant, result: ConfigFlowResult, vins: list[str] | None = None
+) -> ConfigFlowResult:
+    """Pick vehicles and the home position."""
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "vehicles"
+    return await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {CONF_VINS: [VIN] if vins is None else vins, "home": NEW_HOME},
+    )
+
+
+def expected_options() -> dict[str, float]:
+    return {
+        CONF_HOME_LATITUDE: NEW_HOME["latitude"],
+        CONF_HOME_LONGITUDE: NEW_HOME["longitude"],
+        CONF_HOME_RADIUS: NEW_HOME["radius"],
+    }
+
+
+# --- the menu and the manual path ------------------------------------------
+
+
+async def test_user_step_is_a_menu(hass: HomeAssistant) -> None:
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": "user"}
+    )
+    assert result["type"] is FlowResultType.MENU
+    assert result["step_id"] == "user"
+    assert result["menu_options"] == ["pick_implementation", "manual"]
+
+
+async def test_manual_full_flow(
+    hass: HomeAssistant,
+    mock_refresh: AsyncMock,
+    mock_fleet: MagicMock,
+    mock_setup_entry: AsyncMock,
+) -> None:
+    result = await start_manual(hass)
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "manual"
+    assert result["errors"] == {}
+    assert suggested(result, CONF_TOKEN_URL) == TOKEN_URL
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], manual_input()
+    )
+    mock_refresh.assert_awaited_once()
+    assert mock_refresh.await_args is not None
+    assert mock_refresh.await_args.kwargs == {
+        "client_id": CLIENT_ID,
+        "refresh_token": OLD_REFRESH_TOKEN,
+        "client_secret": CLIENT_SECRET,
+        "token_url": TOKEN_URL,
+    }
+    # The region comes from the token; the new access token lists the vehicles.
+    assert mock_fleet.call_args.kwargs["api_base_url"] == API_BASE_URL
+    provider = mock_fleet.call_args.kwargs["token_provider"]
+    token = mock_refresh.return_value
+    assert await provider() == token.access_token
+    assert await provider(force_refresh=True) == token.access_token
+
+    assert result["step_id"] == "vehicles"
+    assert select_options(result, CONF_VINS) == [
+        {"value": VIN, "label": "Test (…0000)"},
+        {"value": VIN_2, "label": "Second (…0002)"},
+    ]
+    assert suggested(result, CONF_VINS) == [VIN, VIN_2]
+
+    result = await finish_vehicles(hass, result, [VIN_2, VIN])
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["title"] == "Test, Second"
+    entry = result["result"]
+    assert entry.unique_id == ACCOUNT_SUB
+    assert entry.version == 1
+    assert entry.minor_version == 1
+    assert entry.data == {
+        CONF_TOKEN: {
+            "access_token": token.access_token,
+            "refresh_token": ROTATED_REFRESH_TOKEN,
+            "expires_in": 28800,
+            "expires_at": token.expires_at,
+            "token_type": "Bearer",
+        },
+        CONF_CLIENT_ID: CLIENT_ID,
+        CONF_CLIENT_SECRET: CLIENT_SECRET,
+        CONF_TOKEN_URL: TOKEN_URL,
+        CONF_API_BASE_URL: API_BASE_URL,
+        CONF_VINS: [VIN, VIN_2],
+    }
+    assert entry.options == expected_options()
+    assert OLD_REFRESH_TOKEN not in json.dumps(dict(entry.data))
+    assert len(mock_setup_entry.mock_calls) == 1
+
+
+async def test_manual_without_secret_custom_token_url(
+    hass: HomeAssistant, mock_refresh: AsyncMock, mock_fleet: MagicMock
+) -> None:
+    """No secret is stored unless typed; a simulator's token URL is kept."""
+    result = await start_manual(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        manual_input(
+            **{
+                CONF_CLIENT_SECRET: "  ",
+                "advanced": {CONF_TOKEN_URL: f"{SIMULATOR_URL}/oauth2/v3/token/"},
+            }
+        ),
+    )
+    assert mock_refresh.await_args is not None
+    assert mock_refresh.await_args.kwargs["client_secret"] is None
+    result = await finish_vehicles(hass, result)
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["title"] == "Test"
+    assert CONF_CLIENT_SECRET not in result["data"]
+    assert CONF_AUTH_IMPLEMENTATION not in result["data"]
+    assert result["data"][CONF_TOKEN_URL] == f"{SIMULATOR_URL}/oauth2/v3/token"
+    assert result["data"][CONF_VINS] == [VIN]
+
+
+@pytest.mark.parametrize(
+    ("error", "field", "key"),
+    [
+        (
+            LoginRequiredError(status=401, error="login_required"),
+            CONF_REFRESH_TOKEN,
+            "invalid_auth",
+        ),
+        (
+            InvalidClientError(status=401, error="invalid_client"),
+            CONF_CLIENT_ID,
+            "invalid_client",
+        ),
+        (TeslaConnectionError("timeout"), "base", "cannot_connect"),
+        (ServerError(status=503), "base", "cannot_connect"),
+        (RateLimitedError(retry_after=30), "base", "cannot_connect"),
+        (MalformedResponseError("not json"), "base", "unknown"),
+        (RuntimeError("boom"), "base", "unknown"),
+    ],
+)
+async def test_manual_errors_and_recovery(
+    hass: HomeAssistant,
+    mock_refresh: AsyncMock,
+    mock_fleet: MagicMock,
+    error: Exception,
+    field: str,
+    key: str,
+) -> None:
+    result = await start_manual(hass)
+    mock_refresh.side_effect = error
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], manual_input()
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "manual"
+    assert result["errors"] == {field: key}
+    # What the user typed is kept, but tokens and secrets are not sent back.
+    assert suggested(result, CONF_CLIENT_ID) == CLIENT_ID
+    assert suggested(result, CONF_TOKEN_URL) == TOKEN_URL
+    assert suggested(result, CONF_REFRESH_TOKEN) is None
+    assert suggested(result, CONF_CLIENT_SECRET) is None
+    mock_fleet.assert_not_called()
+
+    mock_refresh.side_effect = None
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], manual_input()
+    )
+    result = await finish_vehicles(hass, result)
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"][CONF_TOKEN]["refresh_token"] == ROTATED_REFRESH_TOKEN
+
+
+async def test_manual_unknown_error_is_logged(
+    hass: HomeAssistant, mock_refresh: AsyncMock, caplog: pytest.LogCaptureFixture
+) -> None:
+    result = await start_manual(hass)
+    mock_refresh.side_effect = RuntimeError("boom")
+    await hass.config_entries.flow.async_configure(result["flow_id"], manual_input())
+    assert "Unexpected error while refreshing the Tesla token" in caplog.text
+    assert OLD_REFRESH_TOKEN not in caplog.text
+    assert CLIENT_SECRET not in caplog.text
+
+
+async def test_manual_invalid_token_url(
+    hass: HomeAssistant, mock_refresh: AsyncMock, mock_fleet: MagicMock
+) -> None:
+    result = await start_manual(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        manual_input(advanced={CONF_TOKEN_URL: "ftp://tesla.example/token"}),
+    )
+    assert result["errors"] == {CONF_TOKEN_URL: "invalid_url"}
+    mock_refresh.assert_not_called()
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], manual_input(advanced={CONF_TOKEN_URL: "not a url"})
+    )
+    assert result["errors"] == {CONF_TOKEN_URL: "invalid_url"}
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], manual_input(advanced={CONF_TOKEN_URL: "http://[::1"})
+    )
+    assert result["errors"] == {CONF_TOKEN_URL: "invalid_url"}
+    mock_refresh.assert_not_called()
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], manual_input(advanced={})
+    )
+    assert result["step_id"] == "vehicles"
+    assert mock_refresh.await_args is not None
+    assert mock_refresh.await_args.kwargs["token_url"] == TOKEN_URL
+
+
+async def test_manual_already_configured_keeps_rotated_token(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    mock_refresh: AsyncMock,
+    mock_fleet: MagicMock,
+) -> None:
+    """The same account aborts, but the token used up here is not lost."""
+    mock_config_entry.add_to_hass(hass)
+    result = await start_manual(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], manual_input(**{CONF_CLIENT_ID: "other-client"})
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+    mock_fleet.assert_not_called()
+    assert mock_config_entry.data[CONF_TOKEN] == mock_refresh.return_value.as_dict()
+    assert mock_config_entry.data[CONF_CLIENT_ID] == "other-client"
+    assert mock_config_entry.data[CONF_CLIENT_SECRET] == CLIENT_SECRET
+    assert mock_config_entry.data[CONF_VINS] == [VIN]
+    assert mock_config_entry.data[CONF_API_BASE_URL] == API_BASE_URL
+    assert len(hass.config_entries.async_entries(DOMAIN)) == 1
+
+
+async def test_already_configured_reloads_loaded_entry(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    mock_refresh: AsyncMock,
+    mock_setup_entry: AsyncMock,
+) -> None:
+    mock_config_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+    assert len(mock_setup_entry.mock_calls) == 1
+
+    result = await start_manual(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], manual_input()
+    )
+    await hass.async_block_till_done()
+    assert result["reason"] == "already_configured"
+    assert len(mock_setup_entry.mock_calls) == 2
+
+
+# --- shared steps: account, region, vehicles ---------------------------------
+
+
+async def test_opaque_token_region_step_and_vin_unique_id(
+    hass: HomeAssistant, mock_refresh: AsyncMock, mock_fleet: MagicMock
+) -> None:
+    """A token that is not a JWT: choose the API URL; VINs name the account."""
+    mock_refresh.return_value = make_token("opaque-simulator-token")
+    result = await start_manual(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], manual_input()
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "region"
+    assert result["errors"] == {}
+    assert select_options(result, "region") == ["na", "eu", "cn", "custom"]
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"region": "custom"}
+    )
+    assert result["errors"] == {CONF_API_BASE_URL: "invalid_url"}
+    mock_fleet.assert_not_called()
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"region": "custom", CONF_API_BASE_URL: f"{SIMULATOR_URL}/"}
+    )
+    assert mock_fleet.call_args.kwargs["api_base_url"] == SIMULATOR_URL
+    result = await finish_vehicles(hass, result, [VIN, VIN_2])
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["result"].unique_id == f"{VIN_2},{VIN}"
+    assert result["data"][CONF_API_BASE_URL] == SIMULATOR_URL
+    assert result["data"][CONF_TOKEN]["access_token"] == "opaque-simulator-token"
+
+
+async def test_opaque_token_already_configured(
+    hass: HomeAssistant, mock_refresh: AsyncMock, mock_fleet: MagicMock
+) -> None:
+    existing = MockConfigEntry(
+        domain=DOMAIN,
+        unique_id=VIN,
+        data={CONF_TOKEN: token_data(), CONF_VINS: [VIN], CONF_CLIENT_ID: "old"},
+    )
+    existing.add_to_hass(hass)
+    mock_refresh.return_value = make_token("opaque-simulator-token")
+    result = await start_manual(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], manual_input()
+    )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"region": "eu"}
+    )
+    result = await finish_vehicles(hass, result, [VIN])
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+    assert existing.data[CONF_TOKEN]["access_token"] == "opaque-simulator-token"
+    assert existing.data[CONF_CLIENT_ID] == CLIENT_ID
+
+
+async def test_token_without_region_asks_for_it(
+    hass: HomeAssistant, mock_refresh: AsyncMock, mock_fleet: MagicMock
+) -> None:
+    mock_refresh.return_value = make_token(access_token(region="mars"))
+    result = await start_manual(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], manual_input()
+    )
+    assert result["step_id"] == "region"
+    mock_fleet.assert_not_called()
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"region": "na"}
+    )
+    assert mock_fleet.call_args.kwargs["api_base_url"] == NA_URL
+    result = await finish_vehicles(hass, result)
+    assert result["data"][CONF_API_BASE_URL] == NA_URL
+    assert result["result"].unique_id == ACCOUNT_SUB
+
+
+async def test_wrong_region_switches_once(
+    hass: HomeAssistant, mock_refresh: AsyncMock, mock_fleet: MagicMock
+) -> None:
+    """A 421 naming the right region is followed without asking."""
+    mock_fleet.return_value.vehicles.side_effect = [
+        WrongRegionError(suggested_url=f"{NA_URL}/"),
+        list(VEHICLES),
+    ]
+    result = await start_manual(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], manual_input()
+    )
+    assert [c.kwargs["api_base_url"] for c in mock_fleet.call_args_list] == [
+        API_BASE_URL,
+        NA_URL,
+    ]
+    result = await finish_vehicles(hass, result)
+    assert result["data"][CONF_API_BASE_URL] == NA_URL
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        WrongRegionError(),
+        WrongRegionError(suggested_url=API_BASE_URL),
+        WrongRegionError(suggested_url="nonsense"),
+    ],
+)
+async def test_wrong_region_without_usable_suggestion(
+    hass: HomeAssistant,
+    mock_refresh: AsyncMock,
+    mock_fleet: MagicMock,
+    error: WrongRegionError,
+) -> None:
+    mock_fleet.return_value.vehicles.side_effect = [error, list(VEHICLES)]
+    result = await start_manual(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], manual_input()
+    )
+    assert result["step_id"] == "region"
+    assert result["errors"] == {"base": "wrong_region"}
+    assert suggested(result, "region") == "eu"
+    assert mock_fleet.call_count == 1
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"region": "na"}
+    )
+    result = await finish_vehicles(hass, result)
+    assert result["data"][CONF_API_BASE_URL] == NA_URL
+
+
+async def test_second_wrong_region_is_an_error(
+    hass: HomeAssistant, mock_refresh: AsyncMock, mock_fleet: MagicMock
+) -> None:
+    """The automatic switch happens once, never in a loop."""
+    mock_fleet.return_value.vehicles.side_effect = [
+        WrongRegionError(suggested_url=NA_URL),
+        WrongRegionError(suggested_url=API_BASE_URL),
+    ]
+    result = await start_manual(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], manual_input()
+    )
+    assert result["errors"] == {"base": "wrong_region"}
+    assert mock_fleet.call_count == 2
+
+
+@pytest.mark.parametrize(
+    ("error", "key"),
+    [
+        (TeslaConnectionError("timeout"), "cannot_connect"),
+        (ServerError(status=503), "cannot_connect"),
+        (RateLimitedError(retry_after=10), "cannot_connect"),
+        (NotRegisteredError(status=412), "not_registered"),
+        (MissingScopeError(status=403), "missing_scope"),
+        (TokenExpiredError(status=401), "invalid_auth"),
+        (MalformedResponseError("html"), "unknown"),
+        (RuntimeError("boom"), "unknown"),
+        ([], "no_vehicles"),
+    ],
+)
+async def test_vehicle_list_errors_and_recovery(
+    hass: HomeAssistant,
+    mock_refresh: AsyncMock,
+    mock_fleet: MagicMock,
+    error: Exception | list[Vehicle],
+    key: str,
+) -> None:
+    vehicles = mock_fleet.return_value.vehicles
+    if isinstance(error, list):
+        vehicles.return_value = error
+    else:
+        vehicles.side_effect = error
+    result = await start_manual(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], manual_input()
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "region"
+    assert result["errors"] == {"base": key}
+    assert suggested(result, "region") == "eu"
+
+    vehicles.side_effect = None
+    vehicles.return_value = list(VEHICLES)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"region": "eu"}
+    )
+    result = await finish_vehicles(hass, result)
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    # The token was refreshed once, not again for the retry.
+    mock_refresh.assert_awaited_once()
+
+
+async def test_custom_url_error_keeps_the_url(
+    hass: HomeAssistant, mock_refresh: AsyncMock, mock_fleet: MagicMock
+) -> None:
+    mock_refresh.return_value = make_token("opaque")
+    mock_fleet.return_value.vehicles.side_effect = TeslaConnectionError("refused")
+    result = await start_manual(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], manual_input()
+    )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"region": "custom", CONF_API_BASE_URL: SIMULATOR_URL}
+    )
+    assert result["errors"] == {"base": "cannot_connect"}
+    assert suggested(result, "region") == "custom"
+    assert suggested(result, CONF_API_BASE_URL) == SIMULATOR_URL
+
+
+async def test_missing_location_scope_warns(
+    hass: HomeAssistant, mock_refresh: AsyncMock, mock_fleet: MagicMock
+) -> None:
+    scopes = [scope for scope in SCOPES if scope != "vehicle_location"]
+    mock_refresh.return_value = make_token(access_token(scopes=scopes))
+    result = await start_manual(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], manual_input()
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "location_scope"
+    mock_fleet.assert_not_called()
+
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
+    result = await finish_vehicles(hass, result)
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+
+
+async def test_empty_scope_list_warns(
+    hass: HomeAssistant, mock_refresh: AsyncMock, mock_fleet: MagicMock
+) -> None:
+    mock_refresh.return_value = make_token(access_token(scopes=[]))
+    result = await start_manual(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], manual_input()
+    )
+    assert result["step_id"] == "location_scope"
+
+
+async def test_scope_string_with_location_needs_no_warning(
+    hass: HomeAssistant, mock_refresh: AsyncMock, mock_fleet: MagicMock
+) -> None:
+    """``scp`` may be a space-separated string."""
+    claims = {"sub": ACCOUNT_SUB, "ou_code": "EU", "scp": "openid vehicle_location"}
+    mock_refresh.return_value = make_token(make_jwt(claims))
+    result = await start_manual(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], manual_input()
+    )
+    assert result["step_id"] == "vehicles"
+
+
+@pytest.mark.parametrize(
+    ("user_input", "errors"),
+    [
+        ({CONF_VINS: [], "home": NEW_HOME}, {CONF_VINS: "no_vehicle_selected"}),
+        (
+            {CONF_VINS: [VIN], "home": NEW_HOME | {"radius": 0}},
+            {"home": "invalid_radius"},
+        ),
+        (
+            {CONF_VINS: [], "home": NEW_HOME | {"latitude": 91}},
+            {CONF_VINS: "no_vehicle_selected", "home": "invalid_location"},
+        ),
+        (
+            {CONF_VINS: [VIN], "home": NEW_HOME | {"longitude": -181}},
+            {"home": "invalid_location"},
+        ),
+    ],
+)
+async def test_vehicles_step_errors(
+    hass: HomeAssistant,
+    mock_refresh: AsyncMock,
+    mock_fleet: MagicMock,
+    user_input: dict[str, Any],
+    errors: dict[str, str],
+) -> None:
+    result = await start_manual(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], manual_input()
+    )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], user_input
+    )
+    assert result["step_id"] == "vehicles"
+    assert result["errors"] == errors
+    assert suggested(result, "home") == user_input["home"]
+
+    result = await finish_vehicles(hass, result)
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+
+
+async def test_vehicles_home_defaults(
+    hass: HomeAssistant, mock_refresh: AsyncMock, mock_fleet: MagicMock
+) -> None:
+    """Home defaults to Home Assistant's home and the radius of zone.home."""
+    hass.states.async_set("zone.home", "0", {"radius": 250, "latitude": 1.0})
+    result = await start_manual(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], manual_input()
+    )
+    assert suggested(result, "home") == {
+        "latitude": hass.config.latitude,
+        "longitude": hass.config.longitude,
+        "radius": 250.0,
+    }
+    # Without a radius, the selector's value falls back to 100 m.
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {CONF_VINS: [VIN], "home": {"latitude": HOME[0], "longitude": HOME[1]}},
+    )
+    assert result["options"] == {
+        CONF_HOME_LATITUDE: HOME[0],
+        CONF_HOME_LONGITUDE: HOME[1],
+        CONF_HOME_RADIUS: 100.0,
+    }
+
+
+async def test_vehicles_home_default_radius_without_zone(
+    hass: HomeAssistant, mock_refresh: AsyncMock, mock_fleet: MagicMock
+) -> None:
+    result = await start_manual(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], manual_input()
+    )
+    assert suggested(result, "home")["radius"] == 100.0
+
+
+async def test_vehicle_without_name(
+    hass: HomeAssistant, mock_refresh: AsyncMock, mock_fleet: MagicMock
+) -> None:
+    mock_fleet.return_value.vehicles.return_value = [
+        Vehicle.from_dict({"vin": VIN, "state": "asleep"})
+    ]
+    result = await start_manual(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], manual_input()
+    )
+    assert select_options(result, CONF_VINS) == [
+        {"value": VIN, "label": "Tesla (…0000)"}
+    ]
+    result = await finish_vehicles(hass, result)
+    assert result["title"] == "Tesla"
+
+
+# --- the OAuth2 path -----------------------------------------------------------
+
+
+@pytest.fixture
+async def credentials(hass: HomeAssistant) -> None:
+    """Application credentials for this integration."""
+    assert await async_setup_component(hass, "application_credentials", {})
+    await async_import_client_credential(
+        hass, DOMAIN, ClientCredential(CLIENT_ID, CLIENT_SECRET), DOMAIN
+    )
+
+
+async def oauth_callback(
+    hass: HomeAssistant,
+    result: ConfigFlowResult,
+    hass_client_no_auth: ClientSessionGenerator,
+) -> dict[str, list[str]]:
+    """Follow Tesla's redirect back to Home Assistant; the authorize query."""
+    assert result["type"] is FlowResultType.EXTERNAL_STEP
+    state = config_entry_oauth2_flow._encode_jwt(
+        hass, {"flow_id": result["flow_id"], "redirect_uri": REDIRECT}
+    )
+    query = parse_qs(urlparse(result["url"]).query)
+    assert query["state"][0] == state
+    client = await hass_client_no_auth()
+    response = await client.get(f"/auth/external/callback?code=abcd&state={state}")
+    assert response.status == 200
+    return query
+
+
+def mock_token_endpoint(
+    aioclient_mock: AiohttpClientMocker, access: str | None = None, **extra: Any
+) -> None:
+    aioclient_mock.clear_requests()
+    aioclient_mock.post(
+        TOKEN_URL,
+        json={
+            "access_token": access_token() if access is None else access,
+            "refresh_token": ROTATED_REFRESH_TOKEN,
+            "id_token": "id-token",
+            "expires_in": 28800,
+            "token_type": "Bearer",
+            "state": "x",
+        }
+        | extra,
+    )
+
+
+@pytest.mark.usefixtures("current_request_with_host", "credentials")
+async def test_oauth_full_flow(
+    hass: HomeAssistant,
+    hass_client_no_auth: ClientSessionGenerator,
+    aioclient_mock: AiohttpClientMocker,
+    mock_setup_entry: AsyncMock,
+) -> None:
+    """Sign in with Tesla; the real client lists the vehicles."""
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": "user"}
+    )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": "pick_implementation"}
+    )
+    assert result["url"].startswith(AUTHORIZE_URL)
+    query = await oauth_callback(hass, result, hass_client_no_auth)
+    assert query["client_id"] == [CLIENT_ID]
+    assert query["redirect_uri"] == [REDIRECT]
+    assert query["response_type"] == ["code"]
+    assert query["scope"] == [" ".join(SCOPES)]
+    assert query["prompt_missing_scopes"] == ["true"]
+    assert query["code_challenge_method"] == ["S256"]
+    assert query["code_challenge"][0]
+
+    mock_token_endpoint(aioclient_mock)
+    aioclient_mock.get(
+        f"{API_BASE_URL}/api/1/vehicles", json=load_json_fixture("vehicles.json")
+    )
+    result = await hass.config_entries.flow.async_configure(result["flow_id"])
+
+    method, url, form, headers = aioclient_mock.mock_calls[0][:4]
+    assert (method, str(url)) == ("POST", TOKEN_URL)
+    assert form["grant_type"] == "authorization_code"
+    assert form["code"] == "abcd"
+    assert form["code_verifier"]
+    assert "audience" not in form
+    _, url, _, headers = aioclient_mock.mock_calls[1][:4]
+    assert str(url) == f"{API_BASE_URL}/api/1/vehicles"
+    assert headers["Authorization"] == f"Bearer {access_token()}"
+
+    result = await finish_vehicles(hass, result, [VIN])
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["title"] == "Test"
+    assert result["result"].unique_id == ACCOUNT_SUB
+    data = result["data"]
+    assert data[CONF_TOKEN]["expires_at"] == pytest.approx(time.time() + 28800, abs=30)
+    assert data == {
+        CONF_AUTH_IMPLEMENTATION: DOMAIN,
+        CONF_CLIENT_ID: CLIENT_ID,
+        CONF_TOKEN_URL: TOKEN_URL,
+        CONF_TOKEN: {
+            "access_token": access_token(),
+            "refresh_token": ROTATED_REFRESH_TOKEN,
+            "expires_in": 28800,
+            "expires_at": data[CONF_TOKEN]["expires_at"],
+            "token_type": "Bearer",
+        },
+        CONF_API_BASE_URL: API_BASE_URL,
+        CONF_VINS: [VIN],
+    }
+    assert result["options"] == expected_options()
+    assert len(mock_setup_entry.mock_calls) == 1
+
+
+@pytest.mark.usefixtures("current_request_with_host", "credentials")
+async def test_oauth_already_configured(
+    hass: HomeAssistant,
+    hass_client_no_auth: ClientSessionGenerator,
+    aioclient_mock: AiohttpClientMocker,
+    mock_config_entry: MockConfigEntry,
+) -> None:
+    """A second login of the account updates the entry's login in place."""
+    mock_config_entry.add_to_hass(hass)
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": "user"}
+    )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": "pick_implementation"}
+    )
+    await oauth_callback(hass, result, hass_client_no_auth)
+    mock_token_endpoint(aioclient_mock)
+    result = await hass.config_entries.flow.async_configure(result["flow_id"])
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+    assert mock_config_entry.data[CONF_AUTH_IMPLEMENTATION] == DOMAIN
+    assert mock_config_entry.data[CONF_TOKEN]["refresh_token"] == ROTATED_REFRESH_TOKEN
+
+
+@pytest.mark.usefixtures("current_request_with_host", "credentials")
+async def test_oauth_token_without_refresh_token(
+    hass: HomeAssistant,
+    hass_client_no_auth: ClientSessionGenerator,
+    aioclient_mock: AiohttpClientMocker,
+) -> None:
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": "user"}
+    )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": "pick_implementation"}
+    )
+    await oauth_callback(hass, result, hass_client_no_auth)
+    mock_token_endpoint(aioclient_mock, refresh_token="")
+    result = await hass.config_entries.flow.async_configure(result["flow_id"])
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "oauth_error"
+
+
+@pytest.mark.usefixtures("current_request_with_host")
+async def test_oauth_without_credentials(hass: HomeAssistant) -> None:
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": "user"}
+    )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": "pick_implementation"}
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "missing_credentials"
+
+
+class ForeignImplementation(config_entry_oauth2_flow.AbstractOAuth2Implementation):
+    """An implementation that is not a local OAuth2 client (no client id)."""
+
+    @property
+    def name(self) -> str:
+        return "Foreign"
+
+    @property
+    def domain(self) -> str:
+        return "foreign"
+
+    async def async_generate_authorize_url(self, flow_id: str) -> str:
+        return "https://example.com/authorize"
+
+    async def async_resolve_external_data(self, external_data: Any) -> dict[str, Any]:
+        return {"access_token": access_token(), "refresh_token": "r", "expires_in": 60}
+
+    async def _async_refresh_token(self, token: dict[str, Any]) -> dict[str, Any]:
+        return token
+
+
+@pytest.mark.usefixtures("current_request_with_host")
+async def test_oauth_foreign_implementation_is_refused(
+    hass: HomeAssistant, hass_client_no_auth: ClientSessionGenerator
+) -> None:
+    """Without a client id the entry could never refresh its token."""
+    config_entry_oauth2_flow.async_register_implementation(
+        hass, DOMAIN, ForeignImplementation()
+    )
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": "user"}
+    )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": "pick_implementation"}
+    )
+    assert result["type"] is FlowResultType.EXTERNAL_STEP
+    state = config_entry_oauth2_flow._encode_jwt(
+        hass, {"flow_id": result["flow_id"], "redirect_uri": REDIRECT}
+    )
+    client = await hass_client_no_auth()
+    await client.get(f"/auth/external/callback?code=abcd&state={state}")
+    result = await hass.config_entries.flow.async_configure(result["flow_id"])
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "oauth_error"
+
+
+# --- reauth -------------------------------------------------------------------
+
+
+async def test_reauth_manual(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    mock_refresh: AsyncMock,
+    mock_fleet: MagicMock,
+    mock_setup_entry: AsyncMock,
+) -> None:
+    mock_config_entry.add_to_hass(hass)
+    entry_id = mock_config_entry.entry_id
+    result = await mock_config_entry.start_reauth_flow(hass)
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "reauth_confirm"
+    assert result["description_placeholders"] == {"name": "Test"}
+    assert suggested(result, CONF_CLIENT_ID) == CLIENT_ID
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {CONF_CLIENT_ID: CLIENT_ID, CONF_REFRESH_TOKEN: f" {OLD_REFRESH_TOKEN} "},
+    )
+    await hass.async_block_till_done()
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reauth_successful"
+    assert mock_refresh.await_args is not None
+    assert mock_refresh.await_args.kwargs == {
+        "client_id": CLIENT_ID,
+        "refresh_token": OLD_REFRESH_TOKEN,
+        "client_secret": None,
+        "token_url": TOKEN_URL,
+    }
+    # Replaced in place: same entry, rotated token, everything else kept.
+    assert [e.entry_id for e in hass.config_entries.async_entries(DOMAIN)] == [entry_id]
+    assert mock_config_entry.data == {
+        CONF_TOKEN: mock_refresh.return_value.as_dict(),
+        CONF_CLIENT_ID: CLIENT_ID,
+        CONF_TOKEN_URL: TOKEN_URL,
+        CONF_API_BASE_URL: API_BASE_URL,
+        CONF_VINS: [VIN],
+    }
+    assert mock_config_entry.unique_id == ACCOUNT_SUB
+    mock_fleet.assert_not_called()
+    assert len(mock_setup_entry.mock_calls) == 1
+
+
+@pytest.mark.parametrize(
+    ("user_input", "expected_client", "expected_secret"),
+    [
+        # Same client, no secret typed: the stored secret stays.
+        ({CONF_CLIENT_ID: CLIENT_ID}, CLIENT_ID, "stored-secret"),
+        # A new secret replaces it.
+        ({CONF_CLIENT_ID: CLIENT_ID, CONF_CLIENT_SECRET: "new"}, CLIENT_ID, "new"),
+        # Another client: the old client's secret means nothing to it.
+        ({CONF_CLIENT_ID: "other-client"}, "other-client", None),
+    ],
+)
+async def test_reauth_manual_client_secret(
+    hass: HomeAssistant,
+    mock_refresh: AsyncMock,
+    user_input: dict[str, str],
+    expected_client: str,
+    expected_secret: str | None,
+) -> None:
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title="Test",
+        unique_id=ACCOUNT_SUB,
+        data={
+            CONF_TOKEN: token_data(),
+            CONF_CLIENT_ID: CLIENT_ID,
+            CONF_CLIENT_SECRET: "stored-secret",
+            CONF_API_BASE_URL: API_BASE_URL,
+            CONF_VINS: [VIN],
+        },
+    )
+    entry.add_to_hass(hass)
+    result = await entry.start_reauth_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], user_input | {CONF_REFRESH_TOKEN: OLD_REFRESH_TOKEN}
+    )
+    assert result["reason"] == "reauth_successful"
+    assert mock_refresh.await_args is not None
+    assert mock_refresh.await_args.kwargs["client_secret"] == expected_secret
+    assert entry.data[CONF_CLIENT_ID] == expected_client
+    assert entry.data.get(CONF_CLIENT_SECRET) == expected_secret
+    # An entry made before token_url was stored gets Tesla's default.
+    assert mock_refresh.await_args.kwargs["token_url"] == TOKEN_URL
+    assert entry.data[CONF_TOKEN_URL] == TOKEN_URL
+
+
+async def test_reauth_manual_wrong_account(
+    hass: HomeAssistant, mock_config_entry: MockConfigEntry, mock_refresh: AsyncMock
+) -> None:
+    mock_config_entry.add_to_hass(hass)
+    before = dict(mock_config_entry.data)
+    mock_refresh.return_value = make_token(access_token(sub="someone-else"))
+    result = await mock_config_entry.start_reauth_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {CONF_CLIENT_ID: CLIENT_ID, CONF_REFRESH_TOKEN: OLD_REFRESH_TOKEN},
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "wrong_account"
+    assert dict(mock_config_entry.data) == before
+
+
+async def test_reauth_manual_invalid_token_then_recovery(
+    hass: HomeAssistant, mock_config_entry: MockConfigEntry, mock_refresh: AsyncMock
+) -> None:
+    mock_config_entry.add_to_hass(hass)
+    mock_refresh.side_effect = LoginRequiredError(status=401, error="login_required")
+    result = await mock_config_entry.start_reauth_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {CONF_CLIENT_ID: "typo-client", CONF_REFRESH_TOKEN: "used-token"},
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "reauth_confirm"
+    assert result["errors"] == {CONF_REFRESH_TOKEN: "invalid_auth"}
+    assert suggested(result, CONF_CLIENT_ID) == "typo-client"
+    assert suggested(result, CONF_REFRESH_TOKEN) is None
+    assert mock_config_entry.data[CONF_TOKEN]["refresh_token"] == "EU_refresh-1"
+
+    mock_refresh.side_effect = None
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {CONF_CLIENT_ID: CLIENT_ID, CONF_REFRESH_TOKEN: OLD_REFRESH_TOKEN},
+    )
+    assert result["reason"] == "reauth_successful"
+    assert mock_config_entry.data[CONF_TOKEN]["refresh_token"] == ROTATED_REFRESH_TOKEN
+
+
+async def test_reauth_opaque_tokens_cannot_be_compared(
+    hass: HomeAssistant, mock_refresh: AsyncMock
+) -> None:
+    """Without a ``sub`` in the tokens the account cannot be checked: accept."""
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        unique_id=VIN,
+        data={
+            CONF_TOKEN: token_data() | {"access_token": "opaque-old"},
+            CONF_CLIENT_ID: CLIENT_ID,
+            CONF_API_BASE_URL: SIMULATOR_URL,
+            CONF_TOKEN_URL: f"{SIMULATOR_URL}/token",
+            CONF_VINS: [VIN],
+        },
+    )
+    entry.add_to_hass(hass)
+    mock_refresh.return_value = make_token(access_token(sub="a-real-account"))
+    result = await entry.start_reauth_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {CONF_CLIENT_ID: CLIENT_ID, CONF_REFRESH_TOKEN: OLD_REFRESH_TOKEN},
+    )
+    assert result["reason"] == "reauth_successful"
+    assert mock_refresh.await_args is not None
+    assert mock_refresh.await_args.kwargs["token_url"] == f"{SIMULATOR_URL}/token"
+    assert entry.data[CONF_TOKEN_URL] == f"{SIMULATOR_URL}/token"
+
+
+def oauth_entry(auth_implementation: str = DOMAIN) -> MockConfigEntry:
+    return MockConfigEntry(
+        domain=DOMAIN,
+        title="Test",
+        unique_id=ACCOUNT_SUB,
+        data={
+            CONF_AUTH_IMPLEMENTATION: auth_implementation,
+            CONF_TOKEN: token_data(),
+            CONF_CLIENT_ID: CLIENT_ID,
+            CONF_TOKEN_URL: TOKEN_URL,
+            CONF_API_BASE_URL: API_BASE_URL,
+            CONF_VINS: [VIN],
+        },
+        options={CONF_HOME_RADIUS: 80.0},
+    )
+
+
+@pytest.mark.usefixtures("current_request_with_host", "credentials")
+@pytest.mark.parametrize("auth_implementation", [DOMAIN, "replaced-credentials"])
+async def test_reauth_oauth(
+    hass: HomeAssistant,
+    hass_client_no_auth: ClientSessionGenerator,
+    aioclient_mock: AiohttpClientMocker,
+    mock_setup_entry: AsyncMock,
+    auth_implementation: str,
+) -> None:
+    """Sign in again; deleted credentials fall back to picking another set."""
+    entry = oauth_entry(auth_implementation)
+    entry.add_to_hass(hass)
+    result = await entry.start_reauth_flow(hass)
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "reauth_confirm"
+    assert result["data_schema"] is None
+
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
+    await oauth_callback(hass, result, hass_client_no_auth)
+    mock_token_endpoint(aioclient_mock)
+    result = await hass.config_entries.flow.async_configure(result["flow_id"])
+    await hass.async_block_till_done()
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reauth_successful"
+    assert entry.data[CONF_AUTH_IMPLEMENTATION] == DOMAIN
+    assert entry.data[CONF_TOKEN]["refresh_token"] == ROTATED_REFRESH_TOKEN
+    assert "id_token" not in entry.data[CONF_TOKEN]
+    assert entry.data[CONF_VINS] == [VIN]
+    assert entry.options == {CONF_HOME_RADIUS: 80.0}
+    assert len(mock_setup_entry.mock_calls) == 1
+
+
+@pytest.mark.usefixtures("current_request_with_host", "credentials")
+async def test_reauth_oauth_wrong_account(
+    hass: HomeAssistant,
+    hass_client_no_auth: ClientSessionGenerator,
+    aioclient_mock: AiohttpClientMocker,
+) -> None:
+    entry = oauth_entry()
+    entry.add_to_hass(hass)
+    result = await entry.start_reauth_flow(hass)
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
+    await oauth_callback(hass, result, hass_client_no_auth)
+    mock_token_endpoint(aioclient_mock, access_token(sub="someone-else"))
+    result = await hass.config_entries.flow.async_configure(result["flow_id"])
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "wrong_account"
+    assert entry.data[CONF_TOKEN]["refresh_token"] == "EU_refresh-1"
+
+
+# --- reconfigure --------------------------------------------------------------
+
+
+async def test_reconfigure(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    mock_refresh: AsyncMock,
+    mock_fleet: MagicMock,
+    mock_setup_entry: AsyncMock,
+) -> None:
+    mock_config_entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(
+        mock_config_entry, options={**mock_config_entry.options, "tariff": "g12w"}
+    )
+    token_before = dict(mock_config_entry.data[CONF_TOKEN])
+    result = await mock_config_entry.start_reconfigure_flow(hass)
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "reconfigure"
+    assert result["errors"] == {}
+    assert suggested(result, CONF_VINS) == [VIN]
+    assert suggested(result, CONF_API_BASE_URL) == API_BASE_URL
+    assert suggested(result, "home") == {
+        "latitude": HOME[0],
+        "longitude": HOME[1],
+        "radius": 100.0,
+    }
+    assert [o["value"] for o in select_options(result, CONF_VINS)] == [VIN, VIN_2]
+    kwargs = mock_fleet.call_args.kwargs
+    assert kwargs["api_base_url"] == API_BASE_URL
+    assert await kwargs["token_provider"]() == token_before["access_token"]
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {CONF_VINS: [VIN_2, VIN], CONF_API_BASE_URL: f"{NA_URL}/", "home": NEW_HOME},
+    )
+    await hass.async_block_till_done()
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reconfigure_successful"
+    assert mock_fleet.call_args.kwargs["api_base_url"] == NA_URL
+    assert mock_config_entry.data[CONF_VINS] == [VIN, VIN_2]
+    assert mock_config_entry.data[CONF_API_BASE_URL] == NA_URL
+    assert mock_config_entry.data[CONF_TOKEN] == token_before
+    assert mock_config_entry.unique_id == ACCOUNT_SUB
+    assert mock_config_entry.options == {**expected_options(), "tariff": "g12w"}
+    mock_refresh.assert_not_called()
+    assert len(mock_setup_entry.mock_calls) == 1
+
+
+async def test_reconfigure_errors_and_recovery(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    mock_fleet: MagicMock,
+) -> None:
+    mock_config_entry.add_to_hass(hass)
+    vehicles = mock_fleet.return_value.vehicles
+    vehicles.side_effect = TeslaConnectionError("down")
+    result = await mock_config_entry.start_reconfigure_flow(hass)
+    assert result["errors"] == {"base": "cannot_connect"}
+    # The stored vehicles can still be kept.
+    assert select_options(result, CONF_VINS) == [{"value": VIN, "label": "…0000"}]
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {
+            CONF_VINS: [],
+            CONF_API_BASE_URL: "nonsense",
+            "home": NEW_HOME | {"radius": -5},
+        },
+    )
+    assert result["errors"] == {
+        CONF_VINS: "no_vehicle_selected",
+        CONF_API_BASE_URL: "invalid_url",
+        "home": "invalid_radius",
+    }
+    assert suggested(result, CONF_API_BASE_URL) == "nonsense"
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {
+            CONF_VINS: [VIN],
+            CONF_API_BASE_URL: API_BASE_URL,
+            "home": NEW_HOME | {"latitude": 99},
+        },
+    )
+    assert result["errors"] == {"home": "invalid_location"}
+    assert mock_fleet.call_count == 1
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {CONF_VINS: [VIN], CONF_API_BASE_URL: API_BASE_URL, "home": NEW_HOME},
+    )
+    assert result["errors"] == {"base": "cannot_connect"}
+
+    vehicles.side_effect = None
+    vehicles.return_value = [VEHICLES[1]]
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {CONF_VINS: [VIN], CONF_API_BASE_URL: API_BASE_URL, "home": NEW_HOME},
+    )
+    assert result["errors"] == {CONF_VINS: "vehicle_not_found"}
+
+    vehicles.return_value = list(VEHICLES)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {CONF_VINS: [VIN], CONF_API_BASE_URL: API_BASE_URL, "home": NEW_HOME},
+    )
+    assert result["reason"] == "reconfigure_successful"
+
+
+async def test_reconfigure_follows_wrong_region(
+    hass: HomeAssistant, mock_config_entry: MockConfigEntry, mock_fleet: MagicMock
+) -> None:
+    mock_config_entry.add_to_hass(hass)
+    result = await mock_config_entry.start_reconfigure_flow(hass)
+    mock_fleet.return_value.vehicles.side_effect = [
+        WrongRegionError(suggested_url=NA_URL),
+        list(VEHICLES),
+    ]
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {CONF_VINS: [VIN], CONF_API_BASE_URL: API_BASE_URL, "home": NEW_HOME},
+    )
+    assert result["reason"] == "reconfigure_successful"
+    assert mock_config_entry.data[CONF_API_BASE_URL] == NA_URL
+
+
+def opaque_entry(unique_id: str, vins: list[str]) -> MockConfigEntry:
+    return MockConfigEntry(
+        domain=DOMAIN,
+        unique_id=unique_id,
+        data={
+            CONF_TOKEN: token_data() | {"access_token": "opaque"},
+            CONF_CLIENT_ID: CLIENT_ID,
+            CONF_API_BASE_URL: SIMULATOR_URL,
+            CONF_VINS: vins,
+        },
+    )
+
+
+async def test_reconfigure_opaque_token_updates_unique_id(
+    hass: HomeAssistant, mock_fleet: MagicMock
+) -> None:
+    entry = opaque_entry(VIN, [VIN])
+    entry.add_to_hass(hass)
+    result = await entry.start_reconfigure_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {CONF_VINS: [VIN, VIN_2], CONF_API_BASE_URL: SIMULATOR_URL, "home": NEW_HOME},
+    )
+    assert result["reason"] == "reconfigure_successful"
+    assert entry.unique_id == f"{VIN_2},{VIN}"
+
+
+async def test_reconfigure_opaque_token_keeps_own_unique_id(
+    hass: HomeAssistant, mock_fleet: MagicMock
+) -> None:
+    entry = opaque_entry(VIN, [VIN])
+    entry.add_to_hass(hass)
+    result = await entry.start_reconfigure_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {CONF_VINS: [VIN], CONF_API_BASE_URL: SIMULATOR_URL, "home": NEW_HOME},
+    )
+    assert result["reason"] == "reconfigure_successful"
+    assert entry.unique_id == VIN
+
+
+async def test_reconfigure_opaque_token_conflict(
+    hass: HomeAssistant, mock_fleet: MagicMock
+) -> None:
+    entry = opaque_entry(VIN, [VIN])
+    entry.add_to_hass(hass)
+    other = opaque_entry(VIN_2, [VIN_2])
+    other.add_to_hass(hass)
+    result = await entry.start_reconfigure_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {CONF_VINS: [VIN_2], CONF_API_BASE_URL: SIMULATOR_URL, "home": NEW_HOME},
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+    assert entry.data[CONF_VINS] == [VIN]
+    assert entry.unique_id == VIN
+
+
+# --- options ------------------------------------------------------------------
+
+
+def options_input(**overrides: Any) -> dict[str, Any]:
+    return {
+        "home": NEW_HOME,
+        CONF_SCOUT_INTERVAL: 20,
+        CONF_WORKER_COOLDOWN: 0,
+        CONF_FAILSAFE_TIME: "07:30:00",
+        "command_proxy": {
+            CONF_COMMAND_PROXY_URL: "https://192.168.1.10:4443/",
+            CONF_COMMAND_PROXY_VERIFY_SSL: False,
+        },
+        CONF_SHARE_TOKEN: True,
+    } | overrides
+
+
+@pytest.fixture
+async def options_entry(
+    hass: HomeAssistant, mock_config_entry: MockConfigEntry
+) -> MockConfigEntry:
+    mock_config_entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(
+        mock_config_entry,
+        options={**mock_config_entry.options, "tariff": "g12w", "battery_kwh": 75},
+    )
+    return mock_config_entry
+
+
+async def test_options_defaults_and_success(
+    hass: HomeAssistant, options_entry: MockConfigEntry
+) -> None:
+    result = await hass.config_entries.options.async_init(options_entry.entry_id)
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "init"
+    assert suggested(result, "home") == {
+        "latitude": HOME[0],
+        "longitude": HOME[1],
+        "radius": 100.0,
+    }
+    assert suggested(result, CONF_SCOUT_INTERVAL) == 15
+    assert suggested(result, CONF_WORKER_COOLDOWN) == 10
+    assert suggested(result, CONF_FAILSAFE_TIME) == "00:00:00"
+    assert suggested(result, CONF_COMMAND_PROXY_URL) is None
+    assert suggested(result, CONF_COMMAND_PROXY_VERIFY_SSL) is True
+    assert suggested(result, CONF_SHARE_TOKEN) is False
+
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], options_input()
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert options_entry.options == {
+        **expected_options(),
+        CONF_SCOUT_INTERVAL: 20,
+        CONF_WORKER_COOLDOWN: 0,
+        CONF_FAILSAFE_TIME: "07:30",
+        CONF_COMMAND_PROXY_URL: "https://192.168.1.10:4443",
+        CONF_COMMAND_PROXY_VERIFY_SSL: False,
+        CONF_SHARE_TOKEN: True,
+        # Options owned by other parts of the integration survive.
+        "tariff": "g12w",
+        "battery_kwh": 75,
+    }
+
+
+async def test_options_stored_values_are_shown_and_can_be_cleared(
+    hass: HomeAssistant, options_entry: MockConfigEntry, tmp_path: Path
+) -> None:
+    ca_file = tmp_path / "proxy-ca.pem"
+    ca_file.write_text("-----BEGIN CERTIFICATE-----\n")
+    result = await hass.config_entries.options.async_init(options_entry.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        options_input(
+            command_proxy={
+                CONF_COMMAND_PROXY_URL: "https://proxy.local:4443",
+                CONF_COMMAND_PROXY_CA_FILE: str(ca_file),
+            }
+        ),
+    )
+    assert options_entry.options[CONF_COMMAND_PROXY_CA_FILE] == str(ca_file)
+    assert options_entry.options[CONF_COMMAND_PROXY_VERIFY_SSL] is True
+
+    result = await hass.config_entries.options.async_init(options_entry.entry_id)
+    assert suggested(result, CONF_COMMAND_PROXY_URL) == "https://proxy.local:4443"
+    assert suggested(result, CONF_COMMAND_PROXY_CA_FILE) == str(ca_file)
+    assert suggested(result, CONF_FAILSAFE_TIME) == "07:30:00"
+    assert suggested(result, CONF_SCOUT_INTERVAL) == 20
+    assert suggested(result, CONF_SHARE_TOKEN) is True
+
+    # Emptied fields are removed, not kept.
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], options_input(command_proxy={})
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert CONF_COMMAND_PROXY_URL not in options_entry.options
+    assert CONF_COMMAND_PROXY_CA_FILE not in options_entry.options
+    assert options_entry.options["tariff"] == "g12w"
+
+
+async def test_options_relative_ca_file(
+    hass: HomeAssistant, options_entry: MockConfigEntry
+) -> None:
+    """A relative CA path is resolved against the configuration folder."""
+    relative = "tesla-proxy-ca.pem"
+    absolute = Path(hass.config.path(relative))
+    await hass.async_add_executor_job(absolute.write_text, "cert")
+    try:
+        result = await hass.config_entries.options.async_init(options_entry.entry_id)
+        result = await hass.config_entries.options.async_configure(
+            result["flow_id"],
+            options_input(command_proxy={CONF_COMMAND_PROXY_CA_FILE: relative}),
+        )
+    finally:
+        await hass.async_add_executor_job(absolute.unlink)
+    assert options_entry.options[CONF_COMMAND_PROXY_CA_FILE] == str(absolute)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field", "key"),
+    [
+        ({"home": NEW_HOME | {"radius": 0}}, "home", "invalid_radius"),
+        ({"home": NEW_HOME | {"latitude": -95}}, "home", "invalid_location"),
+        ({CONF_SCOUT_INTERVAL: 0}, CONF_SCOUT_INTERVAL, "invalid_interval"),
+        ({CONF_SCOUT_INTERVAL: 121}, CONF_SCOUT_INTERVAL, "invalid_interval"),
+        ({CONF_SCOUT_INTERVAL: 1.5}, CONF_SCOUT_INTERVAL, "invalid_interval"),
+        ({CONF_WORKER_COOLDOWN: -1}, CONF_WORKER_COOLDOWN, "invalid_cooldown"),
+        ({CONF_WORKER_COOLDOWN: 1441}, CONF_WORKER_COOLDOWN, "invalid_cooldown"),
+        ({CONF_WORKER_COOLDOWN: 2.5}, CONF_WORKER_COOLDOWN, "invalid_cooldown"),
+        (
+            {"command_proxy": {CONF_COMMAND_PROXY_URL: "http://proxy.local:4443"}},
+            CONF_COMMAND_PROXY_URL,
+            "invalid_proxy_url",
+        ),
+        (
+            {"command_proxy": {CONF_COMMAND_PROXY_URL: "proxy.local"}},
+            CONF_COMMAND_PROXY_URL,
+            "invalid_proxy_url",
+        ),
+        (
+            {"command_proxy": {CONF_COMMAND_PROXY_CA_FILE: "/nonexistent/ca.pem"}},
+            CONF_COMMAND_PROXY_CA_FILE,
+            "ca_file_not_found",
+        ),
+    ],
+)
+async def test_options_errors_keep_input(
+    hass: HomeAssistant,
+    options_entry: MockConfigEntry,
+    overrides: dict[str, Any],
+    field: str,
+    key: str,
+) -> None:
+    before = dict(options_entry.options)
+    result = await hass.config_entries.options.async_init(options_entry.entry_id)
+    user_input = options_input(**overrides)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], user_input
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {field: key}
+    assert dict(options_entry.options) == before
+    # Bad input loses nothing: every field shows what the user typed.
+    assert suggested(result, CONF_SHARE_TOKEN) is True
+    assert suggested(result, CONF_FAILSAFE_TIME) == "07:30:00"
+    assert suggested(result, "home") == user_input["home"]
+    if field in user_input:
+        assert suggested(result, field) == user_input[field]
+    else:
+        assert suggested(result, field) == user_input["command_proxy"][field]
+
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], options_input()
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert options_entry.options[CONF_SCOUT_INTERVAL] == 20
+
+
+async def test_options_invalid_time(
+    hass: HomeAssistant, options_entry: MockConfigEntry
+) -> None:
+    """The time selector rejects most bad times; the flow guards the rest."""
+    result = await hass.config_entries.options.async_init(options_entry.entry_id)
+    flow = hass.config_entries.options._progress[result["flow_id"]]
+    assert isinstance(flow, config_flow.OptionsFlowHandler)
+    result = await flow.async_step_init(options_input(failsafe_time="25:61"))
+    assert result["errors"] == {CONF_FAILSAFE_TIME: "invalid_time"}
+
+    with pytest.raises(vol.Invalid):
+        await hass.config_entries.options.async_configure(
+            result["flow_id"], options_input(failsafe_time="25:61")
+        )
+
+
+# --- translations ----------------------------------------------------------------
+
+
+def _leaves(data: Any, path: str = "") -> dict[str, str]:
+    if isinstance(data, dict):
+        out: dict[str, str] = {}
+        for key, value in data.items():
+            out |= _leaves(value, f"{path}/{key}")
+        return out
+    return {path: data}
+
+
+OWN_SECTIONS = ("config", "options", "selector", "application_credentials")
+
+
+def _load(name: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((COMPONENT / name).read_text(encoding="utf-8"))
+    return {key: data[key] for key in OWN_SECTIONS}
+
+
+def test_translations_match_strings() -> None:
+    """en.json is strings.json with references resolved; pl.json has every key."""
+    strings = _leaves(_load("strings.json"))
+    english = _leaves(_load("translations/en.json"))
+    polish = _leaves(_load("translations/pl.json"))
+    assert set(strings) == set(english) == set(polish)
+    for path, text in strings.items():
+        if not text.startswith("[%key:"):
+            assert english[path] == text, path
+        assert "[%key:" not in english[path], path
+        placeholders = set(re.findall(r"\{(\w+)\}", english[path]))
+        assert set(re.findall(r"\{(\w+)\}", polish[path])) == placeholders, path
+
+
+def _resolve(text: str, strings: dict[str, Any]) -> str:
+    """Resolve a ``[%key:…%]`` reference the way Home Assistant's build does."""
+    match = re.fullmatch(r"\[%key:(.+)%\]", text)
+    if match is None:
+        return text
+    root: dict[str, Any] = {
+        "common": json.loads(HA_STRINGS.read_text(encoding="utf-8"))["common"],
+        "component": {DOMAIN: strings},
+    }
+    node: Any = root
+    for part in match.group(1).split("::"):
+        node = node[part]
+    return _resolve(node, strings)
+
+
+def test_english_is_strings_with_references_resolved() -> None:
+    """HA does not resolve references for custom integrations: en.json must."""
+    raw = json.loads((COMPONENT / "strings.json").read_text(encoding="utf-8"))
+    english = _leaves(_load("translations/en.json"))
+    for path, text in _leaves(_load("strings.json")).items():
+        assert english[path] == _resolve(text, raw), path
+
+
+def test_every_key_the_flows_use_is_translated() -> None:
+    """Each error, abort reason, step and field of the flows has English text."""
+    english = _load("translations/en.json")
+    source = (COMPONENT / "config_flow.py").read_text(encoding="utf-8")
+    keys = set()
+    for pattern in (
+        r'reason="(\w+)"',
+        r'AbortFlow\("(\w+)"\)',
+        r'errors\[[^\]]+\] = "(\w+)"',
+        r'return "(\w+)"',
+        r': "(\w+)"\}',
+        r'return \{\}, "(\w+)"',
+    ):
+        keys |= set(re.findall(pattern, source))
+    assert {"oauth_error", "wrong_account", "already_configured", "no_vehicles"} <= keys
+    known = (
+        set(english["config"]["error"])
+        | set(english["config"]["abort"])
+        | set(english["options"]["error"])
+    )
+    assert keys <= known, keys - known
+    step_ids = set(re.findall(r'step_id="(\w+)"', source)) - {"init"}
+    assert step_ids <= set(english["config"]["step"])
+    assert set(english["config"]["step"]["user"]["menu_options"]) == {
+        "pick_implementation",
+        "manual",
+    }
+    steps = [*english["config"]["step"].values(), *english["options"]["step"].values()]
+    for step in steps:
+        for group in [step, *step.get("sections", {}).values()]:
+            assert set(group.get("data", {})) == set(group.get("data_description", {}))
