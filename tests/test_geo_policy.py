@@ -9,6 +9,8 @@ import pytest
 from custom_components.tesla_scout_worker.geo import distance_m, is_at_home
 from custom_components.tesla_scout_worker.policy import (
     AWAY_DRIVING_INTERVAL_S,
+    HOME_ASLEEP_PRESENCE_S,
+    HOME_ASLEEP_S,
     MAX_INTERVAL_S,
     MIN_INTERVAL_S,
     PARKED_QUIET_S,
@@ -63,11 +65,18 @@ def test_parked_away_uses_the_base_interval() -> None:
     assert next_interval([outlook()], BASE) == BASE
 
 
-def test_asleep_at_home_checks_rarely() -> None:
-    assert next_interval([outlook(at_home=True)], BASE) == 4 * BASE
+def test_asleep_at_home_checks_less_often() -> None:
+    assert next_interval([outlook(at_home=True)], BASE) == HOME_ASLEEP_S
+    assert (
+        next_interval([outlook(at_home=True)], BASE, presence_tracked=True)
+        == HOME_ASLEEP_PRESENCE_S
+    )
     assert next_interval([outlook(at_home=True)], 120 * 60.0) == MAX_INTERVAL_S
     # One car away keeps the base interval for all.
     assert next_interval([outlook(at_home=True), outlook()], BASE) == BASE
+    # A trip keeps the car online for its drive plus ~15 min: never miss one
+    # of five minutes or more.
+    assert HOME_ASLEEP_S <= 5 * 60 + 15 * 60
 
 
 def test_unknown_position_is_not_home() -> None:

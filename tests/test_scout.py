@@ -411,24 +411,36 @@ async def test_driving_home_is_checked_sooner(
     assert scout.update_interval < timedelta(minutes=5)
 
 
-async def test_asleep_at_home_is_checked_hourly(
+@pytest.mark.parametrize(
+    ("presence", "interval"),
+    [(None, timedelta(minutes=20)), ("person.driver", timedelta(hours=1))],
+)
+async def test_asleep_at_home_is_checked_less_often(
     hass: HomeAssistant,
     mock_config_entry: MockConfigEntry,
     fleet: FakeFleet,
     car: FakeCar,
     freezer: FrozenDateTimeFactory,
+    presence: str | None,
+    interval: timedelta,
 ) -> None:
     car.state = "online"
+    mock_config_entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(
+        mock_config_entry,
+        options={**mock_config_entry.options, CONF_PRESENCE_ENTITY: presence},
+    )
     scout = await setup(hass, mock_config_entry)
     car.state = "asleep"
     await next_cycle(hass, scout, freezer)
-    assert scout.update_interval == timedelta(hours=1)
+    assert scout.update_interval == interval
 
 
 async def test_presence_arrival_triggers_an_immediate_check(
     hass: HomeAssistant,
     mock_config_entry: MockConfigEntry,
     fleet: FakeFleet,
+    freezer: FrozenDateTimeFactory,
 ) -> None:
     hass.states.async_set("person.driver", "not_home")
     mock_config_entry.add_to_hass(hass)
@@ -436,12 +448,20 @@ async def test_presence_arrival_triggers_an_immediate_check(
         mock_config_entry,
         options={**mock_config_entry.options, CONF_PRESENCE_ENTITY: "person.driver"},
     )
-    await setup(hass, mock_config_entry)
+    scout = await setup(hass, mock_config_entry)
     assert fleet.count("list") == 1
     hass.states.async_set("person.driver", "home")
     await hass.async_block_till_done()
     assert fleet.count("list") == 2
     hass.states.async_set("person.driver", "home", {"changed": True})
+    await hass.async_block_till_done()
+    assert fleet.count("list") == 2
+    # Leaving home: a check three minutes later, once the car is away.
     hass.states.async_set("person.driver", "work")
     await hass.async_block_till_done()
     assert fleet.count("list") == 2
+    freezer.tick(timedelta(minutes=3))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+    assert fleet.count("list") == 3
+    assert scout.update_interval == timedelta(minutes=15)  # position unknown

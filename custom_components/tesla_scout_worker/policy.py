@@ -7,8 +7,11 @@ Two rules keep the scout cheap without making it slow:
   it no ``vehicle_data`` for :data:`PARKED_QUIET_S` (state checks only) —
   TeslaMate's proven rule.
 * **Look often only when it matters.** A car asleep at home cannot arrive home
-  without first leaving, so it is checked rarely; a car driving toward home is
-  checked about when it should arrive; otherwise every ``scout_interval``.
+  without first leaving, and a trip keeps it online for its drive plus about
+  15 minutes after parking: checks every :data:`HOME_ASLEEP_S` still see every
+  trip of five minutes or more (with a presence entity, which announces trips,
+  every :data:`HOME_ASLEEP_PRESENCE_S`). A car driving toward home is checked
+  about when it should arrive; otherwise every ``scout_interval``.
 """
 
 from __future__ import annotations
@@ -25,8 +28,11 @@ MIN_INTERVAL_S = 60.0
 AWAY_DRIVING_INTERVAL_S = 5 * 60.0
 """A car driving but not toward home: check every five minutes at most."""
 
-HOME_ASLEEP_FACTOR = 4
-"""Every car asleep at home: ``scout_interval`` times this (capped)."""
+HOME_ASLEEP_S = 20 * 60.0
+"""Every car asleep at home: at most this long between checks (no presence)."""
+
+HOME_ASLEEP_PRESENCE_S = 60 * 60.0
+"""Every car asleep at home and a presence entity announcing trips."""
 
 MAX_INTERVAL_S = 120 * 60.0
 
@@ -80,14 +86,15 @@ def next_interval(
     base_interval_s: float,
     *,
     retry_after_s: float | None = None,
+    presence_tracked: bool = False,
 ) -> float:
     """Seconds until the next scout cycle.
 
     The shortest need wins: a car approaching home is checked about halfway to
     its expected arrival (so arrival is seen within minutes), a car driving
     elsewhere every five minutes, and when every car is asleep at home the
-    checks thin out to ``scout_interval`` × 4 (at most two hours). A
-    ``Retry-After`` from Tesla always postpones the next check.
+    checks thin out (see the module docstring). A ``Retry-After`` from Tesla
+    always postpones the next check.
     """
     outlooks = list(vehicles)
     wanted: list[float] = []
@@ -104,7 +111,8 @@ def next_interval(
             wanted.append(base_interval_s)
     interval = min(wanted) if wanted else base_interval_s
     if outlooks and all(o.at_home and not o.online for o in outlooks):
-        interval = max(interval, base_interval_s * HOME_ASLEEP_FACTOR)
+        home_asleep = HOME_ASLEEP_PRESENCE_S if presence_tracked else HOME_ASLEEP_S
+        interval = max(interval, home_asleep)
     interval = min(max(interval, MIN_INTERVAL_S), max(MAX_INTERVAL_S, base_interval_s))
     if retry_after_s is not None:
         interval = max(interval, retry_after_s)

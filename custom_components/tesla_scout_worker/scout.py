@@ -17,7 +17,10 @@ from typing import TYPE_CHECKING, Any
 from homeassistant.const import STATE_HOME
 from homeassistant.core import Event, EventStateChangedData, HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryAuthFailed, HomeAssistantError
-from homeassistant.helpers.event import async_track_state_change_event
+from homeassistant.helpers.event import (
+    async_call_later,
+    async_track_state_change_event,
+)
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 
 from .const import (
@@ -40,6 +43,9 @@ from .tracking import Home, Transition, TransitionKind, VehicleStatus, VehicleTr
 
 if TYPE_CHECKING:
     from .models import TeslaScoutWorkerConfigEntry
+
+PRESENCE_LEFT_DELAY_S = 180.0
+"""After the presence entity leaves home, check this much later."""
 
 type WorkerTrigger = Callable[[str, str], Coroutine[Any, Any, Any]]
 """Asks the worker for a run: ``(vin, trigger)``."""
@@ -92,20 +98,31 @@ class ScoutCoordinator(DataUpdateCoordinator[dict[str, VehicleStatus]]):
 
     @callback
     def async_track_presence(self) -> Callable[[], None] | None:
-        """Check at once when the presence entity arrives home (optional)."""
+        """Follow the presence entity (optional), a phone or a person.
+
+        Arriving home: check the cars at once. Leaving home: check a few
+        minutes later, when a car driven away is out of the geofence.
+        """
         entity_id = self.config_entry.options.get(CONF_PRESENCE_ENTITY)
         if not entity_id:
             return None
 
+        async def _check_later(_: Any) -> None:
+            await self.async_request_refresh()
+
         @callback
         def _changed(event: Event[EventStateChangedData]) -> None:
             old, new = event.data["old_state"], event.data["new_state"]
-            if new is None or new.state != STATE_HOME:
-                return
-            if old is not None and old.state == STATE_HOME:
-                return
-            LOGGER.debug("Presence entity arrived home: checking the cars now")
-            self.hass.async_create_task(self.async_request_refresh())
+            was_home = old is not None and old.state == STATE_HOME
+            is_home = new is not None and new.state == STATE_HOME
+            if is_home and not was_home:
+                LOGGER.debug("Presence entity arrived home: checking the cars now")
+                self.hass.async_create_task(self.async_request_refresh())
+            elif was_home and not is_home and new is not None:
+                LOGGER.debug("Presence entity left home: checking the cars soon")
+                self.config_entry.async_on_unload(
+                    async_call_later(self.hass, PRESENCE_LEFT_DELAY_S, _check_later)
+                )
 
         return async_track_state_change_event(self.hass, [entity_id], _changed)
 
@@ -137,7 +154,13 @@ class ScoutCoordinator(DataUpdateCoordinator[dict[str, VehicleStatus]]):
         if not report.skipped:
             self.last_scout = now
         self.update_interval = timedelta(
-            seconds=self.tracker.next_interval(self.base_interval_s, now)
+            seconds=self.tracker.next_interval(
+                self.base_interval_s,
+                now,
+                presence_tracked=bool(
+                    self.config_entry.options.get(CONF_PRESENCE_ENTITY)
+                ),
+            )
         )
         for transition in report.transitions:
             self._fire(transition)

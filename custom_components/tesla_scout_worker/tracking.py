@@ -235,13 +235,16 @@ class VehicleTracker:
             status.parked_seen_at = None
         return transitions
 
-    def next_interval(self, base_interval_s: float, now: float) -> float:
+    def next_interval(
+        self, base_interval_s: float, now: float, *, presence_tracked: bool = False
+    ) -> float:
         """Seconds until the next cycle, by :func:`policy.next_interval`."""
         retry = self.retry_at - now if self.retry_at is not None else None
         return next_interval(
             (status.outlook() for status in self.vehicles.values()),
             base_interval_s,
             retry_after_s=retry,
+            presence_tracked=presence_tracked,
         )
 
     def update_home(self, home: Home) -> None:
