@@ -22,7 +22,9 @@ async def test_load_and_unload(
     assert init_integration.state is ConfigEntryState.LOADED
     assert hass.services.has_service(DOMAIN, "refresh_token")
     assert await hass.config_entries.async_unload(init_integration.entry_id)
-    assert init_integration.state is ConfigEntryState.NOT_LOADED
+    entry = hass.config_entries.async_get_entry(init_integration.entry_id)
+    assert entry is not None
+    assert entry.state is ConfigEntryState.NOT_LOADED
 
 
 async def test_token_service_down_retries_setup(
