@@ -43,6 +43,11 @@ class FakeCar:
     charging_state: str = "Stopped"
     minutes_to_arrival: float | None = None
     destination: tuple[float, float] | None = None
+    firmware: str = "2024.44.25 abcdef"
+    charge_schedules: list[dict[str, Any]] = field(default_factory=list)
+    wakes_after: int = 0
+    """Record checks after a wake_up before the car reads online (0: at once)."""
+    woken: bool = False
 
     def record(self) -> dict[str, Any]:
         record: dict[str, Any] = load_json_fixture("vehicle.json")["response"]
@@ -57,6 +62,8 @@ class FakeCar:
             charge_limit_soc=self.charge_limit_soc,
             charging_state=self.charging_state,
         )
+        data["vehicle_state"]["car_version"] = self.firmware
+        data["charge_schedule_data"] = {"charge_schedules": self.charge_schedules}
         drive = data["drive_state"]
         drive.update(shift_state=self.shift_state, speed=self.speed)
         for key in list(drive):
@@ -72,7 +79,12 @@ class FakeCar:
         else:
             for key in ("latitude", "longitude", "heading", "native_latitude"):
                 drive.pop(key, None)
-        wanted = {"charge_state", "drive_state", "vehicle_state", "climate_state"}
+        wanted = {
+            "charge_state",
+            "drive_state",
+            "vehicle_state",
+            "charge_schedule_data",
+        }
         return {
             key: value
             for key, value in data.items()
@@ -93,6 +105,8 @@ class FakeFleet:
         default_factory=list
     )
     """Queued answers (kind, status, body, headers) used before the normal one."""
+    bodies: list[tuple[str, Any]] = field(default_factory=list)
+    """(kind, JSON body) of each request."""
 
     def add(self, car: FakeCar) -> FakeCar:
         self.cars[car.vin] = car
@@ -119,6 +133,9 @@ class FakeFleet:
             re.compile(rf"^{base}/api/1/vehicles/[^/]+/vehicle_data.*$"),
             side_effect=self._answer,
         )
+        aioclient_mock.get(
+            re.compile(rf"^{base}/api/1/vehicles/[^/?]+$"), side_effect=self._answer
+        )
         aioclient_mock.post(
             re.compile(rf"^{base}/api/1/vehicles/[^/]+/(wake_up|command/.+)$"),
             side_effect=self._answer,
@@ -131,6 +148,8 @@ class FakeFleet:
         vin = parts[3] if len(parts) > 3 else ""
         if len(parts) == 3:
             kind = "list"
+        elif len(parts) == 4:
+            kind = "record"
         elif parts[4] == "vehicle_data":
             kind = "data"
         elif parts[4] == "wake_up":
@@ -150,10 +169,11 @@ class FakeFleet:
                     text=text,
                     headers=headers,
                 )
-        return self._normal(method, url, kind, vin)
+        self.bodies.append((kind, data))
+        return self._normal(method, url, kind, vin, data)
 
     def _normal(
-        self, method: str, url: URL, kind: str, vin: str
+        self, method: str, url: URL, kind: str, vin: str, body: Any = None
     ) -> AiohttpClientMockResponse:
         if kind == "list":
             records = [car.record() for car in self.cars.values()]
@@ -167,7 +187,16 @@ class FakeFleet:
                 },
             )
         car = self.cars[vin]
+        if kind == "record":
+            if car.woken and car.state != "online":
+                if car.wakes_after <= 0:
+                    car.state = "online"
+                car.wakes_after -= 1
+            return AiohttpClientMockResponse(
+                method, url, json={"response": car.record()}
+            )
         if kind == "wake":
+            car.woken = True
             return AiohttpClientMockResponse(
                 method, url, json={"response": car.record()}
             )
@@ -178,6 +207,28 @@ class FakeFleet:
             return AiohttpClientMockResponse(
                 method, url, json={"response": car.vehicle_data(endpoints)}
             )
+        if kind == "add_charge_schedule":
+            schedule = {
+                "id": body["id"],
+                "enabled": body["enabled"],
+                "start_enabled": body["start_enabled"],
+                "start_time": body.get("start_time"),
+                "end_enabled": body["end_enabled"],
+                "end_time": body.get("end_time"),
+                "days_of_week": 127,
+                "one_time": body["one_time"],
+                "latitude": body["lat"],
+                "longitude": body["lon"],
+            }
+            car.charge_schedules[:] = [
+                s for s in car.charge_schedules if s["id"] != body["id"]
+            ] + [schedule]
+        elif kind == "charge_start":
+            car.charging_state = "Charging"
+        elif kind == "charge_stop":
+            car.charging_state = "Stopped"
+        elif kind == "set_charge_limit":
+            car.charge_limit_soc = body["percent"]
         return AiohttpClientMockResponse(
             method, url, json={"response": {"result": True, "reason": ""}}
         )

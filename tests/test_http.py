@@ -130,9 +130,10 @@ async def test_health_view_never_shows_the_token(
         "status": "ok",
         "token_valid": True,
         "token_expires_at": shared_entry.data["token"]["expires_at"],
-        "last_scout": None,
+        "last_scout": shared_entry.runtime_data.scout.last_scout,
         "last_worker": None,
     }
+    assert isinstance(body["last_scout"], float)
     text = await response.text()
     assert shared_entry.data["token"]["access_token"] not in text
 

@@ -19,7 +19,15 @@ from .fake_fleet import FakeFleet
 
 @pytest.mark.parametrize(
     "platform",
-    [Platform.BINARY_SENSOR, Platform.BUTTON, Platform.DEVICE_TRACKER, Platform.SENSOR],
+    [
+        Platform.BINARY_SENSOR,
+        Platform.BUTTON,
+        Platform.DEVICE_TRACKER,
+        Platform.NUMBER,
+        Platform.SENSOR,
+        Platform.SWITCH,
+        Platform.TIME,
+    ],
 )
 async def test_platform_entities(
     hass: HomeAssistant,

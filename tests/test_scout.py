@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
-from unittest.mock import AsyncMock
+from unittest.mock import AsyncMock, patch
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import ConfigEntryState
@@ -30,13 +31,22 @@ AWAY = (52.1700, 20.9700)  # about 6 km from home
 NEAR = (52.2000, 21.0000)  # about 3.4 km from home
 
 
+@pytest.fixture(autouse=True)
+def worker_runs() -> Iterator[AsyncMock]:
+    """The worker is tested on its own: here only whether the scout asks for it."""
+    with patch(
+        "custom_components.tesla_scout_worker.worker.WorkerCoordinator.async_request_run",
+        new_callable=AsyncMock,
+    ) as mock:
+        yield mock
+
+
 async def setup(hass: HomeAssistant, entry: MockConfigEntry) -> ScoutCoordinator:
     if hass.config_entries.async_get_entry(entry.entry_id) is None:
         entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
     scout: ScoutCoordinator = entry.runtime_data.scout
-    scout.worker_trigger = AsyncMock()
     return scout
 
 
@@ -179,6 +189,7 @@ async def test_arrival_and_departure_fire_events_and_trigger_the_worker(
     car: FakeCar,
     freezer: FrozenDateTimeFactory,
     events: list[dict[str, Any]],
+    worker_runs: AsyncMock,
 ) -> None:
     car.state = "online"
     car.latitude, car.longitude = NEAR
@@ -192,7 +203,7 @@ async def test_arrival_and_departure_fire_events_and_trigger_the_worker(
     await next_cycle(hass, scout, freezer)
     assert [e["type"] for e in events] == ["arrived_home"]
     assert events[0]["vin"] == VIN
-    scout.worker_trigger.assert_awaited_once_with(VIN, "arrived_home")  # type: ignore[union-attr]
+    worker_runs.assert_awaited_once_with(VIN, "arrived_home")
     assert hass.states.get("binary_sensor.test_at_home").state == "on"  # type: ignore[union-attr]
     distance = hass.states.get("sensor.test_distance_to_home")
     assert distance is not None
@@ -213,21 +224,11 @@ async def test_first_sight_at_home_runs_the_init_worker(
     car: FakeCar,
     freezer: FrozenDateTimeFactory,
     events: list[dict[str, Any]],
+    worker_runs: AsyncMock,
 ) -> None:
-    mock_config_entry.add_to_hass(hass)
     car.state = "online"
-    trigger = AsyncMock()
-    original = ScoutCoordinator.__init__
-
-    def init(self: ScoutCoordinator, *args: Any, **kwargs: Any) -> None:
-        original(self, *args, **kwargs)
-        self.worker_trigger = trigger
-
-    with pytest.MonkeyPatch.context() as patcher:
-        patcher.setattr(ScoutCoordinator, "__init__", init)
-        assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
-        await hass.async_block_till_done()
-    trigger.assert_awaited_once_with(VIN, "init")
+    await setup(hass, mock_config_entry)
+    worker_runs.assert_awaited_once_with(VIN, "init")
     assert events == []
 
 

@@ -17,7 +17,10 @@ PLATFORMS = [
     Platform.BINARY_SENSOR,
     Platform.BUTTON,
     Platform.DEVICE_TRACKER,
+    Platform.NUMBER,
     Platform.SENSOR,
+    Platform.SWITCH,
+    Platform.TIME,
 ]
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
@@ -35,6 +38,8 @@ async def async_setup_entry(
     """Set up one Tesla account."""
     entry.runtime_data = await async_build_runtime(hass, entry)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    # Worker runs wait for the restored settings (smart charging, departure).
+    entry.runtime_data.worker.async_set_ready()
     entry.async_on_unload(entry.add_update_listener(async_options_changed))
     return True
 

@@ -1,4 +1,4 @@
-"""Buttons: a forced token refresh (rate limit applies)."""
+"""Buttons: a forced worker run per car; a forced token refresh (rate-limited)."""
 
 from __future__ import annotations
 
@@ -7,11 +7,13 @@ from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddEntitiesCallback
 
-from .entity import TeslaScoutWorkerAccountEntity
+from .charging import WorkerTrigger
+from .entity import TeslaScoutWorkerAccountEntity, TeslaScoutWorkerVehicleEntity
 from .models import TeslaScoutWorkerConfigEntry
 
 PARALLEL_UPDATES = 1
 
+RUN_WORKER = ButtonEntityDescription(key="run_worker", translation_key="run_worker")
 REFRESH_TOKEN = ButtonEntityDescription(
     key="refresh_token",
     translation_key="refresh_token",
@@ -24,8 +26,21 @@ async def async_setup_entry(
     entry: TeslaScoutWorkerConfigEntry,
     async_add_entities: AddEntitiesCallback,
 ) -> None:
-    """Add the buttons of an account."""
+    """Add the buttons of an account and its vehicles."""
+    scout = entry.runtime_data.scout
+    async_add_entities(
+        RunWorkerButton(scout, vin, RUN_WORKER) for vin in scout.tracker.vehicles
+    )
     async_add_entities([RefreshTokenButton(entry, REFRESH_TOKEN)])
+
+
+class RunWorkerButton(TeslaScoutWorkerVehicleEntity, ButtonEntity):
+    """Run the worker now for this car (the cooldown does not apply)."""
+
+    async def async_press(self) -> None:
+        """Run the worker, forced."""
+        worker = self.coordinator.config_entry.runtime_data.worker
+        await worker.async_request_run(self.vin, WorkerTrigger.BUTTON, force=True)
 
 
 class RefreshTokenButton(TeslaScoutWorkerAccountEntity, ButtonEntity):

@@ -325,7 +325,7 @@ class ConfigFlow(config_entry_oauth2_flow.AbstractOAuth2FlowHandler, domain=DOMA
 
     async def async_step_user(
         self,
-        user_input: dict[str, Any] | None = None,  # noqa: ARG002 - a menu has no input
+        user_input: dict[str, Any] | None = None,
     ) -> ConfigFlowResult:
         """Let the user choose how to sign in."""
         return self.async_show_menu(
@@ -520,7 +520,7 @@ class ConfigFlow(config_entry_oauth2_flow.AbstractOAuth2FlowHandler, domain=DOMA
 
     async def async_step_reauth(
         self,
-        entry_data: Mapping[str, Any],  # noqa: ARG002 - the entry is read in the next step
+        entry_data: Mapping[str, Any],
     ) -> ConfigFlowResult:
         """Tesla no longer accepts the stored token."""
         return await self.async_step_reauth_confirm()

@@ -30,6 +30,23 @@ CONF_COMMAND_PROXY_VERIFY_SSL: Final = "command_proxy_verify_ssl"
 CONF_COMMAND_PROXY_CA_FILE: Final = "command_proxy_ca_file"
 CONF_SHARE_TOKEN: Final = "share_token"
 CONF_PRESENCE_ENTITY: Final = "presence_entity"
+CONF_TARIFF: Final = "tariff"
+CONF_PRICE_ENTITY: Final = "price_entity"
+CONF_PEAK_PRICE: Final = "peak_price"
+CONF_OFFPEAK_PRICE: Final = "offpeak_price"
+CONF_BATTERY_CAPACITY: Final = "battery_capacity"
+CONF_CHARGER_POWER: Final = "charger_power"
+CONF_CHARGING_EFFICIENCY: Final = "charging_efficiency"
+
+TARIFF_G11: Final = "G11"
+TARIFF_G12: Final = "G12"
+TARIFF_G12W: Final = "G12w"
+TARIFF_PRICE_ENTITY: Final = "price_entity"
+TARIFFS: Final = (TARIFF_G11, TARIFF_G12, TARIFF_G12W, TARIFF_PRICE_ENTITY)
+DEFAULT_TARIFF: Final = TARIFF_G12
+DEFAULT_BATTERY_CAPACITY: Final = 75.0
+DEFAULT_CHARGER_POWER: Final = 11.0
+DEFAULT_CHARGING_EFFICIENCY: Final = 0.9
 
 DEFAULT_HOME_RADIUS: Final = 100.0
 DEFAULT_SCOUT_INTERVAL: Final = 15

@@ -124,11 +124,12 @@ class HealthView(_SharedTokenView):
         data = entry.runtime_data
         token = data.tokens.token
         token_valid = token.seconds_left(time.time()) > 0
+        healthy = token_valid and data.scout.last_update_success
         body: dict[str, Any] = {
-            "status": "ok" if token_valid else "degraded",
+            "status": "ok" if healthy else "degraded",
             "token_valid": token_valid,
             "token_expires_at": token.expires_at,
-            "last_scout": None,
-            "last_worker": None,
+            "last_scout": data.scout.last_scout,
+            "last_worker": data.worker.last_run_at,
         }
         return self.json(body)

@@ -11,6 +11,7 @@ from .fleet import TeslaFleetClient
 from .scout import ScoutCoordinator
 from .tokens import TokenManager
 from .usage import UsageTracker
+from .worker import WorkerCoordinator
 
 
 @dataclass
@@ -21,6 +22,7 @@ class TeslaScoutWorkerData:
     tokens: TokenManager
     usage: UsageTracker
     scout: ScoutCoordinator
+    worker: WorkerCoordinator
     options: dict[str, Any]
     """The options the entry was loaded with: a change to them reloads it."""
 

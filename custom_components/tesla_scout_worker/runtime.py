@@ -24,6 +24,7 @@ from .scout import ScoutCoordinator, home_from_options
 from .tokens import TokenManager, TokenRefreshFailedError
 from .tracking import VehicleTracker
 from .usage import UsageTracker
+from .worker import WorkerCoordinator
 
 
 async def async_build_runtime(
@@ -52,10 +53,13 @@ async def async_build_runtime(
         client, list(entry.data[CONF_VINS]), home_from_options(hass, entry.options)
     )
     scout = ScoutCoordinator(hass, entry, tracker)
+    worker = WorkerCoordinator(hass, entry, scout)
+    scout.worker_trigger = worker.async_request_run
     await scout.async_config_entry_first_refresh()
     # Only once setup can no longer fail: listeners are cleaned up on unload.
     entry.async_on_unload(usage.async_start())
     entry.async_on_unload(usage.async_save)
+    entry.async_on_unload(worker.async_start())
     if (unsubscribe := scout.async_track_presence()) is not None:
         entry.async_on_unload(unsubscribe)
     return TeslaScoutWorkerData(
@@ -63,6 +67,7 @@ async def async_build_runtime(
         tokens=tokens,
         usage=usage,
         scout=scout,
+        worker=worker,
         options=dict(entry.options),
     )
 

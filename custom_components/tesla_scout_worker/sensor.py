@@ -18,6 +18,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddEntitiesCallback
 from homeassistant.util import dt as dt_util
 
+from .charging import WorkerRun
 from .entity import TeslaScoutWorkerAccountEntity, TeslaScoutWorkerVehicleEntity
 from .fleet import BILLED_CATEGORIES, RequestCategory, UsageTotals, VehicleState
 from .models import TeslaScoutWorkerConfigEntry, TeslaScoutWorkerData
@@ -156,6 +157,54 @@ ACCOUNT_SENSORS: tuple[AccountSensorEntityDescription, ...] = (
 )
 
 
+@dataclass(frozen=True, kw_only=True)
+class WorkerSensorEntityDescription(SensorEntityDescription):
+    """A sensor of the car's last worker run."""
+
+    value_fn: Callable[[WorkerRun], datetime | None]
+    attributes_fn: Callable[[WorkerRun], Mapping[str, Any]] | None = None
+
+
+def _plan_time(run: WorkerRun, which: str) -> datetime | None:
+    plan = run.plan
+    if plan is None or plan.reason == "already_at_target":
+        return None
+    value: datetime | None = getattr(plan, which)
+    return value
+
+
+WORKER_SENSORS: tuple[WorkerSensorEntityDescription, ...] = (
+    WorkerSensorEntityDescription(
+        key="planned_charge_start",
+        translation_key="planned_charge_start",
+        device_class=SensorDeviceClass.TIMESTAMP,
+        value_fn=lambda run: _plan_time(run, "start"),
+        attributes_fn=lambda run: run.plan.as_dict() if run.plan else {},
+    ),
+    WorkerSensorEntityDescription(
+        key="planned_charge_end",
+        translation_key="planned_charge_end",
+        device_class=SensorDeviceClass.TIMESTAMP,
+        value_fn=lambda run: _plan_time(run, "end"),
+    ),
+    WorkerSensorEntityDescription(
+        key="last_worker_run",
+        translation_key="last_worker_run",
+        device_class=SensorDeviceClass.TIMESTAMP,
+        value_fn=lambda run: dt_util.utc_from_timestamp(run.started),
+        attributes_fn=lambda run: {
+            "result": str(run.result),
+            "trigger": run.trigger,
+            "requests": run.requests,
+            "commands": list(run.commands),
+            "woke": run.woke,
+            "duration_s": round(run.duration_s, 3),
+            "error": run.error,
+        },
+    ),
+)
+
+
 async def async_setup_entry(
     hass: HomeAssistant,
     entry: TeslaScoutWorkerConfigEntry,
@@ -169,9 +218,48 @@ async def async_setup_entry(
         for description in VEHICLE_SENSORS
     )
     async_add_entities(
+        TeslaScoutWorkerRunSensor(scout, vin, description)
+        for vin in scout.tracker.vehicles
+        for description in WORKER_SENSORS
+    )
+    async_add_entities(
         TeslaScoutWorkerAccountSensor(entry, description)
         for description in ACCOUNT_SENSORS
     )
+
+
+class TeslaScoutWorkerRunSensor(TeslaScoutWorkerVehicleEntity, SensorEntity):
+    """A sensor of the last worker run (unknown until the first run)."""
+
+    entity_description: WorkerSensorEntityDescription
+
+    async def async_added_to_hass(self) -> None:
+        """Follow the worker's runs."""
+        await super().async_added_to_hass()
+        self.async_on_remove(
+            self.coordinator.config_entry.runtime_data.worker.async_add_listener(
+                self.async_write_ha_state
+            )
+        )
+
+    @property
+    def _run(self) -> WorkerRun | None:
+        worker = self.coordinator.config_entry.runtime_data.worker
+        return worker.last_runs.get(self.vin)
+
+    @property
+    def native_value(self) -> datetime | None:
+        """The value of the description's function."""
+        run = self._run
+        return self.entity_description.value_fn(run) if run else None
+
+    @property
+    def extra_state_attributes(self) -> Mapping[str, Any] | None:
+        """The plan or the run's record."""
+        run = self._run
+        if run is None or self.entity_description.attributes_fn is None:
+            return None
+        return self.entity_description.attributes_fn(run)
 
 
 class TeslaScoutWorkerVehicleSensor(TeslaScoutWorkerVehicleEntity, SensorEntity):

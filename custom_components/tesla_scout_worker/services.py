@@ -2,18 +2,42 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from homeassistant.config_entries import ConfigEntryState
-from homeassistant.core import HomeAssistant, ServiceCall, callback
+from homeassistant.core import (
+    HomeAssistant,
+    ServiceCall,
+    ServiceResponse,
+    SupportsResponse,
+    callback,
+)
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import config_validation as cv
 import voluptuous as vol
 
-from .const import ATTR_CONFIG_ENTRY_ID, DOMAIN
+from .charging import WorkerTrigger
+from .const import ATTR_CONFIG_ENTRY_ID, ATTR_FORCE, ATTR_VIN, DOMAIN
 from .models import TeslaScoutWorkerConfigEntry
 
 SERVICE_REFRESH_TOKEN = "refresh_token"
+SERVICE_RUN_WORKER = "run_worker"
+SERVICE_GET_CHARGING_PLAN = "get_charging_plan"
 
 REFRESH_TOKEN_SCHEMA = vol.Schema({vol.Required(ATTR_CONFIG_ENTRY_ID): cv.string})
+RUN_WORKER_SCHEMA = vol.Schema(
+    {
+        vol.Required(ATTR_CONFIG_ENTRY_ID): cv.string,
+        vol.Optional(ATTR_VIN): cv.string,
+        vol.Optional(ATTR_FORCE, default=False): cv.boolean,
+    }
+)
+GET_CHARGING_PLAN_SCHEMA = vol.Schema(
+    {
+        vol.Required(ATTR_CONFIG_ENTRY_ID): cv.string,
+        vol.Required(ATTR_VIN): cv.string,
+    }
+)
 
 
 def async_get_loaded_entry(
@@ -38,6 +62,45 @@ def async_get_loaded_entry(
     return entry
 
 
+def _vins(entry: TeslaScoutWorkerConfigEntry, vin: str | None) -> list[str]:
+    vins = list(entry.runtime_data.scout.tracker.vehicles)
+    if vin is None:
+        return vins
+    if vin not in vins:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="vehicle_not_in_entry",
+            translation_placeholders={"vin_tail": vin[-4:], "title": entry.title},
+        )
+    return [vin]
+
+
+async def _async_run_worker(call: ServiceCall) -> ServiceResponse:
+    entry = async_get_loaded_entry(call.hass, call.data[ATTR_CONFIG_ENTRY_ID])
+    worker = entry.runtime_data.worker
+    results: dict[str, Any] = {}
+    for vin in _vins(entry, call.data.get(ATTR_VIN)):
+        run = await worker.async_request_run(
+            vin, WorkerTrigger.ACTION, force=call.data[ATTR_FORCE]
+        )
+        results[vin] = str(run.result) if run is not None else "skipped"
+    return {"results": results} if call.return_response else None
+
+
+async def _async_get_charging_plan(call: ServiceCall) -> ServiceResponse:
+    entry = async_get_loaded_entry(call.hass, call.data[ATTR_CONFIG_ENTRY_ID])
+    (vin,) = _vins(entry, call.data[ATTR_VIN])
+    worker = entry.runtime_data.worker
+    plan = worker.current_plan(vin)
+    last = worker.last_runs.get(vin)
+    return {
+        "plan": plan.as_dict() if plan is not None else None,
+        "smart_charging": worker.settings[vin].smart_charging,
+        "departure_time": worker.settings[vin].departure.isoformat(),
+        "last_run": last.as_dict() if last is not None else None,
+    }
+
+
 async def _async_refresh_token(call: ServiceCall) -> None:
     entry = async_get_loaded_entry(call.hass, call.data[ATTR_CONFIG_ENTRY_ID])
     await entry.runtime_data.tokens.async_force_refresh()
@@ -51,4 +114,18 @@ def async_setup_services(hass: HomeAssistant) -> None:
         SERVICE_REFRESH_TOKEN,
         _async_refresh_token,
         schema=REFRESH_TOKEN_SCHEMA,
+    )
+    hass.services.async_register(
+        DOMAIN,
+        SERVICE_RUN_WORKER,
+        _async_run_worker,
+        schema=RUN_WORKER_SCHEMA,
+        supports_response=SupportsResponse.OPTIONAL,
+    )
+    hass.services.async_register(
+        DOMAIN,
+        SERVICE_GET_CHARGING_PLAN,
+        _async_get_charging_plan,
+        schema=GET_CHARGING_PLAN_SCHEMA,
+        supports_response=SupportsResponse.ONLY,
     )

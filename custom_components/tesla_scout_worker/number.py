@@ -1,0 +1,65 @@
+"""Number: the car's charge limit (the plan's target)."""
+
+from __future__ import annotations
+
+from homeassistant.components.number import NumberEntity, NumberEntityDescription
+from homeassistant.const import PERCENTAGE
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import AddEntitiesCallback
+
+from .entity import TeslaScoutWorkerVehicleEntity
+from .models import TeslaScoutWorkerConfigEntry
+from .scout import ScoutCoordinator
+from .worker import WorkerCoordinator
+
+PARALLEL_UPDATES = 1
+
+CHARGE_LIMIT = NumberEntityDescription(
+    key="charge_limit",
+    translation_key="charge_limit",
+    native_min_value=50,
+    native_max_value=100,
+    native_step=1,
+    native_unit_of_measurement=PERCENTAGE,
+)
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: TeslaScoutWorkerConfigEntry,
+    async_add_entities: AddEntitiesCallback,
+) -> None:
+    """Add the charge limit of each vehicle."""
+    data = entry.runtime_data
+    async_add_entities(
+        ChargeLimitNumber(data.scout, vin, data.worker)
+        for vin in data.scout.tracker.vehicles
+    )
+
+
+class ChargeLimitNumber(TeslaScoutWorkerVehicleEntity, NumberEntity):
+    """The car's charge limit; setting it sends ``set_charge_limit``."""
+
+    def __init__(
+        self, coordinator: ScoutCoordinator, vin: str, worker: WorkerCoordinator
+    ) -> None:
+        """Keep the worker for its command helper."""
+        super().__init__(coordinator, vin, CHARGE_LIMIT)
+        self.worker = worker
+
+    @property
+    def native_value(self) -> float | None:
+        """The limit last read from the car."""
+        return self.status.charge_limit_soc
+
+    async def async_set_native_value(self, value: float) -> None:
+        """Set the limit (wakes a sleeping car once)."""
+        percent = round(value)
+        client = self.coordinator.tracker.client
+        await self.worker.async_command(
+            self.vin,
+            "set_charge_limit",
+            lambda: client.set_charge_limit(self.vin, percent),
+        )
+        self.status.charge_limit_soc = percent
+        self.coordinator.async_update_listeners()

@@ -1,0 +1,105 @@
+"""Switches: charging now (a command) and smart charging (the worker's licence)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from homeassistant.components.switch import SwitchEntity, SwitchEntityDescription
+from homeassistant.const import STATE_ON
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import AddEntitiesCallback
+from homeassistant.helpers.restore_state import RestoreEntity
+
+from .entity import TeslaScoutWorkerVehicleEntity
+from .models import TeslaScoutWorkerConfigEntry
+from .worker import WorkerCoordinator
+
+PARALLEL_UPDATES = 1
+
+CHARGING = SwitchEntityDescription(key="charging", translation_key="charging")
+SMART_CHARGING = SwitchEntityDescription(
+    key="smart_charging", translation_key="smart_charging"
+)
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: TeslaScoutWorkerConfigEntry,
+    async_add_entities: AddEntitiesCallback,
+) -> None:
+    """Add the switches of each vehicle."""
+    data = entry.runtime_data
+    async_add_entities(
+        entity
+        for vin in data.scout.tracker.vehicles
+        for entity in (
+            ChargingSwitch(data.scout, vin, CHARGING, data.worker),
+            SmartChargingSwitch(data.scout, vin, SMART_CHARGING, data.worker),
+        )
+    )
+
+
+class _WorkerSwitch(TeslaScoutWorkerVehicleEntity, SwitchEntity):
+    def __init__(
+        self,
+        coordinator: Any,
+        vin: str,
+        description: SwitchEntityDescription,
+        worker: WorkerCoordinator,
+    ) -> None:
+        super().__init__(coordinator, vin, description)
+        self.worker = worker
+
+
+class ChargingSwitch(_WorkerSwitch):
+    """Charging now: on sends ``charge_start``, off ``charge_stop``."""
+
+    @property
+    def is_on(self) -> bool | None:
+        """Whether the car charges (last known)."""
+        if self.status.charging_state is None:
+            return None
+        return self.status.charging_state in ("Charging", "Starting")
+
+    async def async_turn_on(self, **kwargs: Any) -> None:
+        """Start charging (wakes a sleeping car once)."""
+        client = self.coordinator.tracker.client
+        await self.worker.async_command(
+            self.vin, "charge_start", lambda: client.charge_start(self.vin)
+        )
+        self.status.charging_state = "Starting"
+        self.coordinator.async_update_listeners()
+
+    async def async_turn_off(self, **kwargs: Any) -> None:
+        """Stop charging."""
+        client = self.coordinator.tracker.client
+        await self.worker.async_command(
+            self.vin, "charge_stop", lambda: client.charge_stop(self.vin)
+        )
+        self.status.charging_state = "Stopped"
+        self.coordinator.async_update_listeners()
+
+
+class SmartChargingSwitch(_WorkerSwitch, RestoreEntity):
+    """Lets the worker apply its plans; off by default, restored on restart."""
+
+    async def async_added_to_hass(self) -> None:
+        """Restore the user's choice."""
+        await super().async_added_to_hass()
+        if (last := await self.async_get_last_state()) is not None:
+            self.worker.settings[self.vin].smart_charging = last.state == STATE_ON
+
+    @property
+    def is_on(self) -> bool:
+        """Whether the worker may change the car's charging."""
+        return self.worker.settings[self.vin].smart_charging
+
+    async def async_turn_on(self, **kwargs: Any) -> None:
+        """Allow the worker to apply plans."""
+        self.worker.settings[self.vin].smart_charging = True
+        self.async_write_ha_state()
+
+    async def async_turn_off(self, **kwargs: Any) -> None:
+        """Plans are only shown, never applied."""
+        self.worker.settings[self.vin].smart_charging = False
+        self.async_write_ha_state()

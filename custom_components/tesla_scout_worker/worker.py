@@ -1,0 +1,291 @@
+"""The worker in Home Assistant: triggers, cooldown, settings, events, repairs.
+
+The run itself is HA-free (``charging.py``). This class decides *whether* a run
+happens (one per car at a time, ``worker_cooldown`` unless forced), feeds it the
+user's settings and tariff, and tells Home Assistant what came of it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, time
+import time as time_module
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers.event import async_track_time_change
+
+from .charging import ChargeSettings, ChargingWorker, WorkerRun, WorkerTrigger
+from .const import (
+    ATTR_CONFIG_ENTRY_ID,
+    ATTR_VIN,
+    CONF_BATTERY_CAPACITY,
+    CONF_CHARGER_POWER,
+    CONF_CHARGING_EFFICIENCY,
+    CONF_FAILSAFE_TIME,
+    CONF_OFFPEAK_PRICE,
+    CONF_PEAK_PRICE,
+    CONF_PRICE_ENTITY,
+    CONF_TARIFF,
+    CONF_WORKER_COOLDOWN,
+    DEFAULT_BATTERY_CAPACITY,
+    DEFAULT_CHARGER_POWER,
+    DEFAULT_CHARGING_EFFICIENCY,
+    DEFAULT_FAILSAFE_TIME,
+    DEFAULT_TARIFF,
+    DEFAULT_WORKER_COOLDOWN,
+    DOMAIN,
+    EVENT_TYPE,
+    EVENT_WORKER_FINISHED,
+    LOGGER,
+    TARIFF_PRICE_ENTITY,
+)
+from .fleet import (
+    CommandFailedError,
+    CommandProtocolRequiredError,
+    TeslaFleetError,
+    VehicleUnavailableError,
+)
+from .planner import ChargingPlan
+from .tariffs import Tariff, TariffError, preset_tariff, tariff_from_price_attributes
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable
+
+    from .models import TeslaScoutWorkerConfigEntry
+    from .scout import ScoutCoordinator
+
+ISSUE_COMMAND_PROTOCOL = "command_protocol_required"
+DEFAULT_DEPARTURE = time(7, 0)
+
+
+@dataclass
+class VehicleSettings:
+    """The user's daily settings of one car (kept by restoring entities)."""
+
+    smart_charging: bool = False
+    departure: time = DEFAULT_DEPARTURE
+
+
+def parse_hhmm(value: str | None, default: str = DEFAULT_FAILSAFE_TIME) -> time:
+    """``"HH:MM"`` (seconds tolerated) as a time; the default when unusable."""
+    for candidate in (value, default):
+        try:
+            parts = [int(p) for p in str(candidate).split(":")[:2]]
+            return time(parts[0], parts[1])
+        except (ValueError, IndexError):
+            continue
+    return time(0, 0)
+
+
+class WorkerCoordinator:
+    """Runs the worker for the cars of one config entry."""
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry: TeslaScoutWorkerConfigEntry,
+        scout: ScoutCoordinator,
+    ) -> None:
+        """Share the scout's client and tracker."""
+        self.hass = hass
+        self.entry = entry
+        self.scout = scout
+        self.worker = ChargingWorker(scout.tracker.client, scout.tracker)
+        self.settings: dict[str, VehicleSettings] = {
+            vin: VehicleSettings() for vin in scout.tracker.vehicles
+        }
+        self.last_runs: dict[str, WorkerRun] = {}
+        self._locks: dict[str, asyncio.Lock] = {
+            vin: asyncio.Lock() for vin in scout.tracker.vehicles
+        }
+        self._listeners: list[Callable[[], None]] = []
+        self._ready = asyncio.Event()
+        """Set once the entities restored the user's settings."""
+
+    @callback
+    def async_set_ready(self) -> None:
+        """Let runs start: the settings (smart charging, departure) are known."""
+        self._ready.set()
+
+    @property
+    def tz(self) -> ZoneInfo:
+        """Home Assistant's time zone."""
+        return ZoneInfo(self.hass.config.time_zone)
+
+    @property
+    def last_run_at(self) -> float | None:
+        """When the latest run of any car started."""
+        starts = [run.started for run in self.last_runs.values()]
+        return max(starts) if starts else None
+
+    @callback
+    def async_start(self) -> CALLBACK_TYPE:
+        """Run daily at ``failsafe_time`` for every car."""
+        when = parse_hhmm(self.entry.options.get(CONF_FAILSAFE_TIME))
+
+        @callback
+        def _failsafe(now: datetime) -> None:
+            for vin in self.settings:
+                self.entry.async_create_background_task(
+                    self.hass,
+                    self.async_request_run(vin, WorkerTrigger.FAILSAFE),
+                    f"{DOMAIN} failsafe worker",
+                )
+
+        return async_track_time_change(
+            self.hass, _failsafe, hour=when.hour, minute=when.minute, second=0
+        )
+
+    @callback
+    def async_add_listener(self, listener: Callable[[], None]) -> CALLBACK_TYPE:
+        """Call ``listener`` after each run and settings change."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener)
+
+    @callback
+    def async_notify(self) -> None:
+        """Tell the entities that something changed."""
+        for listener in list(self._listeners):
+            listener()
+
+    def charge_settings(self, vin: str) -> ChargeSettings:
+        """The settings a run of this car uses."""
+        options = self.entry.options
+        settings = self.settings[vin]
+        return ChargeSettings(
+            smart_charging=settings.smart_charging,
+            departure=settings.departure,
+            tz=self.tz,
+            capacity_kwh=float(
+                options.get(CONF_BATTERY_CAPACITY, DEFAULT_BATTERY_CAPACITY)
+            ),
+            charger_power_kw=float(
+                options.get(CONF_CHARGER_POWER, DEFAULT_CHARGER_POWER)
+            ),
+            efficiency=float(
+                options.get(CONF_CHARGING_EFFICIENCY, DEFAULT_CHARGING_EFFICIENCY)
+            ),
+        )
+
+    def tariff(self) -> Tariff | None:
+        """The configured tariff; ``None`` (charge at once) when unavailable."""
+        options = self.entry.options
+        name = options.get(CONF_TARIFF, DEFAULT_TARIFF)
+        try:
+            if name == TARIFF_PRICE_ENTITY:
+                entity_id = options.get(CONF_PRICE_ENTITY)
+                state = self.hass.states.get(entity_id) if entity_id else None
+                if state is None:
+                    return None
+                return tariff_from_price_attributes(state.attributes, self.tz)
+            return preset_tariff(
+                name,
+                self.tz,
+                peak_price=options.get(CONF_PEAK_PRICE),
+                offpeak_price=options.get(CONF_OFFPEAK_PRICE),
+            )
+        except (TariffError, ValueError) as err:
+            LOGGER.warning("Tariff unavailable (%s): charging as soon as possible", err)
+            return None
+
+    def current_plan(self, vin: str) -> ChargingPlan | None:
+        """A plan from what is known now, without any request to Tesla."""
+        return self.worker.plan(
+            self.scout.tracker.vehicles[vin],
+            self.charge_settings(vin),
+            self.tariff(),
+            time_module.time(),
+        )
+
+    async def async_request_run(
+        self, vin: str, trigger: str, *, force: bool = False
+    ) -> WorkerRun | None:
+        """Run for one car unless the cooldown (or a run under way) says no.
+
+        A skipped run sends nothing and fires nothing.
+        """
+        await self._ready.wait()
+        now = time_module.time()
+        last = self.last_runs.get(vin)
+        cooldown_s = 60.0 * float(
+            self.entry.options.get(CONF_WORKER_COOLDOWN, DEFAULT_WORKER_COOLDOWN)
+        )
+        if not force and last is not None and now - last.started < cooldown_s:
+            LOGGER.debug("Worker run (%s) skipped: cooldown", trigger)
+            return None
+        lock = self._locks[vin]
+        if lock.locked():
+            LOGGER.debug("Worker run (%s) skipped: one is under way", trigger)
+            return None
+        async with lock:
+            run = await self.worker.async_run(
+                vin, trigger, self.charge_settings(vin), self.tariff()
+            )
+        self.last_runs[vin] = run
+        self._update_repair(run)
+        self.hass.bus.async_fire(
+            EVENT_TYPE,
+            {
+                "type": EVENT_WORKER_FINISHED,
+                ATTR_CONFIG_ENTRY_ID: self.entry.entry_id,
+                ATTR_VIN: vin,
+                "result": str(run.result),
+                "trigger": trigger,
+            },
+        )
+        self.scout.async_update_listeners()
+        self.async_notify()
+        return run
+
+    def _update_repair(self, run: WorkerRun) -> None:
+        issue_id = f"{ISSUE_COMMAND_PROTOCOL}_{self.entry.entry_id}"
+        if run.error == ISSUE_COMMAND_PROTOCOL:
+            ir.async_create_issue(
+                self.hass,
+                DOMAIN,
+                issue_id,
+                is_fixable=False,
+                severity=ir.IssueSeverity.ERROR,
+                translation_key=ISSUE_COMMAND_PROTOCOL,
+                translation_placeholders={"title": self.entry.title},
+                learn_more_url="https://github.com/teslamotors/vehicle-command",
+            )
+        elif run.commands:
+            ir.async_delete_issue(self.hass, DOMAIN, issue_id)
+
+    async def async_command(
+        self, vin: str, name: str, send: Callable[[], Awaitable[Any]]
+    ) -> None:
+        """A command the user asked for: wake a sleeping car once, then send it."""
+        try:
+            try:
+                await send()
+            except VehicleUnavailableError:
+                await self.worker.async_wake(vin)
+                await send()
+        except CommandProtocolRequiredError as err:
+            raise HomeAssistantError(
+                translation_domain=DOMAIN, translation_key="command_protocol_required"
+            ) from err
+        except CommandFailedError as err:
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="command_failed",
+                translation_placeholders={"command": name, "reason": err.reason},
+            ) from err
+        except VehicleUnavailableError as err:
+            raise HomeAssistantError(
+                translation_domain=DOMAIN, translation_key="vehicle_asleep"
+            ) from err
+        except TeslaFleetError as err:
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="cannot_reach_tesla",
+                translation_placeholders={"error": type(err).__name__},
+            ) from err

@@ -1,0 +1,544 @@
+"""Tests for the worker: triggers, cooldown, the wake rule, schedules and entities."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+from unittest.mock import AsyncMock
+
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.const import ATTR_ENTITY_ID
+from homeassistant.core import Event, HomeAssistant, State
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.helpers import issue_registry as ir
+import pytest
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_fire_time_changed,
+    mock_restore_cache,
+)
+from pytest_homeassistant_custom_component.test_util.aiohttp import AiohttpClientMocker
+
+from custom_components.tesla_scout_worker.charging import schedule_id_for
+from custom_components.tesla_scout_worker.const import (
+    CONF_COMMAND_PROXY_URL,
+    CONF_PRICE_ENTITY,
+    CONF_TARIFF,
+    DOMAIN,
+    EVENT_TYPE,
+)
+from custom_components.tesla_scout_worker.worker import WorkerCoordinator
+
+from .conftest import VIN
+from .fake_fleet import FakeCar, FakeFleet
+
+PROXY = "https://proxy.local:4443"
+
+
+@pytest.fixture(autouse=True)
+async def warsaw(hass: HomeAssistant, freezer: FrozenDateTimeFactory) -> None:
+    """17:00 on a Wednesday in Warsaw: the car has just come home."""
+    await hass.config.async_set_time_zone("Europe/Warsaw")
+    freezer.move_to("2026-12-02 17:00:00+01:00")
+
+
+@pytest.fixture
+def car(fleet: FakeFleet) -> FakeCar:
+    car = fleet.cars[VIN]
+    car.state = "online"
+    car.battery_level = 40
+    car.charge_limit_soc = 80
+    return car
+
+
+@pytest.fixture
+def events(hass: HomeAssistant) -> list[dict[str, Any]]:
+    seen: list[dict[str, Any]] = []
+
+    def listener(event: Event) -> None:
+        if event.data["type"] == "worker_finished":
+            seen.append(dict(event.data))
+
+    hass.bus.async_listen(EVENT_TYPE, listener)
+    return seen
+
+
+async def setup(
+    hass: HomeAssistant,
+    entry: MockConfigEntry,
+    *,
+    smart: bool = False,
+    options: dict[str, Any] | None = None,
+) -> WorkerCoordinator:
+    entry.add_to_hass(hass)
+    if options:
+        hass.config_entries.async_update_entry(
+            entry, options={**entry.options, **options}
+        )
+    if smart:
+        mock_restore_cache(hass, [State("switch.test_smart_charging", "on")])
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    worker: WorkerCoordinator = entry.runtime_data.worker
+    # Waiting for a woken car takes no real time here.
+    worker.worker._sleep = AsyncMock()
+    return worker
+
+
+async def test_init_run_plans_without_commands_when_smart_charging_is_off(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    fleet: FakeFleet,
+    car: FakeCar,
+    events: list[dict[str, Any]],
+) -> None:
+    await setup(hass, mock_config_entry)
+    assert events == [
+        {
+            "type": "worker_finished",
+            "config_entry_id": mock_config_entry.entry_id,
+            "vin": VIN,
+            "result": "planned",
+            "trigger": "init",
+        }
+    ]
+    assert fleet.count("add_charge_schedule") == 0
+    start = hass.states.get("sensor.test_planned_charge_start")
+    assert start is not None
+    # 40 % → 80 % of 75 kWh at 90 %: 33.3 kWh, 3 h 2 min at 11 kW: G12 from 22:00.
+    assert start.state == "2026-12-02T21:00:00+00:00"
+    end = hass.states.get("sensor.test_planned_charge_end")
+    assert end is not None
+    assert end.state.startswith("2026-12-03T00:01")
+
+
+async def test_smart_charging_writes_the_cars_schedule_once(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    fleet: FakeFleet,
+    car: FakeCar,
+    events: list[dict[str, Any]],
+) -> None:
+    worker = await setup(hass, mock_config_entry, smart=True)
+    assert [e["result"] for e in events] == ["applied"]
+    (schedule,) = car.charge_schedules
+    assert schedule["id"] == schedule_id_for(VIN)
+    # 22:00 to 01:01:49, the end rounded up to the minute.
+    assert (schedule["start_time"], schedule["end_time"]) == (22 * 60, 60 + 2)
+
+    run = await worker.async_request_run(VIN, "action", force=True)
+    assert run is not None
+    assert run.commands == []
+    assert run.result == "planned"
+    assert len(car.charge_schedules) == 1
+    assert fleet.count("add_charge_schedule") == 1
+    assert fleet.count("wake") == 0
+
+
+async def test_cooldown_skips_silently_unless_forced(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    fleet: FakeFleet,
+    car: FakeCar,
+    events: list[dict[str, Any]],
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    worker = await setup(hass, mock_config_entry)
+    calls = len(fleet.calls)
+    freezer.tick(timedelta(minutes=5))
+    assert await worker.async_request_run(VIN, "arrived_home") is None
+    assert len(fleet.calls) == calls
+    assert len(events) == 1
+    assert await worker.async_request_run(VIN, "action", force=True) is not None
+    freezer.tick(timedelta(minutes=11))
+    assert await worker.async_request_run(VIN, "arrived_home") is not None
+    assert [e["trigger"] for e in events] == ["init", "action", "arrived_home"]
+
+
+async def test_asleep_car_is_not_woken_without_need(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    fleet: FakeFleet,
+    car: FakeCar,
+) -> None:
+    worker = await setup(hass, mock_config_entry, smart=True)
+    car.state = "asleep"
+    run = await worker.async_request_run(VIN, "action", force=True)
+    assert run is not None
+    # Same plan as the schedule written at init: nothing to tell the car.
+    assert run.woke is False
+    assert fleet.count("wake") == 0
+    assert run.result == "planned"
+    worker.settings[VIN].smart_charging = False
+    run = await worker.async_request_run(VIN, "action", force=True)
+    assert run is not None
+    assert fleet.count("wake") == 0
+
+
+async def test_asleep_car_is_woken_once_when_a_command_is_needed(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    fleet: FakeFleet,
+    car: FakeCar,
+    aioclient_mock: AiohttpClientMocker,
+) -> None:
+    proxy = FakeFleet(PROXY)
+    proxy.cars = fleet.cars
+    proxy.install(aioclient_mock)
+    worker = await setup(
+        hass, mock_config_entry, smart=True, options={CONF_COMMAND_PROXY_URL: PROXY}
+    )
+    assert proxy.count("add_charge_schedule") == 1
+    car.state = "asleep"
+    car.wakes_after = 2
+    # Leaving at 23:00 moves the window: the car's schedule must change.
+    worker.settings[VIN].departure = worker.settings[VIN].departure.replace(hour=23)
+    run = await worker.async_request_run(VIN, "action", force=True)
+    assert run is not None
+    assert run.woke is True
+    assert fleet.count("wake") == 1
+    assert proxy.count("wake") == 0
+    assert proxy.count("add_charge_schedule") == 2
+    assert fleet.count("add_charge_schedule") == 0
+    assert run.result == "applied"
+
+
+async def test_car_that_does_not_wake_is_an_error(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    fleet: FakeFleet,
+    car: FakeCar,
+    events: list[dict[str, Any]],
+) -> None:
+    worker = await setup(hass, mock_config_entry, smart=True)
+    car.state = "asleep"
+    car.wakes_after = 100
+    worker.settings[VIN].departure = worker.settings[VIN].departure.replace(hour=23)
+    run = await worker.async_request_run(VIN, "action", force=True)
+    assert run is not None
+    assert run.result == "error"
+    assert run.error == "VehicleUnavailableError"
+    assert fleet.count("wake") == 1
+    assert events[-1]["result"] == "error"
+
+
+async def test_charging_outside_the_plan_is_stopped(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    fleet: FakeFleet,
+    car: FakeCar,
+) -> None:
+    car.charging_state = "Charging"
+    await setup(hass, mock_config_entry, smart=True)
+    assert fleet.count("add_charge_schedule") == 1
+    assert fleet.count("charge_stop") == 1
+
+
+async def test_unreachable_target_charges_at_once(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    fleet: FakeFleet,
+    car: FakeCar,
+) -> None:
+    car.battery_level = 10
+    car.charge_limit_soc = 100
+    worker = await setup(hass, mock_config_entry, smart=True)
+    worker.settings[VIN].departure = worker.settings[VIN].departure.replace(hour=19)
+    run = await worker.async_request_run(VIN, "action", force=True)
+    assert run is not None
+    assert run.plan is not None
+    assert run.plan.reason == "cannot_reach_target"
+    assert run.commands == ["charge_start"]
+
+
+async def test_old_firmware_uses_scheduled_charging(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    fleet: FakeFleet,
+    car: FakeCar,
+) -> None:
+    car.firmware = "2023.44.30.8 06f534d46010"
+    worker = await setup(hass, mock_config_entry, smart=True)
+    assert fleet.count("set_scheduled_charging") == 1
+    assert fleet.count("add_charge_schedule") == 0
+    assert ("set_scheduled_charging", {"enable": True, "time": 22 * 60}) in fleet.bodies
+    run = await worker.async_request_run(VIN, "action", force=True)
+    assert run is not None
+    assert run.commands == []
+
+
+async def test_refused_schedule_falls_back(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    fleet: FakeFleet,
+    car: FakeCar,
+) -> None:
+    fleet.fail_next("add_charge_schedule", 404, {"error": "unknown command"})
+    await setup(hass, mock_config_entry, smart=True)
+    assert fleet.count("set_scheduled_charging") == 1
+
+
+async def test_signed_commands_needed_raise_a_repair_issue(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    fleet: FakeFleet,
+    car: FakeCar,
+    issue_registry: ir.IssueRegistry,
+) -> None:
+    fleet.fail_next(
+        "add_charge_schedule",
+        403,
+        {"error": "Tesla Vehicle Command Protocol required, please refer to the docs"},
+    )
+    worker = await setup(hass, mock_config_entry, smart=True)
+    issue_id = f"command_protocol_required_{mock_config_entry.entry_id}"
+    issue = issue_registry.async_get_issue(DOMAIN, issue_id)
+    assert issue is not None
+    assert issue.translation_key == "command_protocol_required"
+    run = await worker.async_request_run(VIN, "action", force=True)
+    assert run is not None
+    assert run.result == "applied"
+    assert issue_registry.async_get_issue(DOMAIN, issue_id) is None
+
+
+async def test_failsafe_runs_daily(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    fleet: FakeFleet,
+    car: FakeCar,
+    events: list[dict[str, Any]],
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    await setup(hass, mock_config_entry)
+    freezer.move_to("2026-12-03 00:00:00+01:00")
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+    assert [e["trigger"] for e in events] == ["init", "failsafe"]
+
+
+async def test_price_sensor_tariff(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    fleet: FakeFleet,
+    car: FakeCar,
+) -> None:
+    hourly = [
+        {
+            "start": f"2026-12-{day:02d}T{hour:02d}:00:00+01:00",
+            "end": (
+                f"2026-12-{day + (hour == 23):02d}T{(hour + 1) % 24:02d}:00:00+01:00"
+            ),
+            "value": 0.2 if (day, hour) == (3, 2) else 0.9,
+        }
+        for day in (2, 3)
+        for hour in range(24)
+    ]
+    hass.states.async_set(
+        "sensor.nordpool",
+        "0.9",
+        {"raw_today": hourly[:24], "raw_tomorrow": hourly[24:]},
+    )
+    worker = await setup(
+        hass,
+        mock_config_entry,
+        options={CONF_TARIFF: "price_entity", CONF_PRICE_ENTITY: "sensor.nordpool"},
+    )
+    plan = worker.current_plan(VIN)
+    assert plan is not None
+    assert plan.reason == "cheapest_window"
+    assert plan.start is not None
+    assert plan.end is not None
+    # The window covers the cheap hour 02:00-03:00 (earliest such window).
+    assert plan.start.isoformat() <= "2026-12-03T02:00:00+01:00"
+    assert plan.end.isoformat() >= "2026-12-03T03:00:00+01:00"
+
+
+async def test_missing_price_sensor_charges_at_once(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    fleet: FakeFleet,
+    car: FakeCar,
+) -> None:
+    worker = await setup(
+        hass,
+        mock_config_entry,
+        options={CONF_TARIFF: "price_entity", CONF_PRICE_ENTITY: "sensor.none"},
+    )
+    plan = worker.current_plan(VIN)
+    assert plan is not None
+    assert plan.reason == "no_tariff"
+
+
+async def test_charging_switch_and_charge_limit(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    fleet: FakeFleet,
+    car: FakeCar,
+) -> None:
+    await setup(hass, mock_config_entry)
+    await hass.services.async_call(
+        "switch", "turn_on", {ATTR_ENTITY_ID: "switch.test_charging"}, blocking=True
+    )
+    assert hass.states.get("switch.test_charging").state == "on"  # type: ignore[union-attr]
+    await hass.services.async_call(
+        "switch", "turn_off", {ATTR_ENTITY_ID: "switch.test_charging"}, blocking=True
+    )
+    assert fleet.count("charge_stop") == 1
+    car.state = "asleep"
+    await hass.services.async_call(
+        "number",
+        "set_value",
+        {ATTR_ENTITY_ID: "number.test_charge_limit", "value": 90},
+        blocking=True,
+    )
+    assert fleet.count("wake") == 1
+    assert car.charge_limit_soc == 90
+    assert hass.states.get("number.test_charge_limit").state == "90"  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "key"),
+    [
+        (
+            403,
+            {"error": "Tesla Vehicle Command Protocol required"},
+            "command_protocol_required",
+        ),
+        (
+            200,
+            {"response": {"result": False, "reason": "disconnected"}},
+            "command_failed",
+        ),
+        (503, None, "cannot_reach_tesla"),
+    ],
+)
+async def test_command_errors_are_translated(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    fleet: FakeFleet,
+    car: FakeCar,
+    status: int,
+    body: dict[str, Any] | None,
+    key: str,
+) -> None:
+    await setup(hass, mock_config_entry)
+    fleet.fail_next("charge_start", status, body)
+    with pytest.raises(HomeAssistantError) as err:
+        await hass.services.async_call(
+            "switch", "turn_on", {ATTR_ENTITY_ID: "switch.test_charging"}, blocking=True
+        )
+    assert err.value.translation_key == key
+
+
+async def test_sleeping_car_that_stays_asleep(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    fleet: FakeFleet,
+    car: FakeCar,
+) -> None:
+    await setup(hass, mock_config_entry)
+    car.state = "asleep"
+    car.wakes_after = 100
+    with pytest.raises(HomeAssistantError) as err:
+        await hass.services.async_call(
+            "switch", "turn_on", {ATTR_ENTITY_ID: "switch.test_charging"}, blocking=True
+        )
+    assert err.value.translation_key == "vehicle_asleep"
+
+
+async def test_settings_are_restored_and_changed(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    fleet: FakeFleet,
+    car: FakeCar,
+) -> None:
+    mock_restore_cache(
+        hass,
+        [
+            State("switch.test_smart_charging", "on"),
+            State("time.test_departure_time", "06:15:00"),
+        ],
+    )
+    worker = await setup(hass, mock_config_entry)
+    assert worker.settings[VIN].smart_charging is True
+    assert worker.settings[VIN].departure.isoformat() == "06:15:00"
+    await hass.services.async_call(
+        "time",
+        "set_value",
+        {ATTR_ENTITY_ID: "time.test_departure_time", "time": "08:30:00"},
+        blocking=True,
+    )
+    await hass.services.async_call(
+        "switch",
+        "turn_off",
+        {ATTR_ENTITY_ID: "switch.test_smart_charging"},
+        blocking=True,
+    )
+    assert worker.settings[VIN].departure.isoformat() == "08:30:00"
+    assert worker.settings[VIN].smart_charging is False
+    assert hass.states.get("time.test_departure_time").state == "08:30:00"  # type: ignore[union-attr]
+
+
+async def test_bad_restored_departure_keeps_the_default(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    fleet: FakeFleet,
+    car: FakeCar,
+) -> None:
+    mock_restore_cache(hass, [State("time.test_departure_time", "unknown")])
+    worker = await setup(hass, mock_config_entry)
+    assert worker.settings[VIN].departure.isoformat() == "07:00:00"
+
+
+async def test_run_worker_button_and_actions(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    fleet: FakeFleet,
+    car: FakeCar,
+    events: list[dict[str, Any]],
+) -> None:
+    await setup(hass, mock_config_entry)
+    await hass.services.async_call(
+        "button", "press", {ATTR_ENTITY_ID: "button.test_run_worker"}, blocking=True
+    )
+    response = await hass.services.async_call(
+        DOMAIN,
+        "run_worker",
+        {"config_entry_id": mock_config_entry.entry_id},
+        blocking=True,
+        return_response=True,
+    )
+    assert response == {"results": {VIN: "skipped"}}
+    response = await hass.services.async_call(
+        DOMAIN,
+        "run_worker",
+        {"config_entry_id": mock_config_entry.entry_id, "vin": VIN, "force": True},
+        blocking=True,
+        return_response=True,
+    )
+    assert response == {"results": {VIN: "planned"}}
+    assert [e["trigger"] for e in events] == ["init", "button", "action"]
+
+    plan = await hass.services.async_call(
+        DOMAIN,
+        "get_charging_plan",
+        {"config_entry_id": mock_config_entry.entry_id, "vin": VIN},
+        blocking=True,
+        return_response=True,
+    )
+    assert plan is not None
+    assert plan["smart_charging"] is False
+    assert plan["departure_time"] == "07:00:00"
+    details: dict[str, Any] = dict(plan)
+    assert details["plan"]["reason"] == "cheapest_window"
+    assert details["last_run"]["trigger"] == "action"
+
+    with pytest.raises(ServiceValidationError) as err:
+        await hass.services.async_call(
+            DOMAIN,
+            "get_charging_plan",
+            {"config_entry_id": mock_config_entry.entry_id, "vin": "X" * 17},
+            blocking=True,
+            return_response=True,
+        )
+    assert err.value.translation_key == "vehicle_not_in_entry"
