@@ -1431,6 +1431,12 @@ def options_input(**overrides: Any) -> dict[str, Any]:
             CONF_COMMAND_PROXY_VERIFY_SSL: False,
         },
         CONF_SHARE_TOKEN: True,
+        "charging": {
+            "tariff": "G12",
+            "battery_capacity": 75,
+            "charger_power": 11,
+            "charging_efficiency": 90,
+        },
     } | overrides
 
 
@@ -1441,7 +1447,7 @@ async def options_entry(
     mock_config_entry.add_to_hass(hass)
     hass.config_entries.async_update_entry(
         mock_config_entry,
-        options={**mock_config_entry.options, "tariff": "g12w", "battery_kwh": 75},
+        options={**mock_config_entry.options, "future_option": "kept"},
     )
     return mock_config_entry
 
@@ -1476,9 +1482,12 @@ async def test_options_defaults_and_success(
         CONF_COMMAND_PROXY_URL: "https://192.168.1.10:4443",
         CONF_COMMAND_PROXY_VERIFY_SSL: False,
         CONF_SHARE_TOKEN: True,
-        # Options owned by other parts of the integration survive.
-        "tariff": "g12w",
-        "battery_kwh": 75,
+        "tariff": "G12",
+        "battery_capacity": 75.0,
+        "charger_power": 11.0,
+        "charging_efficiency": 0.9,
+        # Options the form does not know survive.
+        "future_option": "kept",
     }
 
 
@@ -1514,7 +1523,7 @@ async def test_options_stored_values_are_shown_and_can_be_cleared(
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert CONF_COMMAND_PROXY_URL not in options_entry.options
     assert CONF_COMMAND_PROXY_CA_FILE not in options_entry.options
-    assert options_entry.options["tariff"] == "g12w"
+    assert options_entry.options["future_option"] == "kept"
 
 
 async def test_options_relative_ca_file(
@@ -1561,6 +1570,54 @@ async def test_options_relative_ca_file(
             CONF_COMMAND_PROXY_CA_FILE,
             "ca_file_not_found",
         ),
+        (
+            {
+                "charging": {
+                    "tariff": "price_entity",
+                    "battery_capacity": 75,
+                    "charger_power": 11,
+                    "charging_efficiency": 90,
+                }
+            },
+            "price_entity",
+            "price_entity_required",
+        ),
+        (
+            {
+                "charging": {
+                    "tariff": "G12",
+                    "battery_capacity": 2,
+                    "charger_power": 11,
+                    "charging_efficiency": 90,
+                }
+            },
+            "battery_capacity",
+            "invalid_capacity",
+        ),
+        (
+            {
+                "charging": {
+                    "tariff": "G12",
+                    "battery_capacity": 75,
+                    "charger_power": 0,
+                    "charging_efficiency": 90,
+                }
+            },
+            "charger_power",
+            "invalid_power",
+        ),
+        (
+            {
+                "charging": {
+                    "tariff": "G12",
+                    "battery_capacity": 75,
+                    "charger_power": 11,
+                    "charging_efficiency": 120,
+                }
+            },
+            "charging_efficiency",
+            "invalid_efficiency",
+        ),
     ],
 )
 async def test_options_errors_keep_input(
@@ -1585,8 +1642,12 @@ async def test_options_errors_keep_input(
     assert suggested(result, "home") == user_input["home"]
     if field in user_input:
         assert suggested(result, field) == user_input[field]
-    else:
+    elif field in user_input["charging"]:
+        assert suggested(result, field) == user_input["charging"][field]
+    elif field in user_input["command_proxy"]:
         assert suggested(result, field) == user_input["command_proxy"][field]
+    else:  # a missing required-by-tariff field stays empty
+        assert suggested(result, field) is None
 
     result = await hass.config_entries.options.async_configure(
         result["flow_id"], options_input()
@@ -1699,3 +1760,36 @@ def test_every_key_the_flows_use_is_translated() -> None:
     for step in steps:
         for group in [step, *step.get("sections", {}).values()]:
             assert set(group.get("data", {})) == set(group.get("data_description", {}))
+
+
+async def test_options_presence_price_sensor_and_prices(
+    hass: HomeAssistant, options_entry: MockConfigEntry
+) -> None:
+    result = await hass.config_entries.options.async_init(options_entry.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        options_input(
+            presence_entity="person.driver",
+            charging={
+                "tariff": "price_entity",
+                "price_entity": "sensor.nordpool",
+                "peak_price": 1.2,
+                "offpeak_price": 0.5,
+                "battery_capacity": 60,
+                "charger_power": 7.4,
+                "charging_efficiency": 92,
+            },
+        ),
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    options = options_entry.options
+    assert options["presence_entity"] == "person.driver"
+    assert options["tariff"] == "price_entity"
+    assert options["price_entity"] == "sensor.nordpool"
+    assert (options["peak_price"], options["offpeak_price"]) == (1.2, 0.5)
+    assert options["charging_efficiency"] == pytest.approx(0.92)
+
+    result = await hass.config_entries.options.async_init(options_entry.entry_id)
+    assert suggested(result, "presence_entity") == "person.driver"
+    assert suggested(result, "price_entity") == "sensor.nordpool"
+    assert suggested(result, "charging_efficiency") == 92

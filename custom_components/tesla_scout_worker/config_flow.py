@@ -35,6 +35,8 @@ from homeassistant.helpers import config_entry_oauth2_flow
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.selector import (
     BooleanSelector,
+    EntitySelector,
+    EntitySelectorConfig,
     LocationSelector,
     LocationSelectorConfig,
     NumberSelector,
@@ -56,6 +58,9 @@ from yarl import URL
 from .const import (
     CONF_API_BASE_URL,
     CONF_AUTH_IMPLEMENTATION,
+    CONF_BATTERY_CAPACITY,
+    CONF_CHARGER_POWER,
+    CONF_CHARGING_EFFICIENCY,
     CONF_CLIENT_ID,
     CONF_CLIENT_SECRET,
     CONF_COMMAND_PROXY_CA_FILE,
@@ -65,22 +70,33 @@ from .const import (
     CONF_HOME_LATITUDE,
     CONF_HOME_LONGITUDE,
     CONF_HOME_RADIUS,
+    CONF_OFFPEAK_PRICE,
+    CONF_PEAK_PRICE,
+    CONF_PRESENCE_ENTITY,
+    CONF_PRICE_ENTITY,
     CONF_REFRESH_TOKEN,
     CONF_SCOUT_INTERVAL,
     CONF_SHARE_TOKEN,
+    CONF_TARIFF,
     CONF_TOKEN,
     CONF_TOKEN_URL,
     CONF_VINS,
     CONF_WORKER_COOLDOWN,
+    DEFAULT_BATTERY_CAPACITY,
+    DEFAULT_CHARGER_POWER,
+    DEFAULT_CHARGING_EFFICIENCY,
     DEFAULT_FAILSAFE_TIME,
     DEFAULT_HOME_RADIUS,
     DEFAULT_SCOUT_INTERVAL,
     DEFAULT_SHARE_TOKEN,
+    DEFAULT_TARIFF,
     DEFAULT_WORKER_COOLDOWN,
     DOMAIN,
     LOGGER,
     MAX_SCOUT_INTERVAL,
     MIN_SCOUT_INTERVAL,
+    TARIFF_PRICE_ENTITY,
+    TARIFFS,
 )
 from .fleet.auth import (
     REGION_BASE_URLS,
@@ -138,8 +154,41 @@ OPTION_KEYS: Final = (
     CONF_COMMAND_PROXY_VERIFY_SSL,
     CONF_COMMAND_PROXY_CA_FILE,
     CONF_SHARE_TOKEN,
+    CONF_PRESENCE_ENTITY,
+    CONF_TARIFF,
+    CONF_PRICE_ENTITY,
+    CONF_PEAK_PRICE,
+    CONF_OFFPEAK_PRICE,
+    CONF_BATTERY_CAPACITY,
+    CONF_CHARGER_POWER,
+    CONF_CHARGING_EFFICIENCY,
 )
 """The options the options form owns; any other stored option is kept as is."""
+
+SECTION_CHARGING: Final = "charging"
+_TARIFF = SelectSelector(
+    SelectSelectorConfig(
+        options=list(TARIFFS), translation_key="tariff", mode=SelectSelectorMode.LIST
+    )
+)
+_PRICE_SENSOR = EntitySelector(EntitySelectorConfig(domain="sensor"))
+_PRESENCE = EntitySelector(EntitySelectorConfig(domain=["person", "device_tracker"]))
+_PRICE = NumberSelector(
+    NumberSelectorConfig(min=0, step=0.01, mode=NumberSelectorMode.BOX)
+)
+_KWH = NumberSelector(
+    NumberSelectorConfig(
+        step=0.1, mode=NumberSelectorMode.BOX, unit_of_measurement="kWh"
+    )
+)
+_KW = NumberSelector(
+    NumberSelectorConfig(
+        step=0.1, mode=NumberSelectorMode.BOX, unit_of_measurement="kW"
+    )
+)
+_PERCENT = NumberSelector(
+    NumberSelectorConfig(step=1, mode=NumberSelectorMode.BOX, unit_of_measurement="%")
+)
 
 _PASSWORD = TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD))
 _TEXT = TextSelector()
@@ -794,6 +843,21 @@ class OptionsFlowHandler(OptionsFlow):
                     ),
                     {"collapsed": True},
                 ),
+                vol.Optional(CONF_PRESENCE_ENTITY): _PRESENCE,
+                vol.Required(SECTION_CHARGING): section(
+                    vol.Schema(
+                        {
+                            vol.Required(CONF_TARIFF): _TARIFF,
+                            vol.Optional(CONF_PRICE_ENTITY): _PRICE_SENSOR,
+                            vol.Optional(CONF_PEAK_PRICE): _PRICE,
+                            vol.Optional(CONF_OFFPEAK_PRICE): _PRICE,
+                            vol.Required(CONF_BATTERY_CAPACITY): _KWH,
+                            vol.Required(CONF_CHARGER_POWER): _KW,
+                            vol.Required(CONF_CHARGING_EFFICIENCY): _PERCENT,
+                        }
+                    ),
+                    {"collapsed": True},
+                ),
                 vol.Required(
                     CONF_SHARE_TOKEN, default=DEFAULT_SHARE_TOKEN
                 ): BooleanSelector(),
@@ -812,7 +876,27 @@ class OptionsFlowHandler(OptionsFlow):
             if options.get(key):
                 proxy[key] = options[key]
         failsafe = options.get(CONF_FAILSAFE_TIME, DEFAULT_FAILSAFE_TIME)
+        charging: dict[str, Any] = {
+            CONF_TARIFF: options.get(CONF_TARIFF, DEFAULT_TARIFF),
+            CONF_BATTERY_CAPACITY: options.get(
+                CONF_BATTERY_CAPACITY, DEFAULT_BATTERY_CAPACITY
+            ),
+            CONF_CHARGER_POWER: options.get(CONF_CHARGER_POWER, DEFAULT_CHARGER_POWER),
+            CONF_CHARGING_EFFICIENCY: round(
+                100 * options.get(CONF_CHARGING_EFFICIENCY, DEFAULT_CHARGING_EFFICIENCY)
+            ),
+        }
+        for key in (CONF_PRICE_ENTITY, CONF_PEAK_PRICE, CONF_OFFPEAK_PRICE):
+            if options.get(key) is not None:
+                charging[key] = options[key]
+        presence = (
+            {CONF_PRESENCE_ENTITY: options[CONF_PRESENCE_ENTITY]}
+            if options.get(CONF_PRESENCE_ENTITY)
+            else {}
+        )
         return {
+            **presence,
+            SECTION_CHARGING: charging,
             CONF_HOME: _default_home(self.hass, options),
             CONF_SCOUT_INTERVAL: options.get(
                 CONF_SCOUT_INTERVAL, DEFAULT_SCOUT_INTERVAL
@@ -872,4 +956,44 @@ class OptionsFlowHandler(OptionsFlow):
                 options[CONF_COMMAND_PROXY_CA_FILE] = path
 
         options[CONF_SHARE_TOKEN] = bool(user_input[CONF_SHARE_TOKEN])
+        if presence := user_input.get(CONF_PRESENCE_ENTITY):
+            options[CONF_PRESENCE_ENTITY] = presence
+        options.update(_charging_options(user_input.get(SECTION_CHARGING), errors))
         return options, errors
+
+
+def _charging_options(
+    raw: Mapping[str, Any] | None, errors: dict[str, str]
+) -> dict[str, Any]:
+    """Validate the charging section (tariff and car figures)."""
+    values = dict(raw or {})
+    options: dict[str, Any] = {CONF_TARIFF: values.get(CONF_TARIFF, DEFAULT_TARIFF)}
+    if options[CONF_TARIFF] == TARIFF_PRICE_ENTITY:
+        if not values.get(CONF_PRICE_ENTITY):
+            errors[CONF_PRICE_ENTITY] = "price_entity_required"
+        else:
+            options[CONF_PRICE_ENTITY] = values[CONF_PRICE_ENTITY]
+    for key in (CONF_PEAK_PRICE, CONF_OFFPEAK_PRICE):
+        if values.get(key) is not None:
+            options[key] = float(values[key])
+    limits = {
+        CONF_BATTERY_CAPACITY: (
+            DEFAULT_BATTERY_CAPACITY,
+            5.0,
+            250.0,
+            "invalid_capacity",
+        ),
+        CONF_CHARGER_POWER: (DEFAULT_CHARGER_POWER, 0.5, 350.0, "invalid_power"),
+        CONF_CHARGING_EFFICIENCY: (
+            100 * DEFAULT_CHARGING_EFFICIENCY,
+            50.0,
+            100.0,
+            "invalid_efficiency",
+        ),
+    }
+    for key, (default, low, high, error) in limits.items():
+        value = float(values.get(key, default))
+        if not low <= value <= high:
+            errors[key] = error
+        options[key] = value / 100 if key == CONF_CHARGING_EFFICIENCY else value
+    return options
