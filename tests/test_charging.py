@@ -1,0 +1,166 @@
+"""The worker against the Fleet API simulator: schedules, idempotence, waking."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import datetime, time
+from zoneinfo import ZoneInfo
+
+import aiohttp
+from aiohttp.test_utils import TestServer
+import pytest
+
+from custom_components.tesla_scout_worker.charging import (
+    ChargeSettings,
+    ChargingWorker,
+    schedule_id_for,
+)
+from custom_components.tesla_scout_worker.fleet import TeslaFleetClient
+from custom_components.tesla_scout_worker.tariffs import preset_tariff
+from custom_components.tesla_scout_worker.tracking import Home, VehicleTracker
+from simulator import DEFAULT_VIN, HOME_WARSAW, FleetSimulator, ManualClock, create_app
+
+TZ = ZoneInfo("Europe/Warsaw")
+ARRIVAL = datetime(2026, 12, 2, 17, 0, tzinfo=TZ).timestamp()  # a Wednesday
+G12 = preset_tariff("G12", TZ)
+
+
+@dataclass
+class Rig:
+    """A simulator, a client on it and a worker with a simulated clock."""
+
+    sim: FleetSimulator
+    clock: ManualClock
+    worker: ChargingWorker
+    base_url: str
+
+    def settings(
+        self, *, smart: bool = True, departure: time = time(7)
+    ) -> ChargeSettings:
+        return ChargeSettings(smart_charging=smart, departure=departure, tz=TZ)
+
+
+async def make_rig(
+    session: aiohttp.ClientSession,
+    server: TestServer,
+    sim: FleetSimulator,
+    clock: ManualClock,
+    *,
+    proxy: bool,
+) -> Rig:
+    base = str(server.make_url("")).rstrip("/")
+    token = sim.issue_tokens()["access_token"]
+
+    async def provider(*, force_refresh: bool = False) -> str:
+        return str(token)
+
+    client = TeslaFleetClient(
+        session=session,
+        token_provider=provider,
+        api_base_url=base,
+        command_base_url=f"{base}/proxy" if proxy else None,
+    )
+    tracker = VehicleTracker(
+        client,
+        [DEFAULT_VIN],
+        Home(latitude=HOME_WARSAW[0], longitude=HOME_WARSAW[1], radius_m=100),
+    )
+
+    async def sleep(seconds: float) -> None:
+        clock.advance(seconds)
+
+    worker = ChargingWorker(client, tracker, clock=clock, sleep=sleep)
+    return Rig(sim=sim, clock=clock, worker=worker, base_url=base)
+
+
+@pytest.fixture
+async def served(
+    socket_enabled: None,
+) -> AsyncIterator[tuple[FleetSimulator, ManualClock, TestServer]]:
+    clock = ManualClock(ARRIVAL)
+    sim = FleetSimulator(clock, access_token_lifetime=10**8)
+    car = sim.vehicle(DEFAULT_VIN)
+    car.battery_level = 40.0
+    car.charge_limit_soc = 80
+    sim.touch(car)  # just arrived: awake
+    server = TestServer(create_app(sim), host="127.0.0.1")
+    await server.start_server()
+    yield sim, clock, server
+    await server.close()
+
+
+@pytest.fixture
+async def rig(
+    served: tuple[FleetSimulator, ManualClock, TestServer],
+) -> AsyncIterator[Rig]:
+    sim, clock, server = served
+    async with aiohttp.ClientSession() as session:
+        yield await make_rig(session, server, sim, clock, proxy=True)
+
+
+async def test_schedule_is_written_once_and_then_left_alone(rig: Rig) -> None:
+    first = await rig.worker.async_run(DEFAULT_VIN, "arrived_home", rig.settings(), G12)
+    assert first.result == "applied"
+    assert first.commands == ["add_charge_schedule"]
+    (schedule,) = rig.sim.vehicle(DEFAULT_VIN).charge_schedules
+    assert schedule.id == schedule_id_for(DEFAULT_VIN)
+    assert (schedule.start_time, schedule.end_time) == (22 * 60, 62)
+    assert schedule.enabled
+
+    second = await rig.worker.async_run(DEFAULT_VIN, "action", rig.settings(), G12)
+    assert second.commands == []
+    assert second.result == "planned"
+    assert len(rig.sim.vehicle(DEFAULT_VIN).charge_schedules) == 1
+
+    # A lower battery moves the end: the same schedule changes, none is added.
+    rig.sim.vehicle(DEFAULT_VIN).battery_level = 20.0
+    third = await rig.worker.async_run(DEFAULT_VIN, "action", rig.settings(), G12)
+    assert third.commands == ["add_charge_schedule"]
+    (schedule,) = rig.sim.vehicle(DEFAULT_VIN).charge_schedules
+    assert schedule.end_time > 62
+    assert rig.sim.stats.wakes.get(DEFAULT_VIN, 0) == 0
+
+
+async def test_sleeping_car_is_woken_only_for_a_new_plan_and_never_via_proxy(
+    rig: Rig,
+) -> None:
+    await rig.worker.async_run(DEFAULT_VIN, "arrived_home", rig.settings(), G12)
+    rig.sim.put_to_sleep(DEFAULT_VIN)
+
+    same = await rig.worker.async_run(DEFAULT_VIN, "failsafe", rig.settings(), G12)
+    assert same.woke is False
+    assert same.requests == 1  # one vehicle_data, answered 408
+
+    earlier = await rig.worker.async_run(
+        DEFAULT_VIN, "action", rig.settings(departure=time(23)), G12
+    )
+    assert earlier.woke is True
+    assert earlier.result == "applied"
+    assert rig.sim.stats.wakes.get(DEFAULT_VIN, 0) == 1
+    assert rig.sim.stats.proxy_wakes == 0
+
+
+async def test_smart_charging_off_sends_nothing(rig: Rig) -> None:
+    run = await rig.worker.async_run(
+        DEFAULT_VIN, "arrived_home", rig.settings(smart=False), G12
+    )
+    assert run.result == "planned"
+    assert run.plan is not None
+    assert run.plan.start is not None
+    assert run.plan.start.hour == 22
+    assert rig.sim.vehicle(DEFAULT_VIN).charge_schedules == []
+
+
+async def test_unsigned_command_to_a_car_that_needs_signing(
+    served: tuple[FleetSimulator, ManualClock, TestServer],
+) -> None:
+    sim, clock, server = served
+    async with aiohttp.ClientSession() as session:
+        rig = await make_rig(session, server, sim, clock, proxy=False)
+        run = await rig.worker.async_run(
+            DEFAULT_VIN, "arrived_home", rig.settings(), G12
+        )
+    assert run.result == "error"
+    assert run.error == "command_protocol_required"
+    assert sim.vehicle(DEFAULT_VIN).charge_schedules == []
