@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import ssl
+
+import certifi
 from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
 from homeassistant.core import HomeAssistant
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.test_util.aiohttp import AiohttpClientMocker
 
 from custom_components.tesla_scout_worker.const import (
+    CONF_COMMAND_PROXY_CA_FILE,
+    CONF_COMMAND_PROXY_URL,
+    CONF_COMMAND_PROXY_VERIFY_SSL,
     CONF_SCOUT_INTERVAL,
     DOMAIN,
 )
@@ -82,3 +88,36 @@ async def test_options_change_reloads_but_token_rotation_does_not(
     await hass.async_block_till_done()
     assert init_integration.state is ConfigEntryState.LOADED
     assert init_integration.runtime_data is not runtime
+
+
+async def test_command_proxy_tls_settings(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    fleet: FakeFleet,
+) -> None:
+    mock_config_entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(
+        mock_config_entry,
+        options={
+            **mock_config_entry.options,
+            CONF_COMMAND_PROXY_URL: "https://proxy.local:4443",
+            CONF_COMMAND_PROXY_VERIFY_SSL: False,
+        },
+    )
+    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    client = mock_config_entry.runtime_data.client
+    assert client.command_base_url == "https://proxy.local:4443"
+    assert client.command_ssl is False
+
+    hass.config_entries.async_update_entry(
+        mock_config_entry,
+        options={
+            **mock_config_entry.options,
+            CONF_COMMAND_PROXY_VERIFY_SSL: True,
+            CONF_COMMAND_PROXY_CA_FILE: certifi.where(),
+        },
+    )
+    await hass.async_block_till_done()
+    client = mock_config_entry.runtime_data.client
+    assert isinstance(client.command_ssl, ssl.SSLContext)
+    assert client.command_ssl.cert_store_stats()["x509_ca"] > 0

@@ -70,6 +70,18 @@ async def async_get_config_entry_diagnostics(
             async_redact_data(asdict(status), TO_REDACT)
             for status in data.scout.tracker.vehicles.values()
         ],
+        "worker": [
+            {
+                "smart_charging": data.worker.settings[vin].smart_charging,
+                "departure": data.worker.settings[vin].departure.isoformat(),
+                "last_run": (
+                    data.worker.last_runs[vin].as_dict()
+                    if vin in data.worker.last_runs
+                    else None
+                ),
+            }
+            for vin in data.scout.tracker.vehicles
+        ],
         "token": {
             "expires_at": token.expires_at,
             "expires_in": token.expires_in,
