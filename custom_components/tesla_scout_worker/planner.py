@@ -26,7 +26,14 @@ from datetime import UTC, datetime, timedelta
 import math
 from typing import Any, Final, Literal
 
-from .tariffs import ForecastHorizon, PriceSlot, Tariff, TariffUnavailableError
+from .tariffs import (
+    ForecastHorizon,
+    PriceSlot,
+    Tariff,
+    TariffUnavailableError,
+    require_aware,
+    require_finite,
+)
 
 __all__ = [
     "ChargingPlan",
@@ -42,18 +49,6 @@ PlanReason = Literal[
 _MICROS_PER_HOUR: Final = 3_600_000_000
 _TIE_TOLERANCE: Final = 1e-9
 """Relative cost difference below which two windows count as equally cheap."""
-
-
-def _require_aware(value: datetime, name: str) -> None:
-    """Raise ValueError unless ``value`` is timezone-aware."""
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise ValueError(f"{name} must be timezone-aware, got {value.isoformat()}")
-
-
-def _require_finite(value: float, name: str) -> None:
-    """Raise ValueError unless ``value`` is a finite number."""
-    if not math.isfinite(value):
-        raise ValueError(f"{name} must be a finite number, got {value!r}")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -77,8 +72,8 @@ class PlanRequest:
 
     def __post_init__(self) -> None:
         """Validate the request."""
-        _require_aware(self.now, "now")
-        _require_aware(self.departure, "departure")
+        require_aware(self.now, "now")
+        require_aware(self.departure, "departure")
         for name in (
             "battery_level",
             "target_level",
@@ -86,7 +81,7 @@ class PlanRequest:
             "charger_power_kw",
             "efficiency",
         ):
-            _require_finite(getattr(self, name), name)
+            require_finite(getattr(self, name), name)
         for name in ("battery_level", "target_level"):
             if not 0 <= getattr(self, name) <= 100:
                 raise ValueError(

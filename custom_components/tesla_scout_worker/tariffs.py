@@ -59,13 +59,13 @@ class TariffUnavailableError(TariffError):
     """The tariff has no price for (part of) the requested period."""
 
 
-def _require_aware(value: datetime, name: str) -> None:
+def require_aware(value: datetime, name: str) -> None:
     """Raise ValueError unless ``value`` is timezone-aware."""
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError(f"{name} must be timezone-aware, got {value.isoformat()}")
 
 
-def _require_finite(value: float, name: str) -> None:
+def require_finite(value: float, name: str) -> None:
     """Raise ValueError unless ``value`` is a finite number."""
     if not math.isfinite(value):
         raise ValueError(f"{name} must be a finite number, got {value!r}")
@@ -88,8 +88,8 @@ class PriceSlot:
 
     def __post_init__(self) -> None:
         """Reject naive times, empty periods and non-finite prices."""
-        _require_aware(self.start, "start")
-        _require_aware(self.end, "end")
+        require_aware(self.start, "start")
+        require_aware(self.end, "end")
         # Compare in UTC: datetimes sharing one ZoneInfo compare by wall clock,
         # which is wrong in the repeated hour when the clocks go back.
         if self.end.astimezone(UTC) <= self.start.astimezone(UTC):
@@ -97,7 +97,7 @@ class PriceSlot:
                 f"slot end {self.end.isoformat()} must be after "
                 f"start {self.start.isoformat()}"
             )
-        _require_finite(self.price, "price")
+        require_finite(self.price, "price")
 
     @property
     def duration(self) -> timedelta:
@@ -132,8 +132,8 @@ class ForecastHorizon(Protocol):
 
 def _check_period(start: datetime, end: datetime) -> tuple[datetime, datetime]:
     """Validate a requested period and return it in UTC."""
-    _require_aware(start, "start")
-    _require_aware(end, "end")
+    require_aware(start, "start")
+    require_aware(end, "end")
     start_utc, end_utc = start.astimezone(UTC), end.astimezone(UTC)
     if end_utc < start_utc:
         raise ValueError(f"end {end.isoformat()} is before start {start.isoformat()}")
@@ -228,8 +228,8 @@ class FixedWindowTariff:
     def __post_init__(self) -> None:
         """Validate prices and freeze the window sequence."""
         object.__setattr__(self, "windows", tuple(self.windows))
-        _require_finite(self.peak_price, "peak_price")
-        _require_finite(self.offpeak_price, "offpeak_price")
+        require_finite(self.peak_price, "peak_price")
+        require_finite(self.offpeak_price, "offpeak_price")
 
     def _instant(self, day: date, clock: time) -> datetime:
         """Return the UTC instant of a local wall-clock time on ``day``."""
@@ -431,7 +431,7 @@ class PriceForecastTariff:
 
     def coverage_end(self, start: datetime) -> datetime | None:
         """Return the end of the gap-free run of slots containing ``start``."""
-        _require_aware(start, "start")
+        require_aware(start, "start")
         index = self._index_at(start.astimezone(UTC))
         if index is None:
             return None
