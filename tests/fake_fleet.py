@@ -106,6 +106,8 @@ class FakeFleet:
     )
     """Queued answers (kind, status, body, headers) used before the normal one."""
     bodies: list[tuple[str, Any]] = field(default_factory=list)
+    unpaired: set[str] = field(default_factory=set)
+    """VINs whose virtual key is not paired (fleet_status)."""
     """(kind, JSON body) of each request."""
 
     def add(self, car: FakeCar) -> FakeCar:
@@ -137,8 +139,35 @@ class FakeFleet:
             re.compile(rf"^{base}/api/1/vehicles/[^/?]+$"), side_effect=self._answer
         )
         aioclient_mock.post(
+            f"{self.base_url.rstrip('/')}/api/1/vehicles/fleet_status",
+            side_effect=self._fleet_status,
+        )
+        aioclient_mock.post(
             re.compile(rf"^{base}/api/1/vehicles/[^/]+/(wake_up|command/.+)$"),
             side_effect=self._answer,
+        )
+
+    async def _fleet_status(
+        self, method: str, url: URL, data: Any
+    ) -> AiohttpClientMockResponse:
+        self.calls.append(("fleet_status", ""))
+        for index, (fault_kind, status, body, _) in enumerate(self.faults):
+            if fault_kind == "fleet_status":
+                del self.faults[index]
+                return AiohttpClientMockResponse(method, url, status=status, json=body)
+        vins = list(data["vins"])
+        return AiohttpClientMockResponse(
+            method,
+            url,
+            json={
+                "response": {
+                    "key_paired_vins": [v for v in vins if v not in self.unpaired],
+                    "unpaired_vins": [v for v in vins if v in self.unpaired],
+                    "vehicle_info": {
+                        v: {"vehicle_command_protocol_required": True} for v in vins
+                    },
+                }
+            },
         )
 
     async def _answer(

@@ -79,18 +79,18 @@ async def test_requests_are_counted_and_priced(
 
     requests = hass.states.get(REQUESTS)
     assert requests is not None
-    # One more state check: the scout's first cycle at setup.
-    assert requests.state == "15"
+    # Two more: the scout's first cycle and the key-pairing check at setup.
+    assert requests.state == "16"
     attributes: dict[str, Any] = dict(requests.attributes)
     assert {
         k: attributes[k] for k in ("state_checks", "data_requests", "commands", "wakes")
-    } == {"state_checks": 11, "data_requests": 2, "commands": 1, "wakes": 1}
-    assert attributes["billable"] == 14
+    } == {"state_checks": 11, "data_requests": 3, "commands": 1, "wakes": 1}
+    assert attributes["billable"] == 15
     cost = hass.states.get(COST)
     assert cost is not None
-    # 12 data-priced ($0.002), 1 wake ($0.02), 1 command ($0.001); the 503 is free.
-    assert float(cost.state) == pytest.approx(0.045)
-    assert cost.attributes["usd_if_state_checks_free"] == pytest.approx(0.023)
+    # 13 data-priced ($0.002), 1 wake ($0.02), 1 command ($0.001); the 503 is free.
+    assert float(cost.state) == pytest.approx(0.047)
+    assert cost.attributes["usd_if_state_checks_free"] == pytest.approx(0.025)
     assert cost.attributes["usd_wakes"] == pytest.approx(0.02)
 
 
@@ -108,7 +108,7 @@ async def test_counts_reset_at_midnight_and_month_start(
     await setup_sensors(hass, frozen_entry)
     frozen_entry.runtime_data.usage.record(RequestCategory.DATA, 200)
     await hass.async_block_till_done()
-    assert hass.states.get(REQUESTS).state == "2"  # type: ignore[union-attr]
+    assert hass.states.get(REQUESTS).state == "3"  # type: ignore[union-attr]
 
     freezer.tick(timedelta(minutes=10))
     async_fire_time_changed(hass)
@@ -140,8 +140,8 @@ async def test_counts_survive_a_restart(
     await hass.async_block_till_done()
     state = hass.states.get(REQUESTS)
     assert state is not None
-    # 3 recorded + the scout's state check at each of the two setups.
-    assert state.state == "5"
+    # 3 recorded + a state check and a key-pairing check at each of two setups.
+    assert state.state == "7"
 
 
 async def test_token_expiry_follows_a_refresh(

@@ -542,3 +542,35 @@ async def test_run_worker_button_and_actions(
             return_response=True,
         )
     assert err.value.translation_key == "vehicle_not_in_entry"
+
+
+async def test_unpaired_key_raises_a_repair_issue(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    fleet: FakeFleet,
+    car: FakeCar,
+    issue_registry: ir.IssueRegistry,
+) -> None:
+    fleet.unpaired = {VIN}
+    worker = await setup(hass, mock_config_entry)
+    issue_id = f"key_not_paired_{mock_config_entry.entry_id}"
+    issue = issue_registry.async_get_issue(DOMAIN, issue_id)
+    assert issue is not None
+    assert issue.translation_placeholders == {"vehicles": "Test"}
+    assert fleet.count("fleet_status") == 1
+
+    fleet.unpaired = set()
+    await worker.async_check_key_pairing()
+    assert issue_registry.async_get_issue(DOMAIN, issue_id) is None
+
+
+async def test_key_pairing_check_failure_is_quiet(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    fleet: FakeFleet,
+    car: FakeCar,
+    issue_registry: ir.IssueRegistry,
+) -> None:
+    fleet.fail_next("fleet_status", 500, None)
+    await setup(hass, mock_config_entry)
+    assert not issue_registry.issues

@@ -39,7 +39,11 @@ async def async_setup_entry(
     entry.runtime_data = await async_build_runtime(hass, entry)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     # Worker runs wait for the restored settings (smart charging, departure).
-    entry.runtime_data.worker.async_set_ready()
+    worker = entry.runtime_data.worker
+    worker.async_set_ready()
+    entry.async_create_background_task(
+        hass, worker.async_check_key_pairing(), f"{DOMAIN} key pairing check"
+    )
     entry.async_on_unload(entry.add_update_listener(async_options_changed))
     return True
 

@@ -61,6 +61,8 @@ if TYPE_CHECKING:
     from .scout import ScoutCoordinator
 
 ISSUE_COMMAND_PROTOCOL = "command_protocol_required"
+ISSUE_KEY_NOT_PAIRED = "key_not_paired"
+VIRTUAL_KEY_URL = "https://github.com/teslamotors/vehicle-command"
 DEFAULT_DEPARTURE = time(7, 0)
 
 
@@ -254,10 +256,44 @@ class WorkerCoordinator:
                 severity=ir.IssueSeverity.ERROR,
                 translation_key=ISSUE_COMMAND_PROTOCOL,
                 translation_placeholders={"title": self.entry.title},
-                learn_more_url="https://github.com/teslamotors/vehicle-command",
+                learn_more_url=VIRTUAL_KEY_URL,
             )
         elif run.commands:
             ir.async_delete_issue(self.hass, DOMAIN, issue_id)
+
+    async def async_check_key_pairing(self) -> None:
+        """Once per start: warn when a car needs signed commands but lacks our key.
+
+        One ``fleet_status`` request (billed as data); failures only log, the
+        worker's own 403 handling still raises the repair issue.
+        """
+        client = self.scout.tracker.client
+        vins = list(self.settings)
+        try:
+            status = await client.fleet_status(vins)
+        except TeslaFleetError as err:
+            LOGGER.debug("fleet_status unavailable: %s", type(err).__name__)
+            return
+        unpaired = [
+            vin
+            for vin in vins
+            if vin in status.unpaired_vins and status.protocol_required.get(vin, True)
+        ]
+        issue_id = f"{ISSUE_KEY_NOT_PAIRED}_{self.entry.entry_id}"
+        if not unpaired:
+            ir.async_delete_issue(self.hass, DOMAIN, issue_id)
+            return
+        names = ", ".join(self.scout.tracker.vehicles[vin].name for vin in unpaired)
+        ir.async_create_issue(
+            self.hass,
+            DOMAIN,
+            issue_id,
+            is_fixable=False,
+            severity=ir.IssueSeverity.WARNING,
+            translation_key=ISSUE_KEY_NOT_PAIRED,
+            translation_placeholders={"vehicles": names},
+            learn_more_url=VIRTUAL_KEY_URL,
+        )
 
     async def async_command(
         self, vin: str, name: str, send: Callable[[], Awaitable[Any]]
