@@ -16,9 +16,10 @@ from homeassistant.components.application_credentials import (
     ClientCredential,
     async_import_client_credential,
 )
-from homeassistant.config_entries import ConfigFlowResult
+from homeassistant.config_entries import ConfigEntryState, ConfigFlowResult
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType, section
+from homeassistant.exceptions import ConfigEntryAuthFailed, HomeAssistantError
 from homeassistant.helpers import config_entry_oauth2_flow
 from homeassistant.setup import async_setup_component
 import pytest
@@ -1793,3 +1794,40 @@ async def test_options_presence_price_sensor_and_prices(
     assert suggested(result, "presence_entity") == "person.driver"
     assert suggested(result, "price_entity") == "sensor.nordpool"
     assert suggested(result, "charging_efficiency") == 92
+
+
+@pytest.mark.parametrize(
+    ("side_effect", "error"),
+    [
+        (None, None),
+        (ConfigEntryAuthFailed("login_required"), "invalid_auth"),
+        (HomeAssistantError("token service down"), "cannot_connect"),
+    ],
+)
+async def test_reconfigure_loaded_entry_asks_the_token_manager(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    mock_refresh: AsyncMock,
+    mock_fleet: MagicMock,
+    side_effect: Exception | None,
+    error: str | None,
+) -> None:
+    """A loaded entry's expiring token is refreshed by its owner, not the flow."""
+    mock_config_entry.add_to_hass(hass)
+    mock_config_entry.mock_state(hass, ConfigEntryState.LOADED)
+    tokens = AsyncMock()
+    tokens.async_get_access_token.return_value = "fresh-access-token"
+    tokens.async_get_access_token.side_effect = side_effect
+    mock_config_entry.runtime_data = MagicMock(tokens=tokens)
+
+    result = await mock_config_entry.start_reconfigure_flow(hass)
+
+    assert result["type"] is FlowResultType.FORM
+    tokens.async_get_access_token.assert_awaited_once()
+    mock_refresh.assert_not_called()
+    if error is None:
+        assert result["errors"] == {}
+        provider = mock_fleet.call_args.kwargs["token_provider"]
+        assert await provider() == "fresh-access-token"
+    else:
+        assert result["errors"] == {"base": error}

@@ -31,6 +31,7 @@ from homeassistant.config_entries import (
 )
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.data_entry_flow import AbortFlow, section
+from homeassistant.exceptions import ConfigEntryAuthFailed, HomeAssistantError
 from homeassistant.helpers import config_entry_oauth2_flow
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.selector import (
@@ -303,9 +304,11 @@ def _fleet_error_key(err: Exception) -> str:
         return "not_registered"
     if isinstance(err, MissingScopeError):
         return "missing_scope"
-    if isinstance(err, TeslaAuthenticationError):
+    if isinstance(err, TeslaAuthenticationError | ConfigEntryAuthFailed):
         return "invalid_auth"
-    if isinstance(err, TeslaConnectionError | ServerError | RateLimitedError):
+    if isinstance(
+        err, TeslaConnectionError | ServerError | RateLimitedError | HomeAssistantError
+    ):
         return "cannot_connect"
     LOGGER.exception("Unexpected error while listing the vehicles")
     return "unknown"
@@ -650,12 +653,13 @@ class ConfigFlow(config_entry_oauth2_flow.AbstractOAuth2FlowHandler, domain=DOMA
     ) -> ConfigFlowResult:
         """Change the vehicles, the API base URL and the home position."""
         entry = self._get_reconfigure_entry()
-        access_token = str(entry.data[CONF_TOKEN]["access_token"])
         errors: dict[str, str] = {}
         if user_input is None:
             try:
                 self._vehicles, _ = await _async_fetch_vehicles(
-                    self.hass, access_token, entry.data[CONF_API_BASE_URL]
+                    self.hass,
+                    await _async_entry_access_token(entry),
+                    entry.data[CONF_API_BASE_URL],
                 )
             except Exception as err:  # noqa: BLE001 - every failure is shown
                 errors["base"] = _fleet_error_key(err)
@@ -671,7 +675,7 @@ class ConfigFlow(config_entry_oauth2_flow.AbstractOAuth2FlowHandler, domain=DOMA
             elif not errors:
                 try:
                     self._vehicles, url = await _async_fetch_vehicles(
-                        self.hass, access_token, url
+                        self.hass, await _async_entry_access_token(entry), url
                     )
                 except Exception as err:  # noqa: BLE001 - every failure is shown
                     errors["base"] = _fleet_error_key(err)
@@ -795,6 +799,18 @@ class ConfigFlow(config_entry_oauth2_flow.AbstractOAuth2FlowHandler, domain=DOMA
         ) and entry.state in (ConfigEntryState.LOADED, ConfigEntryState.SETUP_RETRY):
             self.hass.config_entries.async_schedule_reload(entry.entry_id)
         raise AbortFlow("already_configured")
+
+
+async def _async_entry_access_token(entry: ConfigEntry) -> str:
+    """A valid access token of an entry, without a second refresher.
+
+    A loaded entry asks its token manager (which refreshes an expiring token,
+    single flight and rate-limited); an unloaded one uses the stored token.
+    """
+    if entry.state is ConfigEntryState.LOADED:
+        token: str = await entry.runtime_data.tokens.async_get_access_token()
+        return token
+    return str(entry.data[CONF_TOKEN]["access_token"])
 
 
 class OptionsFlowHandler(OptionsFlow):
