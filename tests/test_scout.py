@@ -10,7 +10,7 @@ from unittest.mock import AsyncMock, patch
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import STATE_UNAVAILABLE
-from homeassistant.core import Event, HomeAssistant
+from homeassistant.core import Event, HomeAssistant, callback
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
@@ -64,6 +64,7 @@ async def next_cycle(
 def events(hass: HomeAssistant) -> list[dict[str, Any]]:
     seen: list[dict[str, Any]] = []
 
+    @callback
     def listener(event: Event) -> None:
         seen.append(dict(event.data))
 

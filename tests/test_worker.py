@@ -8,7 +8,7 @@ from unittest.mock import AsyncMock
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.const import ATTR_ENTITY_ID
-from homeassistant.core import Event, HomeAssistant, State
+from homeassistant.core import Event, HomeAssistant, State, callback
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import issue_registry as ir
 import pytest
@@ -55,6 +55,7 @@ def car(fleet: FakeFleet) -> FakeCar:
 def events(hass: HomeAssistant) -> list[dict[str, Any]]:
     seen: list[dict[str, Any]] = []
 
+    @callback
     def listener(event: Event) -> None:
         if event.data["type"] == "worker_finished":
             seen.append(dict(event.data))
