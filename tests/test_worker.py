@@ -575,3 +575,35 @@ async def test_key_pairing_check_failure_is_quiet(
     fleet.fail_next("fleet_status", 500, None)
     await setup(hass, mock_config_entry)
     assert not issue_registry.issues
+
+
+async def test_rate_limit_stops_worker_reads_but_plans(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    fleet: FakeFleet,
+    car: FakeCar,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    worker = await setup(hass, mock_config_entry, smart=True)
+    fleet.fail_next("data", 429, {"error": "rate limited"}, {"Retry-After": "600"})
+    run = await worker.async_request_run(VIN, "action", force=True)
+    assert run is not None
+    assert run.requests == 1
+    assert run.plan is not None
+    reads = fleet.count("data")
+
+    # Within Retry-After: no read at all, not even to wake the car for a new plan.
+    worker.settings[VIN].departure = worker.settings[VIN].departure.replace(hour=23)
+    freezer.tick(timedelta(minutes=5))
+    run = await worker.async_request_run(VIN, "action", force=True)
+    assert run is not None
+    assert run.requests == 0
+    assert run.result == "planned"
+    assert fleet.count("data") == reads
+    assert fleet.count("wake") == 0
+
+    # A command the user asks for is still sent.
+    await hass.services.async_call(
+        "switch", "turn_on", {ATTR_ENTITY_ID: "switch.test_charging"}, blocking=True
+    )
+    assert fleet.count("charge_start") == 1

@@ -25,6 +25,7 @@ from .fleet import (
     CommandFailedError,
     CommandProtocolRequiredError,
     InvalidRequestError,
+    RateLimitedError,
     TeslaFleetClient,
     TeslaFleetError,
     VehicleData,
@@ -240,13 +241,19 @@ class ChargingWorker:
     ) -> None:
         vin = run.vin
         status = self.tracker.vehicles[vin]
-        data: VehicleData | None
-        try:
-            data = await self._call(
-                run, self.client.vehicle_data(vin, WORKER_ENDPOINTS)
-            )
-        except VehicleUnavailableError:
-            data = None
+        data: VehicleData | None = None
+        # After a 429 no reads until Retry-After: plan from what is known.
+        may_read = not self.tracker.rate_limited(self._clock())
+        if may_read:
+            try:
+                data = await self._call(
+                    run, self.client.vehicle_data(vin, WORKER_ENDPOINTS)
+                )
+            except VehicleUnavailableError:
+                pass
+            except RateLimitedError as err:
+                self.tracker.note_rate_limit(err, self._clock())
+                may_read = False
         if data is not None:
             self.tracker.observe(vin, data, self._clock())
         run.plan = self.plan(status, settings, tariff, self._clock())
@@ -256,7 +263,7 @@ class ChargingWorker:
         if not (settings.smart_charging and status.plugged_in and status.at_home):
             return
         if data is None:
-            if not self._needs_command(run.plan, status, None, vin):
+            if not may_read or not self._needs_command(run.plan, status, None, vin):
                 return
             data = await self._wake_and_read(run)
             run.plan = self.plan(status, settings, tariff, self._clock()) or run.plan

@@ -152,7 +152,7 @@ class VehicleTracker:
         caller decides what an outage means (cached data stays here).
         """
         report = CycleReport()
-        if self.retry_at is not None and now < self.retry_at:
+        if self.rate_limited(now):
             report.skipped = True
             return report
         self.retry_at = None
@@ -251,11 +251,19 @@ class VehicleTracker:
         """Move the geofence; positions are re-judged at the next observation."""
         self.home = home
 
+    def rate_limited(self, now: float) -> bool:
+        """Whether Tesla's ``Retry-After`` still forbids reads (scout and worker)."""
+        return self.retry_at is not None and now < self.retry_at
+
+    def note_rate_limit(self, err: RateLimitedError, now: float) -> None:
+        """Remember a 429: no reads to this host until ``Retry-After`` passes."""
+        wait = err.retry_after if err.retry_after is not None else DEFAULT_RETRY_AFTER_S
+        self.retry_at = max(self.retry_at or 0.0, now + wait)
+
     def _rate_limited(
         self, err: RateLimitedError, now: float, report: CycleReport
     ) -> None:
-        wait = err.retry_after if err.retry_after is not None else DEFAULT_RETRY_AFTER_S
-        self.retry_at = now + wait
+        self.note_rate_limit(err, now)
         report.rate_limited = True
 
     def _set_state(
