@@ -157,10 +157,6 @@ def _supports_schedules(data: VehicleData) -> bool:
     return firmware is None or firmware >= FIRST_ADD_CHARGE_SCHEDULE_FIRMWARE
 
 
-def _is_charging(status: VehicleStatus) -> bool:
-    return status.charging_state in ("Charging", "Starting")
-
-
 class ChargingWorker:
     """Runs the worker for the cars of one account."""
 
@@ -295,7 +291,7 @@ class ChargingWorker:
             return False
         desired = self._desired_schedule(plan)
         if desired is None:
-            return not _is_charging(status)  # charge as soon as possible
+            return not status.charging  # charge as soon as possible
         return self._charging_too_early(plan, status) or self._schedule_differs(
             desired, data, vin
         )
@@ -316,7 +312,7 @@ class ChargingWorker:
         )
 
     def _charging_too_early(self, plan: ChargingPlan, status: VehicleStatus) -> bool:
-        if not _is_charging(status) or plan.start is None:
+        if not status.charging or plan.start is None:
             return False
         # Compared as instants: wall clocks repeat an hour in autumn.
         return self._clock() < plan.start.timestamp()

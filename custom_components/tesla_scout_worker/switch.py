@@ -59,7 +59,7 @@ class ChargingSwitch(_WorkerSwitch):
         """Whether the car charges (last known)."""
         if self.status.charging_state is None:
             return None
-        return self.status.charging_state in ("Charging", "Starting")
+        return self.status.charging
 
     async def async_turn_on(self, **kwargs: Any) -> None:
         """Start charging (wakes a sleeping car once)."""

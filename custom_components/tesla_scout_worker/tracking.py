@@ -14,6 +14,7 @@ from enum import StrEnum
 import logging
 
 from .fleet import (
+    CHARGING_STATES_ACTIVE,
     RateLimitedError,
     TeslaFleetClient,
     VehicleData,
@@ -93,6 +94,11 @@ class VehicleStatus:
     def online(self) -> bool:
         """Awake, as far as the last state check knows."""
         return self.state == VehicleState.ONLINE
+
+    @property
+    def charging(self) -> bool:
+        """Charging (or starting to), as far as the last live data knows."""
+        return self.charging_state in CHARGING_STATES_ACTIVE
 
     @property
     def driving(self) -> bool:

@@ -27,6 +27,7 @@ from .errors import (
     WrongRegionError,
 )
 from .models import (
+    CHARGING_STATES_ACTIVE,
     ChargeSchedule,
     ChargeState,
     CommandResult,
@@ -41,6 +42,7 @@ from .models import (
 
 __all__ = [
     "BILLED_CATEGORIES",
+    "CHARGING_STATES_ACTIVE",
     "COMMAND_SUCCESS_REASONS",
     "PRICE_USD",
     "ChargeSchedule",
