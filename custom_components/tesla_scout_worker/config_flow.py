@@ -120,6 +120,7 @@ from .fleet.errors import (
     WrongRegionError,
 )
 from .fleet.models import Token, Vehicle, vin_tail
+from .scout import home_from_options
 
 # Form fields that are not stored under their own name.
 CONF_HOME: Final = "home"
@@ -132,8 +133,6 @@ LOCATION_SCOPE: Final = "vehicle_location"
 MAX_WORKER_COOLDOWN: Final = 1440
 DEFAULT_COMMAND_PROXY_VERIFY_SSL: Final = True
 FALLBACK_TITLE: Final = "Tesla"
-ZONE_HOME: Final = "zone.home"
-ATTR_RADIUS: Final = "radius"
 
 CREDENTIAL_KEYS: Final = (
     CONF_TOKEN,
@@ -268,15 +267,11 @@ def _default_home(
     hass: HomeAssistant, options: Mapping[str, Any] | None = None
 ) -> dict[str, float]:
     """The stored home, else Home Assistant's home and the radius of zone.home."""
-    options = options or {}
-    zone = hass.states.get(ZONE_HOME)
-    radius = zone.attributes.get(ATTR_RADIUS) if zone is not None else None
-    if not isinstance(radius, int | float) or radius <= 0:
-        radius = DEFAULT_HOME_RADIUS
+    home = home_from_options(hass, options or {})
     return {
-        "latitude": float(options.get(CONF_HOME_LATITUDE, hass.config.latitude)),
-        "longitude": float(options.get(CONF_HOME_LONGITUDE, hass.config.longitude)),
-        "radius": float(options.get(CONF_HOME_RADIUS, radius)),
+        "latitude": home.latitude,
+        "longitude": home.longitude,
+        "radius": home.radius_m,
     }
 
 

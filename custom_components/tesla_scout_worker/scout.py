@@ -9,7 +9,7 @@ while there is data to show).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Mapping
 from datetime import timedelta
 import time
 from typing import TYPE_CHECKING, Any
@@ -51,14 +51,18 @@ type WorkerTrigger = Callable[[str, str], Coroutine[Any, Any, Any]]
 """Asks the worker for a run: ``(vin, trigger)``."""
 
 
-def home_from_options(hass: HomeAssistant, options: dict[str, Any] | Any) -> Home:
-    """The geofence from the options, defaulting to Home Assistant's home."""
+def home_from_options(hass: HomeAssistant, options: Mapping[str, Any]) -> Home:
+    """The geofence from the options, else Home Assistant's home and zone.home.
+
+    The radius of ``zone.home`` counts only when it is a positive number;
+    otherwise 100 m.
+    """
     radius = options.get(CONF_HOME_RADIUS)
     if radius is None:
         zone = hass.states.get("zone.home")
-        radius = (
-            zone.attributes.get("radius") if zone else None
-        ) or DEFAULT_HOME_RADIUS
+        radius = zone.attributes.get("radius") if zone is not None else None
+        if not isinstance(radius, int | float) or radius <= 0:
+            radius = DEFAULT_HOME_RADIUS
     return Home(
         latitude=float(options.get(CONF_HOME_LATITUDE, hass.config.latitude)),
         longitude=float(options.get(CONF_HOME_LONGITUDE, hass.config.longitude)),
