@@ -192,14 +192,11 @@ WORKER_SENSORS: tuple[WorkerSensorEntityDescription, ...] = (
         translation_key="last_worker_run",
         device_class=SensorDeviceClass.TIMESTAMP,
         value_fn=lambda run: dt_util.utc_from_timestamp(run.started),
+        # The run's record without what the state and the plan sensors show.
         attributes_fn=lambda run: {
-            "result": str(run.result),
-            "trigger": run.trigger,
-            "requests": run.requests,
-            "commands": list(run.commands),
-            "woke": run.woke,
-            "duration_s": round(run.duration_s, 3),
-            "error": run.error,
+            key: value
+            for key, value in run.as_dict().items()
+            if key not in ("started", "plan")
         },
     ),
 )
