@@ -8,8 +8,10 @@ import time
 from typing import Any
 
 import aiohttp
-from aioresponses import CallbackResult, aioresponses
 import pytest
+from pytest_homeassistant_custom_component.test_util.aiohttp import (
+    AiohttpClientMockResponse,
+)
 from yarl import URL
 
 from custom_components.tesla_scout_worker.fleet import (
@@ -33,7 +35,7 @@ from custom_components.tesla_scout_worker.fleet.auth import (
 )
 from tests import load_json_fixture, make_jwt
 
-from .conftest import Ledger
+from .conftest import FleetMock, Ledger, answer
 
 
 def test_decode_jwt_claims_reads_the_payload() -> None:
@@ -91,9 +93,9 @@ def test_scopes_from_claims(claims: dict[str, Any], scopes: set[str]) -> None:
 
 
 async def test_refresh_sends_the_form_and_returns_the_rotated_pair(
-    mock_api: aioresponses, session: aiohttp.ClientSession, ledger: Ledger
+    mock_api: FleetMock, session: aiohttp.ClientSession, ledger: Ledger
 ) -> None:
-    mock_api.post(TOKEN_URL, payload=load_json_fixture("token.json"))
+    mock_api.post(TOKEN_URL, json=load_json_fixture("token.json"))
     before = time.time()
 
     token = await refresh_token(
@@ -103,7 +105,7 @@ async def test_refresh_sends_the_form_and_returns_the_rotated_pair(
     assert token.refresh_token == "EU_rotated-refresh-token"
     assert token.expires_in == 28800
     assert before + 28800 <= token.expires_at <= time.time() + 28800
-    (call,) = mock_api.requests[("POST", URL(TOKEN_URL))]
+    (call,) = mock_api.sent_to("POST", TOKEN_URL)
     assert call.kwargs["data"] == {
         "grant_type": "refresh_token",
         "client_id": "client",
@@ -113,14 +115,14 @@ async def test_refresh_sends_the_form_and_returns_the_rotated_pair(
 
 
 async def test_refresh_sends_the_secret_when_given(
-    mock_api: aioresponses, session: aiohttp.ClientSession
+    mock_api: FleetMock, session: aiohttp.ClientSession
 ) -> None:
     url = "http://127.0.0.1:8100/oauth2/v3/token"
-    mock_api.post(url, payload=load_json_fixture("token.json"))
+    mock_api.post(url, json=load_json_fixture("token.json"))
     await refresh_token(
         session, client_id="c", refresh_token="r", client_secret="s", token_url=url
     )
-    (call,) = mock_api.requests[("POST", URL(url))]
+    (call,) = mock_api.sent_to("POST", url)
     assert call.kwargs["data"]["client_secret"] == "s"
 
 
@@ -154,27 +156,27 @@ async def test_refresh_sends_the_secret_when_given(
     ],
 )
 async def test_refresh_errors(
-    mock_api: aioresponses,
+    mock_api: FleetMock,
     session: aiohttp.ClientSession,
     status: int,
     payload: dict[str, Any] | None,
     error_type: type[Exception],
 ) -> None:
-    mock_api.post(TOKEN_URL, status=status, payload=payload)
+    mock_api.post(TOKEN_URL, status=status, json=payload)
     with pytest.raises(error_type):
         await refresh_token(session, client_id="c", refresh_token="r")
 
 
 async def test_refresh_html_answer_is_malformed(
-    mock_api: aioresponses, session: aiohttp.ClientSession
+    mock_api: FleetMock, session: aiohttp.ClientSession
 ) -> None:
-    mock_api.post(TOKEN_URL, status=200, body="<html>maintenance</html>")
+    mock_api.post(TOKEN_URL, status=200, text="<html>maintenance</html>")
     with pytest.raises(MalformedResponseError):
         await refresh_token(session, client_id="c", refresh_token="r")
 
 
 async def test_refresh_rate_limited(
-    mock_api: aioresponses, session: aiohttp.ClientSession
+    mock_api: FleetMock, session: aiohttp.ClientSession
 ) -> None:
     mock_api.post(TOKEN_URL, status=429, headers={"Retry-After": "30"})
     with pytest.raises(RateLimitedError) as err:
@@ -183,9 +185,9 @@ async def test_refresh_rate_limited(
 
 
 async def test_refresh_connection_error(
-    mock_api: aioresponses, session: aiohttp.ClientSession, ledger: Ledger
+    mock_api: FleetMock, session: aiohttp.ClientSession, ledger: Ledger
 ) -> None:
-    mock_api.post(TOKEN_URL, exception=aiohttp.ClientConnectionError())
+    mock_api.post(TOKEN_URL, exc=aiohttp.ClientConnectionError())
     with pytest.raises(TeslaConnectionError):
         await refresh_token(
             session, client_id="c", refresh_token="r", on_request=ledger
@@ -194,13 +196,13 @@ async def test_refresh_connection_error(
 
 
 async def test_refresh_timeout(
-    mock_api: aioresponses, session: aiohttp.ClientSession
+    mock_api: FleetMock, session: aiohttp.ClientSession
 ) -> None:
-    async def slow(url: URL, **kwargs: Any) -> CallbackResult:
+    async def slow(method: str, url: URL, data: Any) -> AiohttpClientMockResponse:
         await asyncio.sleep(1)
-        return CallbackResult(payload={})
+        return answer(json={})
 
-    mock_api.post(TOKEN_URL, callback=slow)
+    mock_api.post(TOKEN_URL, side_effect=slow)
     with pytest.raises(TeslaConnectionError, match="timeout"):
         await refresh_token(
             session, client_id="c", refresh_token="r", request_timeout=0.01

@@ -7,8 +7,10 @@ import re
 from typing import Any
 
 import aiohttp
-from aioresponses import CallbackResult, aioresponses
 import pytest
+from pytest_homeassistant_custom_component.test_util.aiohttp import (
+    AiohttpClientMockResponse,
+)
 from yarl import URL
 
 from custom_components.tesla_scout_worker.fleet import (
@@ -30,7 +32,7 @@ from custom_components.tesla_scout_worker.fleet import (
 )
 from tests import load_json_fixture
 
-from .conftest import BASE, PROXY, VIN, FakeTokens, Ledger
+from .conftest import BASE, PROXY, VIN, FakeTokens, FleetMock, Ledger, answer
 
 VEHICLE_DATA_URL = re.compile(rf"^{re.escape(BASE)}/api/1/vehicles/{VIN}/vehicle_data")
 UNAVAILABLE = {
@@ -40,20 +42,10 @@ UNAVAILABLE = {
 }
 
 
-def sent(mock_api: aioresponses, method: str, url: str) -> list[Any]:
-    """The calls aioresponses recorded for one method and URL (without query)."""
-    return [
-        call
-        for (m, u), calls in mock_api.requests.items()
-        if m == method and u.with_query(None) == URL(url)
-        for call in calls
-    ]
-
-
 async def test_vehicles_parses_records_and_counts_a_state_check(
-    client: TeslaFleetClient, mock_api: aioresponses, ledger: Ledger
+    client: TeslaFleetClient, mock_api: FleetMock, ledger: Ledger
 ) -> None:
-    mock_api.get(f"{BASE}/api/1/vehicles", payload=load_json_fixture("vehicles.json"))
+    mock_api.get(f"{BASE}/api/1/vehicles", json=load_json_fixture("vehicles.json"))
 
     vehicles = await client.vehicles()
 
@@ -62,20 +54,20 @@ async def test_vehicles_parses_records_and_counts_a_state_check(
     assert vehicles[0].display_name == "Test"
     assert vehicles[0].command_signing == "required"
     assert ledger.calls == [(RequestCategory.STATE, 200)]
-    (call,) = sent(mock_api, "GET", f"{BASE}/api/1/vehicles")
+    (call,) = mock_api.sent_to("GET", f"{BASE}/api/1/vehicles")
     assert call.kwargs["headers"] == {"Authorization": "Bearer access-1"}
 
 
 async def test_vehicles_follows_pagination(
-    client: TeslaFleetClient, mock_api: aioresponses, ledger: Ledger
+    client: TeslaFleetClient, mock_api: FleetMock, ledger: Ledger
 ) -> None:
     first = load_json_fixture("vehicles.json")
     first["response"] = first["response"][:1]
     first["pagination"]["next"] = 2
     second = load_json_fixture("vehicles.json")
     second["response"] = second["response"][1:]
-    mock_api.get(f"{BASE}/api/1/vehicles", payload=first)
-    mock_api.get(f"{BASE}/api/1/vehicles?page=2", payload=second)
+    mock_api.get(f"{BASE}/api/1/vehicles", json=first)
+    mock_api.get(f"{BASE}/api/1/vehicles?page=2", json=second)
 
     vehicles = await client.vehicles()
 
@@ -89,17 +81,15 @@ async def test_vehicles_follows_pagination(
     ids=["no-list", "record-without-vin", "record-not-object"],
 )
 async def test_vehicles_rejects_odd_shapes(
-    client: TeslaFleetClient, mock_api: aioresponses, payload: dict[str, Any]
+    client: TeslaFleetClient, mock_api: FleetMock, payload: dict[str, Any]
 ) -> None:
-    mock_api.get(f"{BASE}/api/1/vehicles", payload=payload)
+    mock_api.get(f"{BASE}/api/1/vehicles", json=payload)
     with pytest.raises(MalformedResponseError):
         await client.vehicles()
 
 
-async def test_vehicle_record(client: TeslaFleetClient, mock_api: aioresponses) -> None:
-    mock_api.get(
-        f"{BASE}/api/1/vehicles/{VIN}", payload=load_json_fixture("vehicle.json")
-    )
+async def test_vehicle_record(client: TeslaFleetClient, mock_api: FleetMock) -> None:
+    mock_api.get(f"{BASE}/api/1/vehicles/{VIN}", json=load_json_fixture("vehicle.json"))
     vehicle = await client.vehicle(VIN)
     assert vehicle.vin == VIN
     assert vehicle.state == "online"
@@ -107,15 +97,15 @@ async def test_vehicle_record(client: TeslaFleetClient, mock_api: aioresponses) 
 
 
 async def test_vehicle_data_asks_for_the_endpoints_once_each(
-    client: TeslaFleetClient, mock_api: aioresponses, ledger: Ledger
+    client: TeslaFleetClient, mock_api: FleetMock, ledger: Ledger
 ) -> None:
-    mock_api.get(VEHICLE_DATA_URL, payload=load_json_fixture("vehicle_data.json"))
+    mock_api.get(VEHICLE_DATA_URL, json=load_json_fixture("vehicle_data.json"))
 
     data = await client.vehicle_data(
         VIN, ["location_data", "drive_state", "location_data", "charge_state"]
     )
 
-    (call,) = sent(mock_api, "GET", f"{BASE}/api/1/vehicles/{VIN}/vehicle_data")
+    (call,) = mock_api.sent_to("GET", f"{BASE}/api/1/vehicles/{VIN}/vehicle_data")
     assert call.kwargs["params"] == {
         "endpoints": "location_data;drive_state;charge_state"
     }
@@ -131,9 +121,9 @@ async def test_vehicle_data_asks_for_the_endpoints_once_each(
 
 
 async def test_vehicle_data_asleep_raises_unavailable_and_is_billed(
-    client: TeslaFleetClient, mock_api: aioresponses, ledger: Ledger
+    client: TeslaFleetClient, mock_api: FleetMock, ledger: Ledger
 ) -> None:
-    mock_api.get(VEHICLE_DATA_URL, status=408, payload=UNAVAILABLE)
+    mock_api.get(VEHICLE_DATA_URL, status=408, json=UNAVAILABLE)
     with pytest.raises(VehicleUnavailableError) as err:
         await client.vehicle_data(VIN, ["location_data"])
     assert err.value.status == 408
@@ -141,57 +131,57 @@ async def test_vehicle_data_asleep_raises_unavailable_and_is_billed(
 
 
 async def test_vehicle_data_without_response_object(
-    client: TeslaFleetClient, mock_api: aioresponses
+    client: TeslaFleetClient, mock_api: FleetMock
 ) -> None:
-    mock_api.get(VEHICLE_DATA_URL, payload={"response": "nope"})
+    mock_api.get(VEHICLE_DATA_URL, json={"response": "nope"})
     with pytest.raises(MalformedResponseError):
         await client.vehicle_data(VIN, ["location_data"])
 
 
 async def test_vehicle_data_without_endpoints_sends_no_query(
-    client: TeslaFleetClient, mock_api: aioresponses
+    client: TeslaFleetClient, mock_api: FleetMock
 ) -> None:
-    mock_api.get(VEHICLE_DATA_URL, payload=load_json_fixture("vehicle_data.json"))
+    mock_api.get(VEHICLE_DATA_URL, json=load_json_fixture("vehicle_data.json"))
     await client.vehicle_data(VIN, [])
-    (call,) = sent(mock_api, "GET", f"{BASE}/api/1/vehicles/{VIN}/vehicle_data")
+    (call,) = mock_api.sent_to("GET", f"{BASE}/api/1/vehicles/{VIN}/vehicle_data")
     assert call.kwargs["params"] is None
 
 
 async def test_wake_up_never_goes_through_the_proxy(
-    proxy_client: TeslaFleetClient, mock_api: aioresponses, ledger: Ledger
+    proxy_client: TeslaFleetClient, mock_api: FleetMock, ledger: Ledger
 ) -> None:
     mock_api.post(
         f"{BASE}/api/1/vehicles/{VIN}/wake_up",
-        payload=load_json_fixture("vehicle.json"),
+        json=load_json_fixture("vehicle.json"),
     )
     vehicle = await proxy_client.wake_up(VIN)
     assert vehicle.vin == VIN
     assert ledger.calls == [(RequestCategory.WAKE, 200)]
-    assert not [key for key in mock_api.requests if str(key[1]).startswith(PROXY)]
+    assert not [r for r in mock_api.sent if str(r.url).startswith(PROXY)]
 
 
 async def test_commands_go_to_the_proxy_with_its_tls_setting(
-    proxy_client: TeslaFleetClient, mock_api: aioresponses, ledger: Ledger
+    proxy_client: TeslaFleetClient, mock_api: FleetMock, ledger: Ledger
 ) -> None:
     url = f"{PROXY}/api/1/vehicles/{VIN}/command/set_charge_limit"
-    mock_api.post(url, payload={"response": {"result": True, "reason": ""}})
+    mock_api.post(url, json={"response": {"result": True, "reason": ""}})
 
     result = await proxy_client.set_charge_limit(VIN, 80)
 
     assert result.result is True
-    (call,) = sent(mock_api, "POST", url)
+    (call,) = mock_api.sent_to("POST", url)
     assert call.kwargs["json"] == {"percent": 80}
     assert call.kwargs["ssl"] is False
     assert ledger.calls == [(RequestCategory.COMMAND, 200)]
 
 
 async def test_commands_without_proxy_go_to_the_api_and_verify_tls(
-    client: TeslaFleetClient, mock_api: aioresponses
+    client: TeslaFleetClient, mock_api: FleetMock
 ) -> None:
     url = f"{BASE}/api/1/vehicles/{VIN}/command/charge_start"
-    mock_api.post(url, payload={"response": {"result": True, "reason": ""}})
+    mock_api.post(url, json={"response": {"result": True, "reason": ""}})
     await client.charge_start(VIN)
-    (call,) = sent(mock_api, "POST", url)
+    (call,) = mock_api.sent_to("POST", url)
     assert call.kwargs["ssl"] is True
     assert call.kwargs["json"] == {}
 
@@ -264,16 +254,16 @@ async def test_commands_without_proxy_go_to_the_api_and_verify_tls(
 )
 async def test_command_bodies(
     client: TeslaFleetClient,
-    mock_api: aioresponses,
+    mock_api: FleetMock,
     method: str,
     args: dict[str, Any],
     name: str,
     body: dict[str, Any],
 ) -> None:
     url = f"{BASE}/api/1/vehicles/{VIN}/command/{name}"
-    mock_api.post(url, payload={"response": {"result": True, "reason": ""}})
+    mock_api.post(url, json={"response": {"result": True, "reason": ""}})
     await getattr(client, method)(VIN, **args)
-    (call,) = sent(mock_api, "POST", url)
+    (call,) = mock_api.sent_to("POST", url)
     assert call.kwargs["json"] == body
 
 
@@ -281,11 +271,11 @@ async def test_command_bodies(
     "reason", ["already_set", "not_charging", "is_charging", "complete", "requested"]
 )
 async def test_command_refusals_that_mean_success(
-    client: TeslaFleetClient, mock_api: aioresponses, reason: str
+    client: TeslaFleetClient, mock_api: FleetMock, reason: str
 ) -> None:
     mock_api.post(
         f"{BASE}/api/1/vehicles/{VIN}/command/charge_stop",
-        payload={"response": {"result": False, "reason": reason}},
+        json={"response": {"result": False, "reason": reason}},
     )
     result = await client.charge_stop(VIN)
     assert result.result is False
@@ -293,11 +283,11 @@ async def test_command_refusals_that_mean_success(
 
 
 async def test_command_refused_raises_with_reason(
-    client: TeslaFleetClient, mock_api: aioresponses
+    client: TeslaFleetClient, mock_api: FleetMock
 ) -> None:
     mock_api.post(
         f"{BASE}/api/1/vehicles/{VIN}/command/charge_start",
-        payload={"response": {"result": False, "reason": "disconnected"}},
+        json={"response": {"result": False, "reason": "disconnected"}},
     )
     with pytest.raises(CommandFailedError) as err:
         await client.charge_start(VIN)
@@ -314,22 +304,22 @@ async def test_command_refused_raises_with_reason(
     ],
 )
 async def test_command_answer_without_result_is_malformed(
-    client: TeslaFleetClient, mock_api: aioresponses, payload: dict[str, Any]
+    client: TeslaFleetClient, mock_api: FleetMock, payload: dict[str, Any]
 ) -> None:
-    mock_api.post(f"{BASE}/api/1/vehicles/{VIN}/command/charge_start", payload=payload)
+    mock_api.post(f"{BASE}/api/1/vehicles/{VIN}/command/charge_start", json=payload)
     with pytest.raises(MalformedResponseError):
         await client.charge_start(VIN)
 
 
 async def test_fleet_status(
-    client: TeslaFleetClient, mock_api: aioresponses, ledger: Ledger
+    client: TeslaFleetClient, mock_api: FleetMock, ledger: Ledger
 ) -> None:
     url = f"{BASE}/api/1/vehicles/fleet_status"
-    mock_api.post(url, payload=load_json_fixture("fleet_status.json"))
+    mock_api.post(url, json=load_json_fixture("fleet_status.json"))
 
     status = await client.fleet_status([VIN, "5YJ3E1EA1NF000002"])
 
-    (call,) = sent(mock_api, "POST", url)
+    (call,) = mock_api.sent_to("POST", url)
     assert call.kwargs["json"] == {"vins": [VIN, "5YJ3E1EA1NF000002"]}
     assert status.key_paired_vins == {VIN}
     assert status.unpaired_vins == {"5YJ3E1EA1NF000002"}
@@ -338,25 +328,25 @@ async def test_fleet_status(
 
 
 async def test_fleet_status_without_response(
-    client: TeslaFleetClient, mock_api: aioresponses
+    client: TeslaFleetClient, mock_api: FleetMock
 ) -> None:
-    mock_api.post(f"{BASE}/api/1/vehicles/fleet_status", payload={"response": []})
+    mock_api.post(f"{BASE}/api/1/vehicles/fleet_status", json={"response": []})
     with pytest.raises(MalformedResponseError):
         await client.fleet_status([VIN])
 
 
 async def test_expired_token_is_refreshed_once_and_the_request_retried(
-    client: TeslaFleetClient, mock_api: aioresponses, tokens: FakeTokens, ledger: Ledger
+    client: TeslaFleetClient, mock_api: FleetMock, tokens: FakeTokens, ledger: Ledger
 ) -> None:
     url = f"{BASE}/api/1/vehicles/{VIN}"
-    mock_api.get(url, status=401, body="")
-    mock_api.get(url, payload=load_json_fixture("vehicle.json"))
+    mock_api.get(url, status=401, text="")
+    mock_api.get(url, json=load_json_fixture("vehicle.json"))
 
     vehicle = await client.vehicle(VIN)
 
     assert vehicle.vin == VIN
     assert tokens.forced == 1
-    calls = sent(mock_api, "GET", url)
+    calls = mock_api.sent_to("GET", url)
     assert [c.kwargs["headers"]["Authorization"] for c in calls] == [
         "Bearer access-1",
         "Bearer access-2",
@@ -365,23 +355,23 @@ async def test_expired_token_is_refreshed_once_and_the_request_retried(
 
 
 async def test_second_401_is_raised(
-    client: TeslaFleetClient, mock_api: aioresponses, tokens: FakeTokens
+    client: TeslaFleetClient, mock_api: FleetMock, tokens: FakeTokens
 ) -> None:
     url = f"{BASE}/api/1/vehicles/{VIN}"
-    mock_api.get(url, status=401, body="")
-    mock_api.get(url, status=401, payload={"error": "token expired (401)"})
+    mock_api.get(url, status=401, text="")
+    mock_api.get(url, status=401, json={"error": "token expired (401)"})
     with pytest.raises(TokenExpiredError):
         await client.vehicle(VIN)
     assert tokens.forced == 1
 
 
 async def test_login_required_from_the_api_is_not_retried(
-    client: TeslaFleetClient, mock_api: aioresponses, tokens: FakeTokens
+    client: TeslaFleetClient, mock_api: FleetMock, tokens: FakeTokens
 ) -> None:
     mock_api.get(
         f"{BASE}/api/1/vehicles",
         status=401,
-        payload={"error": "login_required", "error_description": "Login required"},
+        json={"error": "login_required", "error_description": "Login required"},
     )
     with pytest.raises(LoginRequiredError):
         await client.vehicles()
@@ -428,23 +418,21 @@ async def test_login_required_from_the_api_is_not_retried(
 )
 async def test_error_statuses_map_to_typed_errors(
     client: TeslaFleetClient,
-    mock_api: aioresponses,
+    mock_api: FleetMock,
     ledger: Ledger,
     status: int,
     payload: dict[str, Any] | None,
     headers: dict[str, str] | None,
     error_type: type[Exception],
 ) -> None:
-    mock_api.get(
-        f"{BASE}/api/1/vehicles", status=status, payload=payload, headers=headers
-    )
+    mock_api.get(f"{BASE}/api/1/vehicles", status=status, json=payload, headers=headers)
     with pytest.raises(error_type):
         await client.vehicles()
     assert ledger.calls == [(RequestCategory.STATE, status)]
 
 
 async def test_rate_limited_carries_retry_after(
-    client: TeslaFleetClient, mock_api: aioresponses
+    client: TeslaFleetClient, mock_api: FleetMock
 ) -> None:
     mock_api.get(f"{BASE}/api/1/vehicles", status=429, headers={"Retry-After": "42"})
     with pytest.raises(RateLimitedError) as err:
@@ -453,9 +441,9 @@ async def test_rate_limited_carries_retry_after(
 
 
 async def test_rate_limited_without_retry_after(
-    client: TeslaFleetClient, mock_api: aioresponses
+    client: TeslaFleetClient, mock_api: FleetMock
 ) -> None:
-    mock_api.get(f"{BASE}/api/1/vehicles", status=429, body="Too Many Requests")
+    mock_api.get(f"{BASE}/api/1/vehicles", status=429, text="Too Many Requests")
     with pytest.raises(RateLimitedError) as err:
         await client.vehicles()
     assert err.value.retry_after is None
@@ -463,12 +451,12 @@ async def test_rate_limited_without_retry_after(
 
 
 async def test_wrong_region_carries_the_suggested_url(
-    client: TeslaFleetClient, mock_api: aioresponses
+    client: TeslaFleetClient, mock_api: FleetMock
 ) -> None:
     mock_api.get(
         f"{BASE}/api/1/vehicles",
         status=421,
-        payload={
+        json={
             "error": "user out of region, use base URL: https://fleet-api.prd.na.vn.cloud.tesla.com"
         },
     )
@@ -478,9 +466,9 @@ async def test_wrong_region_carries_the_suggested_url(
 
 
 async def test_wrong_region_without_url(
-    client: TeslaFleetClient, mock_api: aioresponses
+    client: TeslaFleetClient, mock_api: FleetMock
 ) -> None:
-    mock_api.get(f"{BASE}/api/1/vehicles", status=421, body="")
+    mock_api.get(f"{BASE}/api/1/vehicles", status=421, text="")
     with pytest.raises(WrongRegionError) as err:
         await client.vehicles()
     assert err.value.suggested_url is None
@@ -492,20 +480,20 @@ async def test_wrong_region_without_url(
     ids=["empty", "html", "json-list", "text"],
 )
 async def test_odd_success_bodies_are_malformed(
-    client: TeslaFleetClient, mock_api: aioresponses, body: str
+    client: TeslaFleetClient, mock_api: FleetMock, body: str
 ) -> None:
-    mock_api.get(f"{BASE}/api/1/vehicles", status=200, body=body)
+    mock_api.get(f"{BASE}/api/1/vehicles", status=200, text=body)
     with pytest.raises(MalformedResponseError):
         await client.vehicles()
 
 
 async def test_html_error_page_gives_a_short_message(
-    client: TeslaFleetClient, mock_api: aioresponses
+    client: TeslaFleetClient, mock_api: FleetMock
 ) -> None:
     page = (
         "<html>\n<head><title>502 Bad Gateway</title></head>\n" + "x" * 500 + "</html>"
     )
-    mock_api.get(f"{BASE}/api/1/vehicles", status=502, body=page)
+    mock_api.get(f"{BASE}/api/1/vehicles", status=502, text=page)
     with pytest.raises(ServerError) as err:
         await client.vehicles()
     assert err.value.status == 502
@@ -514,34 +502,34 @@ async def test_html_error_page_gives_a_short_message(
 
 
 async def test_connection_error_is_not_billed(
-    client: TeslaFleetClient, mock_api: aioresponses, ledger: Ledger
+    client: TeslaFleetClient, mock_api: FleetMock, ledger: Ledger
 ) -> None:
-    mock_api.get(f"{BASE}/api/1/vehicles", exception=aiohttp.ClientConnectionError())
+    mock_api.get(f"{BASE}/api/1/vehicles", exc=aiohttp.ClientConnectionError())
     with pytest.raises(TeslaConnectionError):
         await client.vehicles()
     assert ledger.calls == [(RequestCategory.STATE, None)]
 
 
 async def test_timeout_becomes_connection_error(
-    session: aiohttp.ClientSession, tokens: FakeTokens, mock_api: aioresponses
+    session: aiohttp.ClientSession, tokens: FakeTokens, mock_api: FleetMock
 ) -> None:
-    async def slow(url: URL, **kwargs: Any) -> CallbackResult:
+    async def slow(method: str, url: URL, data: Any) -> AiohttpClientMockResponse:
         await asyncio.sleep(1)
-        return CallbackResult(payload={"response": []})
+        return answer(json={"response": []})
 
     quick = TeslaFleetClient(
         session=session, token_provider=tokens, api_base_url=BASE, request_timeout=0.01
     )
-    mock_api.get(f"{BASE}/api/1/vehicles", callback=slow)
+    mock_api.get(f"{BASE}/api/1/vehicles", side_effect=slow)
     with pytest.raises(TeslaConnectionError, match="timeout"):
         await quick.vehicles()
 
 
 async def test_no_listener_is_fine(
-    session: aiohttp.ClientSession, tokens: FakeTokens, mock_api: aioresponses
+    session: aiohttp.ClientSession, tokens: FakeTokens, mock_api: FleetMock
 ) -> None:
     quiet = TeslaFleetClient(
         session=session, token_provider=tokens, api_base_url=BASE + "/"
     )
-    mock_api.get(f"{BASE}/api/1/vehicles", payload=load_json_fixture("vehicles.json"))
+    mock_api.get(f"{BASE}/api/1/vehicles", json=load_json_fixture("vehicles.json"))
     assert len(await quiet.vehicles()) == 2
