@@ -1281,6 +1281,26 @@ async def test_reconfigure(
     assert len(mock_setup_entry.mock_calls) == 1
 
 
+async def test_reconfigure_refuses_a_token_of_another_account(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    mock_fleet: MagicMock,
+    mock_setup_entry: AsyncMock,
+) -> None:
+    """The stored token's subject must still be the entry's account."""
+    mock_config_entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(mock_config_entry, unique_id="another-sub")
+    result = await mock_config_entry.start_reconfigure_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {CONF_VINS: [VIN], CONF_API_BASE_URL: API_BASE_URL, "home": NEW_HOME},
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "wrong_account"
+    assert mock_config_entry.options[CONF_HOME_LATITUDE] == HOME[0]
+    assert mock_setup_entry.mock_calls == []
+
+
 async def test_reconfigure_errors_and_recovery(
     hass: HomeAssistant,
     mock_config_entry: MockConfigEntry,

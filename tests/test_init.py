@@ -14,7 +14,6 @@ from custom_components.tesla_scout_worker.const import (
     CONF_COMMAND_PROXY_CA_FILE,
     CONF_COMMAND_PROXY_URL,
     CONF_COMMAND_PROXY_VERIFY_SSL,
-    CONF_SCOUT_INTERVAL,
     DOMAIN,
 )
 
@@ -67,29 +66,6 @@ async def test_login_required_at_setup_starts_reauth(
     assert len(flows) == 1
 
 
-async def test_options_change_reloads_but_token_rotation_does_not(
-    hass: HomeAssistant,
-    init_integration: MockConfigEntry,
-    aioclient_mock: AiohttpClientMocker,
-) -> None:
-    runtime = init_integration.runtime_data
-    aioclient_mock.post(
-        TOKEN_URL,
-        json={"access_token": "a2", "refresh_token": "EU_r2", "expires_in": 28800},
-    )
-    await runtime.tokens.async_force_refresh()
-    await hass.async_block_till_done()
-    assert init_integration.runtime_data is runtime
-
-    hass.config_entries.async_update_entry(
-        init_integration,
-        options={**init_integration.options, CONF_SCOUT_INTERVAL: 30},
-    )
-    await hass.async_block_till_done()
-    assert init_integration.state is ConfigEntryState.LOADED
-    assert init_integration.runtime_data is not runtime
-
-
 async def test_command_proxy_tls_settings(
     hass: HomeAssistant,
     mock_config_entry: MockConfigEntry,
@@ -117,7 +93,7 @@ async def test_command_proxy_tls_settings(
             CONF_COMMAND_PROXY_CA_FILE: certifi.where(),
         },
     )
-    await hass.async_block_till_done()
+    assert await hass.config_entries.async_reload(mock_config_entry.entry_id)
     client = mock_config_entry.runtime_data.client
     assert isinstance(client.command_ssl, ssl.SSLContext)
     assert client.command_ssl.cert_store_stats()["x509_ca"] > 0

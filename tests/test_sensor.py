@@ -15,12 +15,13 @@ from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     async_fire_time_changed,
 )
+from pytest_homeassistant_custom_component.test_util.aiohttp import AiohttpClientMocker
 from syrupy.assertion import SnapshotAssertion
 
 from custom_components.tesla_scout_worker.fleet import RequestCategory
 
 from . import snapshot_entities
-from .conftest import token_data
+from .conftest import TOKEN_URL, token_data
 from .fake_fleet import FakeFleet
 
 REQUESTS = "sensor.test_account_api_requests_today"
@@ -145,13 +146,16 @@ async def test_counts_survive_a_restart(
 
 
 async def test_token_expiry_follows_a_refresh(
-    hass: HomeAssistant, frozen_entry: MockConfigEntry
+    hass: HomeAssistant,
+    frozen_entry: MockConfigEntry,
+    aioclient_mock: AiohttpClientMocker,
 ) -> None:
     await setup_sensors(hass, frozen_entry)
-    hass.config_entries.async_update_entry(
-        frozen_entry,
-        data={**frozen_entry.data, "token": token_data(expires_in=3600)},
+    aioclient_mock.post(
+        TOKEN_URL,
+        json={"access_token": "a2", "refresh_token": "EU_r2", "expires_in": 3600},
     )
+    await frozen_entry.runtime_data.tokens.async_force_refresh()
     await hass.async_block_till_done()
     state = hass.states.get("sensor.test_account_token_expires")
     assert state is not None

@@ -10,7 +10,7 @@ from homeassistant.helpers.typing import ConfigType
 from .const import DOMAIN
 from .http import async_register_views
 from .models import TeslaScoutWorkerConfigEntry
-from .runtime import async_build_runtime, async_options_changed
+from .runtime import async_build_runtime
 from .services import async_setup_services
 
 PLATFORMS = [
@@ -44,7 +44,6 @@ async def async_setup_entry(
     entry.async_create_background_task(
         hass, worker.async_check_key_pairing(), f"{DOMAIN} key pairing check"
     )
-    entry.async_on_unload(entry.add_update_listener(async_options_changed))
     return True
 
 

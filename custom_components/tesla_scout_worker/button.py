@@ -5,7 +5,7 @@ from __future__ import annotations
 from homeassistant.components.button import ButtonEntity, ButtonEntityDescription
 from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers.entity_platform import AddEntitiesCallback
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .charging import WorkerTrigger
 from .entity import TeslaScoutWorkerAccountEntity, TeslaScoutWorkerVehicleEntity
@@ -24,7 +24,7 @@ REFRESH_TOKEN = ButtonEntityDescription(
 async def async_setup_entry(
     hass: HomeAssistant,
     entry: TeslaScoutWorkerConfigEntry,
-    async_add_entities: AddEntitiesCallback,
+    async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add the buttons of an account and its vehicles."""
     scout = entry.runtime_data.scout

@@ -439,7 +439,7 @@ class ConfigFlow(config_entry_oauth2_flow.AbstractOAuth2FlowHandler, domain=DOMA
             CONF_TOKEN_URL: self.flow_impl.token_url,
         }
         if self.source == SOURCE_REAUTH:
-            return self._async_finish_reauth()
+            return await self._async_finish_reauth()
         return await self._async_step_account()
 
     # --- shared steps after a token -----------------------------------------
@@ -610,7 +610,7 @@ class ConfigFlow(config_entry_oauth2_flow.AbstractOAuth2FlowHandler, domain=DOMA
                 credentials, user_input[CONF_REFRESH_TOKEN].strip()
             )
             if not errors:
-                return self._async_finish_reauth()
+                return await self._async_finish_reauth()
         schema = vol.Schema(
             {
                 vol.Required(CONF_CLIENT_ID): _TEXT,
@@ -628,15 +628,18 @@ class ConfigFlow(config_entry_oauth2_flow.AbstractOAuth2FlowHandler, domain=DOMA
             description_placeholders=placeholders,
         )
 
-    @callback
-    def _async_finish_reauth(self) -> ConfigFlowResult:
-        """Replace the entry's login in place, unless it is another account."""
+    async def _async_finish_reauth(self) -> ConfigFlowResult:
+        """Replace the entry's login in place, unless it is another account.
+
+        An account known by its token's subject must sign in as that subject
+        again; one known by its vehicles (an opaque token) cannot be checked.
+        """
         entry = self._get_reauth_entry()
         new_sub = _subject(self._token.access_token)
         old_token = entry.data.get(CONF_TOKEN) or {}
-        old_sub = _subject(str(old_token.get("access_token", "")))
-        if new_sub is not None and old_sub is not None and new_sub != entry.unique_id:
-            return self.async_abort(reason="wrong_account")
+        if new_sub is not None and _subject(str(old_token.get("access_token", ""))):
+            await self.async_set_unique_id(new_sub, raise_on_progress=False)
+            self._abort_if_unique_id_mismatch(reason="wrong_account")
         return self.async_update_reload_and_abort(
             entry, data=self._with_credentials(entry.data)
         )
@@ -680,7 +683,9 @@ class ConfigFlow(config_entry_oauth2_flow.AbstractOAuth2FlowHandler, domain=DOMA
                     if len(vins) != len(set(user_input[CONF_VINS])):
                         errors[CONF_VINS] = "vehicle_not_found"
                     else:
-                        return self._async_finish_reconfigure(entry, vins, url, home)
+                        return await self._async_finish_reconfigure(
+                            entry, vins, url, home
+                        )
         schema = vol.Schema(
             {
                 vol.Required(CONF_VINS): _vehicle_selector(
@@ -701,8 +706,7 @@ class ConfigFlow(config_entry_oauth2_flow.AbstractOAuth2FlowHandler, domain=DOMA
             errors=errors,
         )
 
-    @callback
-    def _async_finish_reconfigure(
+    async def _async_finish_reconfigure(
         self,
         entry: ConfigEntry,
         vins: list[str],
@@ -710,7 +714,11 @@ class ConfigFlow(config_entry_oauth2_flow.AbstractOAuth2FlowHandler, domain=DOMA
         home: dict[str, float],
     ) -> ConfigFlowResult:
         unique_id = entry.unique_id
-        if _subject(str(entry.data[CONF_TOKEN]["access_token"])) is None:
+        if (sub := _subject(str(entry.data[CONF_TOKEN]["access_token"]))) is not None:
+            # The stored token must still be this account's.
+            await self.async_set_unique_id(sub, raise_on_progress=False)
+            self._abort_if_unique_id_mismatch(reason="wrong_account")
+        else:
             # The account is known by its vehicles (SPEC §3).
             unique_id = ",".join(sorted(vins))
             other = self.hass.config_entries.async_entry_for_domain_unique_id(
@@ -824,7 +832,7 @@ class OptionsFlowHandler(OptionsFlow):
                     for key, value in self.config_entry.options.items()
                     if key not in OPTION_KEYS
                 }
-                return self.async_create_entry(data={**kept, **options})
+                return self._async_save_and_reload({**kept, **options})
         return self.async_show_form(
             step_id="init",
             data_schema=self.add_suggested_values_to_schema(
@@ -832,6 +840,23 @@ class OptionsFlowHandler(OptionsFlow):
             ),
             errors=errors,
         )
+
+    @callback
+    def _async_save_and_reload(self, options: dict[str, Any]) -> ConfigFlowResult:
+        """Store the options and reload the entry when they changed.
+
+        No update listener: Home Assistant 2026.12 refuses update listeners on
+        entries whose reauth and reconfigure flows reload them, and
+        ``OptionsFlowWithReload`` is newer than our minimum (2025.4). So the
+        flow stores the options itself and schedules the reload; the options
+        flow manager then finds them unchanged and does nothing more.
+        """
+        entry = self.config_entry
+        if self.hass.config_entries.async_update_entry(entry, options=options) and (
+            entry.state in (ConfigEntryState.LOADED, ConfigEntryState.SETUP_RETRY)
+        ):
+            self.hass.config_entries.async_schedule_reload(entry.entry_id)
+        return self.async_create_entry(data=options)
 
     @staticmethod
     def _schema() -> vol.Schema:

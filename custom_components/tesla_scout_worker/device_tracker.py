@@ -6,7 +6,7 @@ from homeassistant.components.device_tracker.config_entry import TrackerEntity
 from homeassistant.components.device_tracker.const import SourceType
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity import EntityDescription
-from homeassistant.helpers.entity_platform import AddEntitiesCallback
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .entity import TeslaScoutWorkerVehicleEntity
 from .models import TeslaScoutWorkerConfigEntry
@@ -19,7 +19,7 @@ LOCATION = EntityDescription(key="location", translation_key="location")
 async def async_setup_entry(
     hass: HomeAssistant,
     entry: TeslaScoutWorkerConfigEntry,
-    async_add_entities: AddEntitiesCallback,
+    async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add a tracker per vehicle."""
     scout = entry.runtime_data.scout

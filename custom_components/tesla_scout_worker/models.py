@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
 
@@ -23,8 +22,6 @@ class TeslaScoutWorkerData:
     usage: UsageTracker
     scout: ScoutCoordinator
     worker: WorkerCoordinator
-    options: dict[str, Any]
-    """The options the entry was loaded with: a change to them reloads it."""
 
 
 type TeslaScoutWorkerConfigEntry = ConfigEntry[TeslaScoutWorkerData]

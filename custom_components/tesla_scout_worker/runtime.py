@@ -68,7 +68,6 @@ async def async_build_runtime(
         usage=usage,
         scout=scout,
         worker=worker,
-        options=dict(entry.options),
     )
 
 
@@ -88,11 +87,3 @@ async def async_command_ssl(
         return context
 
     return await hass.async_add_executor_job(load)
-
-
-async def async_options_changed(
-    hass: HomeAssistant, entry: TeslaScoutWorkerConfigEntry
-) -> None:
-    """Reload when the options change; a token rotation only updates data."""
-    if entry.runtime_data.options != dict(entry.options):
-        await hass.config_entries.async_reload(entry.entry_id)

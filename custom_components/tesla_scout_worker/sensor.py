@@ -15,7 +15,7 @@ from homeassistant.components.sensor import (
 )
 from homeassistant.const import PERCENTAGE, EntityCategory, UnitOfLength
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers.entity_platform import AddEntitiesCallback
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.util import dt as dt_util
 
 from .charging import WorkerRun
@@ -205,7 +205,7 @@ WORKER_SENSORS: tuple[WorkerSensorEntityDescription, ...] = (
 async def async_setup_entry(
     hass: HomeAssistant,
     entry: TeslaScoutWorkerConfigEntry,
-    async_add_entities: AddEntitiesCallback,
+    async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add the sensors of an account and its vehicles."""
     scout = entry.runtime_data.scout
@@ -282,10 +282,9 @@ class TeslaScoutWorkerAccountSensor(TeslaScoutWorkerAccountEntity, SensorEntity)
         self.async_on_remove(
             self.entry.runtime_data.usage.async_add_listener(self.async_write_ha_state)
         )
-        self.async_on_remove(self.entry.add_update_listener(self._async_entry_updated))
-
-    async def _async_entry_updated(self, *_: Any) -> None:
-        self.async_write_ha_state()
+        self.async_on_remove(
+            self.entry.runtime_data.tokens.async_add_listener(self.async_write_ha_state)
+        )
 
     @property
     def native_value(self) -> float | int | datetime | None:

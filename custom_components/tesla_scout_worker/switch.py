@@ -7,7 +7,7 @@ from typing import Any
 from homeassistant.components.switch import SwitchEntity, SwitchEntityDescription
 from homeassistant.const import STATE_ON
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers.entity_platform import AddEntitiesCallback
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.restore_state import RestoreEntity
 
 from .entity import TeslaScoutWorkerVehicleEntity
@@ -25,7 +25,7 @@ SMART_CHARGING = SwitchEntityDescription(
 async def async_setup_entry(
     hass: HomeAssistant,
     entry: TeslaScoutWorkerConfigEntry,
-    async_add_entities: AddEntitiesCallback,
+    async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add the switches of each vehicle."""
     data = entry.runtime_data

@@ -6,7 +6,7 @@ from datetime import time
 
 from homeassistant.components.time import TimeEntity, TimeEntityDescription
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers.entity_platform import AddEntitiesCallback
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.restore_state import RestoreEntity
 
 from .entity import TeslaScoutWorkerVehicleEntity
@@ -24,7 +24,7 @@ DEPARTURE_TIME = TimeEntityDescription(
 async def async_setup_entry(
     hass: HomeAssistant,
     entry: TeslaScoutWorkerConfigEntry,
-    async_add_entities: AddEntitiesCallback,
+    async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add the departure time of each vehicle."""
     data = entry.runtime_data

@@ -42,6 +42,7 @@ from .const import (
 from .fleet import LoginRequiredError, TeslaFleetError, Token
 from .fleet.auth import TOKEN_URL, refresh_token
 from .fleet.transport import RequestListener
+from .listeners import Listeners
 
 if TYPE_CHECKING:
     from homeassistant.config_entries import ConfigEntry
@@ -118,7 +119,12 @@ class TokenManager:
         self._on_request = on_request
         self._lock = asyncio.Lock()
         self._generation = 0
+        self._listeners = Listeners()
         self.stats = TokenStats()
+
+    def async_add_listener(self, listener: Callable[[], None]) -> Callable[[], None]:
+        """Call ``listener`` after each rotation (the token sensor's update)."""
+        return self._listeners.add(listener)
 
     @property
     def token(self) -> Token:
@@ -212,6 +218,7 @@ class TokenManager:
         self.stats.refreshes += 1
         self.stats.last_refresh = self._clock()
         LOGGER.debug("Access token refreshed; valid for %s s", token.expires_in)
+        self._listeners.notify()
         self._hass.bus.async_fire(
             EVENT_TYPE,
             {"type": EVENT_TOKEN_REFRESHED, ATTR_CONFIG_ENTRY_ID: self._entry.entry_id},

@@ -18,6 +18,7 @@ from homeassistant.util import dt as dt_util
 
 from .const import DOMAIN
 from .fleet import RequestCategory, UsageTotals
+from .listeners import Listeners
 
 STORAGE_VERSION = 1
 SAVE_DELAY = 30.0
@@ -35,7 +36,7 @@ class UsageTracker:
         self.day: date = dt_util.now().date()
         self.today = UsageTotals()
         self.month = UsageTotals()
-        self._listeners: list[Callable[[], None]] = []
+        self._listeners = Listeners()
 
     async def async_load(self) -> None:
         """Restore today's and this month's totals saved before a restart."""
@@ -61,7 +62,7 @@ class UsageTracker:
     @callback
     def _async_midnight(self, now: datetime) -> None:
         if self._roll_over(dt_util.as_local(now).date()):
-            self._notify()
+            self._listeners.notify()
 
     def _roll_over(self, today: date) -> bool:
         if today == self.day:
@@ -82,17 +83,12 @@ class UsageTracker:
         self.today.add(category, status)
         self.month.add(category, status)
         self._store.async_delay_save(self._data, SAVE_DELAY)
-        self._notify()
+        self._listeners.notify()
 
     @callback
     def async_add_listener(self, listener: Callable[[], None]) -> CALLBACK_TYPE:
         """Call ``listener`` after every change; returns the remover."""
-        self._listeners.append(listener)
-        return lambda: self._listeners.remove(listener)
-
-    def _notify(self) -> None:
-        for listener in list(self._listeners):
-            listener()
+        return self._listeners.add(listener)
 
     async def async_save(self) -> None:
         """Write the totals now (on unload)."""

@@ -51,6 +51,7 @@ from .fleet import (
     TeslaFleetError,
     VehicleUnavailableError,
 )
+from .listeners import Listeners
 from .planner import ChargingPlan
 from .tariffs import Tariff, TariffError, preset_tariff, tariff_from_price_attributes
 
@@ -106,7 +107,7 @@ class WorkerCoordinator:
         self._locks: dict[str, asyncio.Lock] = {
             vin: asyncio.Lock() for vin in scout.tracker.vehicles
         }
-        self._listeners: list[Callable[[], None]] = []
+        self._listeners = Listeners()
         self._ready = asyncio.Event()
         """Set once the entities restored the user's settings."""
 
@@ -147,14 +148,12 @@ class WorkerCoordinator:
     @callback
     def async_add_listener(self, listener: Callable[[], None]) -> CALLBACK_TYPE:
         """Call ``listener`` after each run and settings change."""
-        self._listeners.append(listener)
-        return lambda: self._listeners.remove(listener)
+        return self._listeners.add(listener)
 
     @callback
     def async_notify(self) -> None:
         """Tell the entities that something changed."""
-        for listener in list(self._listeners):
-            listener()
+        self._listeners.notify()
 
     def charge_settings(self, vin: str) -> ChargeSettings:
         """The settings a run of this car uses."""
