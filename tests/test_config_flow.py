@@ -1453,7 +1453,7 @@ def options_input(**overrides: Any) -> dict[str, Any]:
         },
         CONF_SHARE_TOKEN: True,
         "charging": {
-            "tariff": "G12",
+            "tariff": "g12",
             "battery_capacity": 75,
             "charger_power": 11,
             "charging_efficiency": 90,
@@ -1503,7 +1503,7 @@ async def test_options_defaults_and_success(
         CONF_COMMAND_PROXY_URL: "https://192.168.1.10:4443",
         CONF_COMMAND_PROXY_VERIFY_SSL: False,
         CONF_SHARE_TOKEN: True,
-        "tariff": "G12",
+        "tariff": "g12",
         "battery_capacity": 75.0,
         "charger_power": 11.0,
         "charging_efficiency": 0.9,
@@ -1606,7 +1606,7 @@ async def test_options_relative_ca_file(
         (
             {
                 "charging": {
-                    "tariff": "G12",
+                    "tariff": "g12",
                     "battery_capacity": 2,
                     "charger_power": 11,
                     "charging_efficiency": 90,
@@ -1618,7 +1618,7 @@ async def test_options_relative_ca_file(
         (
             {
                 "charging": {
-                    "tariff": "G12",
+                    "tariff": "g12",
                     "battery_capacity": 75,
                     "charger_power": 0,
                     "charging_efficiency": 90,
@@ -1630,7 +1630,7 @@ async def test_options_relative_ca_file(
         (
             {
                 "charging": {
-                    "tariff": "G12",
+                    "tariff": "g12",
                     "battery_capacity": 75,
                     "charger_power": 11,
                     "charging_efficiency": 120,

@@ -3,22 +3,26 @@
 from __future__ import annotations
 
 import ssl
+from typing import Any
 
 import certifi
 from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.test_util.aiohttp import AiohttpClientMocker
 
+from custom_components.tesla_scout_worker import async_remove_config_entry_device
 from custom_components.tesla_scout_worker.const import (
     CONF_COMMAND_PROXY_CA_FILE,
     CONF_COMMAND_PROXY_URL,
     CONF_COMMAND_PROXY_VERIFY_SSL,
+    CONF_VINS,
     DOMAIN,
 )
 
-from .conftest import TOKEN_URL, token_data
-from .fake_fleet import FakeFleet
+from .conftest import ACCOUNT_SUB, TOKEN_URL, VIN, VIN_2, token_data
+from .fake_fleet import FakeCar, FakeFleet
 
 
 async def test_load_and_unload(
@@ -97,3 +101,76 @@ async def test_command_proxy_tls_settings(
     client = mock_config_entry.runtime_data.client
     assert isinstance(client.command_ssl, ssl.SSLContext)
     assert client.command_ssl.cert_store_stats()["x509_ca"] > 0
+
+
+async def test_a_vehicle_that_leaves_the_entry_loses_its_device(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    fleet: FakeFleet,
+    device_registry: dr.DeviceRegistry,
+) -> None:
+    fleet.add(FakeCar(vin=VIN_2, display_name="Second"))
+    mock_config_entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(
+        mock_config_entry, data={**mock_config_entry.data, CONF_VINS: [VIN, VIN_2]}
+    )
+    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+
+    def identifiers() -> set[str]:
+        return {
+            identifier
+            for device in dr.async_entries_for_config_entry(
+                device_registry, mock_config_entry.entry_id
+            )
+            for _, identifier in device.identifiers
+        }
+
+    def car_device(vin: str) -> dr.DeviceEntry | None:
+        # Not async_get_device: deprecated in 2026.x (identifiers are per entry).
+        return next(
+            (
+                device
+                for device in dr.async_entries_for_config_entry(
+                    device_registry, mock_config_entry.entry_id
+                )
+                if (DOMAIN, vin) in device.identifiers
+            ),
+            None,
+        )
+
+    assert identifiers() == {ACCOUNT_SUB, VIN, VIN_2}
+    second = car_device(VIN_2)
+    assert second is not None
+    # Configured vehicles and the account cannot be deleted by hand.
+    for device in dr.async_entries_for_config_entry(
+        device_registry, mock_config_entry.entry_id
+    ):
+        assert not await async_remove_config_entry_device(
+            hass, mock_config_entry, device
+        )
+
+    # Reconfigure drops the second car: its device goes with the reload.
+    hass.config_entries.async_update_entry(
+        mock_config_entry, data={**mock_config_entry.data, CONF_VINS: [VIN]}
+    )
+    assert await hass.config_entries.async_reload(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+    assert identifiers() == {ACCOUNT_SUB, VIN}
+    assert car_device(VIN_2) is None
+    assert device_registry.async_get(second.id) is None
+    # A leftover device of a car no longer in the entry may be deleted.
+    assert await async_remove_config_entry_device(hass, mock_config_entry, second)
+
+
+async def test_deleting_the_entry_deletes_its_stored_counts(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    hass_storage: dict[str, Any],
+) -> None:
+    key = f"{DOMAIN}.{init_integration.entry_id}.usage"
+    assert await hass.config_entries.async_unload(init_integration.entry_id)
+    assert key in hass_storage
+    await hass.config_entries.async_remove(init_integration.entry_id)
+    await hass.async_block_till_done()
+    assert key not in hass_storage

@@ -11,6 +11,7 @@ from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import STATE_UNAVAILABLE
 from homeassistant.core import Event, HomeAssistant, callback
+from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
@@ -315,6 +316,34 @@ async def test_outage_keeps_cached_data_and_logs_once(
     assert state is not None
     assert state.state == "asleep"
     await next_cycle(hass, scout, freezer)
+    assert caplog.text.count("Tesla cannot be reached") == 1
+    assert caplog.text.count("Tesla can be reached again") == 1
+
+
+async def test_long_outage_makes_entities_unavailable_after_an_hour(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    fleet: FakeFleet,
+    freezer: FrozenDateTimeFactory,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The stated policy: last known values for an hour of outage, then unavailable."""
+    scout = await setup(hass, mock_config_entry)
+    started = dt_util.utcnow()
+    states = []
+    while dt_util.utcnow() - started < timedelta(minutes=75):
+        fleet.fail_next("list", 503, "<html>Service unavailable</html>")
+        await next_cycle(hass, scout, freezer)
+        state = hass.states.get("sensor.test_vehicle_state")
+        assert state is not None
+        states.append((dt_util.utcnow() - started, state.state))
+    assert all(s == "asleep" for elapsed, s in states if elapsed < timedelta(hours=1))
+    assert states[-1][1] == STATE_UNAVAILABLE
+    # Tesla answers again: the entities come back at the next check.
+    await next_cycle(hass, scout, freezer)
+    state = hass.states.get("sensor.test_vehicle_state")
+    assert state is not None
+    assert state.state == "asleep"
     assert caplog.text.count("Tesla cannot be reached") == 1
     assert caplog.text.count("Tesla can be reached again") == 1
 

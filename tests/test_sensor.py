@@ -122,6 +122,10 @@ async def test_counts_reset_at_midnight_and_month_start(
     assert state.state == "1"
     assert state.attributes["data_requests"] == 1
     assert state.attributes["requests_this_month"] == 1
+    # The cost is a daily total: statistics see it start again at local midnight.
+    cost = hass.states.get(COST)
+    assert cost is not None
+    assert cost.attributes["last_reset"] == "2026-12-01T00:00:00+01:00"
 
 
 async def test_counts_survive_a_restart(

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from datetime import timedelta
+import json
+from pathlib import Path
+import re
 from typing import Any
 from unittest.mock import AsyncMock
 
@@ -62,6 +65,18 @@ def events(hass: HomeAssistant) -> list[dict[str, Any]]:
 
     hass.bus.async_listen(EVENT_TYPE, listener)
     return seen
+
+
+COMPONENT = Path(__file__).parent.parent / "custom_components" / DOMAIN
+
+
+def assert_placeholders_given(issue: ir.IssueEntry) -> None:
+    """Every placeholder of the issue's English text has a value."""
+    english = json.loads(
+        (COMPONENT / "translations" / "en.json").read_text(encoding="utf-8")
+    )["issues"][issue.translation_key]
+    wanted = set(re.findall(r"\{(\w+)\}", english["title"] + english["description"]))
+    assert wanted == set(issue.translation_placeholders or {})
 
 
 async def setup(
@@ -296,6 +311,7 @@ async def test_signed_commands_needed_raise_a_repair_issue(
     issue = issue_registry.async_get_issue(DOMAIN, issue_id)
     assert issue is not None
     assert issue.translation_key == "command_protocol_required"
+    assert_placeholders_given(issue)
     run = await worker.async_request_run(VIN, "action", force=True)
     assert run is not None
     assert run.result == "applied"
@@ -557,7 +573,11 @@ async def test_unpaired_key_raises_a_repair_issue(
     issue_id = f"key_not_paired_{mock_config_entry.entry_id}"
     issue = issue_registry.async_get_issue(DOMAIN, issue_id)
     assert issue is not None
-    assert issue.translation_placeholders == {"vehicles": "Test"}
+    assert issue.translation_placeholders == {
+        "vehicles": "Test",
+        "pairing_url": "https://tesla.com/_ak/",
+    }
+    assert_placeholders_given(issue)
     assert fleet.count("fleet_status") == 1
 
     fleet.unpaired = set()

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers import config_validation as cv, device_registry as dr
 from homeassistant.helpers.typing import ConfigType
 
 from .const import DOMAIN
 from .http import async_register_views
 from .models import TeslaScoutWorkerConfigEntry
-from .runtime import async_build_runtime
+from .runtime import async_build_runtime, device_is_current
 from .services import async_setup_services
+from .usage import async_remove_usage
 
 PLATFORMS = [
     Platform.BINARY_SENSOR,
@@ -52,3 +53,19 @@ async def async_unload_entry(
 ) -> bool:
     """Unload a config entry."""
     return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+
+
+async def async_remove_config_entry_device(
+    hass: HomeAssistant,
+    entry: TeslaScoutWorkerConfigEntry,
+    device: dr.DeviceEntry,
+) -> bool:
+    """Let the user delete a vehicle that is no longer part of the entry."""
+    return not device_is_current(entry, device)
+
+
+async def async_remove_entry(
+    hass: HomeAssistant, entry: TeslaScoutWorkerConfigEntry
+) -> None:
+    """The entry is deleted: so are its stored request counts."""
+    await async_remove_usage(hass, entry.entry_id)

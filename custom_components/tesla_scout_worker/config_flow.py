@@ -816,6 +816,10 @@ async def _async_entry_access_token(entry: ConfigEntry) -> str:
     return str(entry.data[CONF_TOKEN]["access_token"])
 
 
+PROXY_URL_EXAMPLE: Final = "https://192.168.1.10:4443"
+"""Shown in the options form (hassfest keeps URLs out of the strings)."""
+
+
 class OptionsFlowHandler(OptionsFlow):
     """Home position, scouting and worker timing, command proxy, token sharing."""
 
@@ -839,6 +843,7 @@ class OptionsFlowHandler(OptionsFlow):
                 self._schema(), user_input or self._current_values()
             ),
             errors=errors,
+            description_placeholders={"proxy_example": PROXY_URL_EXAMPLE},
         )
 
     @callback
@@ -913,7 +918,8 @@ class OptionsFlowHandler(OptionsFlow):
                 proxy[key] = options[key]
         failsafe = options.get(CONF_FAILSAFE_TIME, DEFAULT_FAILSAFE_TIME)
         charging: dict[str, Any] = {
-            CONF_TARIFF: options.get(CONF_TARIFF, DEFAULT_TARIFF),
+            # Stored as "G12" before 0.2 (selector keys are lowercase now).
+            CONF_TARIFF: str(options.get(CONF_TARIFF, DEFAULT_TARIFF)).lower(),
             CONF_BATTERY_CAPACITY: options.get(
                 CONF_BATTERY_CAPACITY, DEFAULT_BATTERY_CAPACITY
             ),

@@ -38,9 +38,9 @@ CONF_BATTERY_CAPACITY: Final = "battery_capacity"
 CONF_CHARGER_POWER: Final = "charger_power"
 CONF_CHARGING_EFFICIENCY: Final = "charging_efficiency"
 
-TARIFF_G11: Final = "G11"
-TARIFF_G12: Final = "G12"
-TARIFF_G12W: Final = "G12w"
+TARIFF_G11: Final = "g11"
+TARIFF_G12: Final = "g12"
+TARIFF_G12W: Final = "g12w"
 TARIFF_PRICE_ENTITY: Final = "price_entity"
 TARIFFS: Final = (TARIFF_G11, TARIFF_G12, TARIFF_G12W, TARIFF_PRICE_ENTITY)
 DEFAULT_TARIFF: Final = TARIFF_G12

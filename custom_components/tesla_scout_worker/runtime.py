@@ -5,8 +5,9 @@ from __future__ import annotations
 import ssl
 from typing import Any
 
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryNotReady
+from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.util.ssl import client_context
 
@@ -52,6 +53,7 @@ async def async_build_runtime(
     tracker = VehicleTracker(
         client, list(entry.data[CONF_VINS]), home_from_options(hass, entry.options)
     )
+    async_remove_stale_devices(hass, entry)
     scout = ScoutCoordinator(hass, entry, tracker)
     worker = WorkerCoordinator(hass, entry, scout)
     scout.worker_trigger = worker.async_request_run
@@ -87,3 +89,27 @@ async def async_command_ssl(
         return context
 
     return await hass.async_add_executor_job(load)
+
+
+def device_is_current(
+    entry: TeslaScoutWorkerConfigEntry, device: dr.DeviceEntry
+) -> bool:
+    """Whether a device of the entry is its account or one of its vehicles now."""
+    current = {entry.unique_id or entry.entry_id, *entry.data[CONF_VINS]}
+    return any(
+        domain == DOMAIN and identifier in current
+        for domain, identifier in device.identifiers
+    )
+
+
+@callback
+def async_remove_stale_devices(
+    hass: HomeAssistant, entry: TeslaScoutWorkerConfigEntry
+) -> None:
+    """Remove the devices of vehicles that left the entry (reconfigure)."""
+    registry = dr.async_get(hass)
+    for device in dr.async_entries_for_config_entry(registry, entry.entry_id):
+        if not device_is_current(entry, device):
+            registry.async_update_device(
+                device.id, remove_config_entry_id=entry.entry_id
+            )

@@ -47,6 +47,14 @@ if TYPE_CHECKING:
 PRESENCE_LEFT_DELAY_S = 180.0
 """After the presence entity leaves home, check this much later."""
 
+OUTAGE_GRACE_S = 3600.0
+"""How long the vehicle entities keep their last known values while Tesla
+cannot be reached (5xx, timeouts, no network). A parked car does not change
+while Tesla's servers are down, so a short outage should not blank the
+dashboard; after an hour the values are too old to trust and the entities read
+unavailable until Tesla answers again. A sleeping car is not an outage: it
+keeps its last known values for as long as it sleeps."""
+
 type WorkerTrigger = Callable[[str, str], Coroutine[Any, Any, Any]]
 """Asks the worker for a run: ``(vin, trigger)``."""
 
@@ -97,7 +105,7 @@ class ScoutCoordinator(DataUpdateCoordinator[dict[str, VehicleStatus]]):
         self.tracker = tracker
         self.worker_trigger = worker_trigger
         self.last_scout: float | None = None
-        self._outage_logged = False
+        self._outage_since: float | None = None
         self._rate_limit_logged = False
 
     @callback
@@ -145,7 +153,7 @@ class ScoutCoordinator(DataUpdateCoordinator[dict[str, VehicleStatus]]):
                 translation_domain=DOMAIN, translation_key="login_required"
             ) from err
         except (TeslaFleetError, HomeAssistantError) as err:
-            return self._cached_or_fail(err)
+            return self._cached_or_fail(err, now)
         self._recovered()
         if report.rate_limited and not self._rate_limit_logged:
             LOGGER.warning(
@@ -178,12 +186,16 @@ class ScoutCoordinator(DataUpdateCoordinator[dict[str, VehicleStatus]]):
             data={**self.config_entry.data, CONF_API_BASE_URL: url},
         )
 
-    def _cached_or_fail(self, err: Exception) -> dict[str, VehicleStatus]:
-        has_data = any(s.state is not None for s in self.tracker.vehicles.values())
-        if not self._outage_logged:
+    def _cached_or_fail(self, err: Exception, now: float) -> dict[str, VehicleStatus]:
+        """Keep showing the last known values, for the first hour of an outage.
+
+        Logged once when Tesla goes away and once when it is back.
+        """
+        if self._outage_since is None:
             LOGGER.warning("Tesla cannot be reached: %s", type(err).__name__)
-            self._outage_logged = True
-        if not has_data:
+            self._outage_since = now
+        has_data = any(s.state is not None for s in self.tracker.vehicles.values())
+        if not has_data or now - self._outage_since >= OUTAGE_GRACE_S:
             raise UpdateFailed(
                 translation_domain=DOMAIN,
                 translation_key="cannot_reach_tesla",
@@ -192,9 +204,9 @@ class ScoutCoordinator(DataUpdateCoordinator[dict[str, VehicleStatus]]):
         return self.tracker.vehicles
 
     def _recovered(self) -> None:
-        if self._outage_logged:
+        if self._outage_since is not None:
             LOGGER.info("Tesla can be reached again")
-            self._outage_logged = False
+            self._outage_since = None
 
     def _fire(self, transition: Transition) -> None:
         data: dict[str, Any] = {

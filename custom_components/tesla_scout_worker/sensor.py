@@ -42,6 +42,8 @@ class AccountSensorEntityDescription(SensorEntityDescription):
 
     value_fn: Callable[[TeslaScoutWorkerData], float | int | datetime | None]
     attributes_fn: Callable[[TeslaScoutWorkerData], Mapping[str, Any]] | None = None
+    last_reset_fn: Callable[[TeslaScoutWorkerData], datetime] | None = None
+    """For a ``total`` that starts again: when it last did (statistics)."""
 
 
 ATTRIBUTE_NAMES = {
@@ -153,6 +155,7 @@ ACCOUNT_SENSORS: tuple[AccountSensorEntityDescription, ...] = (
         suggested_display_precision=3,
         value_fn=lambda data: round(data.usage.today.cost_usd(), 4),
         attributes_fn=_cost_attributes,
+        last_reset_fn=lambda data: dt_util.start_of_local_day(data.usage.day),
     ),
 )
 
@@ -290,6 +293,13 @@ class TeslaScoutWorkerAccountSensor(TeslaScoutWorkerAccountEntity, SensorEntity)
     def native_value(self) -> float | int | datetime | None:
         """The value of the description's function."""
         return self.entity_description.value_fn(self.entry.runtime_data)
+
+    @property
+    def last_reset(self) -> datetime | None:
+        """Local midnight of the day counted, for a daily total."""
+        if self.entity_description.last_reset_fn is None:
+            return None
+        return self.entity_description.last_reset_fn(self.entry.runtime_data)
 
     @property
     def extra_state_attributes(self) -> Mapping[str, Any] | None:

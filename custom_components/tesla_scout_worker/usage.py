@@ -24,15 +24,22 @@ STORAGE_VERSION = 1
 SAVE_DELAY = 30.0
 
 
+def _store(hass: HomeAssistant, entry_id: str) -> Store[dict[str, Any]]:
+    return Store(hass, STORAGE_VERSION, f"{DOMAIN}.{entry_id}.usage")
+
+
+async def async_remove_usage(hass: HomeAssistant, entry_id: str) -> None:
+    """Delete an entry's stored counts (the entry is being deleted)."""
+    await _store(hass, entry_id).async_remove()
+
+
 class UsageTracker:
     """Counts the requests of one account by billing category."""
 
     def __init__(self, hass: HomeAssistant, entry_id: str) -> None:
         """Prepare an empty tracker; call :meth:`async_load` before use."""
         self._hass = hass
-        self._store: Store[dict[str, Any]] = Store(
-            hass, STORAGE_VERSION, f"{DOMAIN}.{entry_id}.usage"
-        )
+        self._store = _store(hass, entry_id)
         self.day: date = dt_util.now().date()
         self.today = UsageTotals()
         self.month = UsageTotals()

@@ -64,6 +64,8 @@ if TYPE_CHECKING:
 ISSUE_COMMAND_PROTOCOL = "command_protocol_required"
 ISSUE_KEY_NOT_PAIRED = "key_not_paired"
 VIRTUAL_KEY_URL = "https://github.com/teslamotors/vehicle-command"
+KEY_PAIRING_URL = "https://tesla.com/_ak/"
+"""Followed by the application's domain: Tesla's virtual-key pairing link."""
 DEFAULT_DEPARTURE = time(7, 0)
 
 
@@ -254,7 +256,10 @@ class WorkerCoordinator:
                 is_fixable=False,
                 severity=ir.IssueSeverity.ERROR,
                 translation_key=ISSUE_COMMAND_PROTOCOL,
-                translation_placeholders={"title": self.entry.title},
+                translation_placeholders={
+                    "title": self.entry.title,
+                    "pairing_url": KEY_PAIRING_URL,
+                },
                 learn_more_url=VIRTUAL_KEY_URL,
             )
         elif run.commands:
@@ -290,7 +295,10 @@ class WorkerCoordinator:
             is_fixable=False,
             severity=ir.IssueSeverity.WARNING,
             translation_key=ISSUE_KEY_NOT_PAIRED,
-            translation_placeholders={"vehicles": names},
+            translation_placeholders={
+                "vehicles": names,
+                "pairing_url": KEY_PAIRING_URL,
+            },
             learn_more_url=VIRTUAL_KEY_URL,
         )
 
