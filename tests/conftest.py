@@ -6,6 +6,7 @@ from __future__ import annotations
 # top-level ``custom_components`` package from the test plugin's config dir.
 import custom_components.tesla_scout_worker  # noqa: F401  # isort: skip
 
+from collections.abc import Iterator
 import time
 from typing import Any
 
@@ -104,6 +105,19 @@ def mock_config_entry() -> MockConfigEntry:
 @pytest.fixture(autouse=True)
 def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
     """Let Home Assistant load this custom integration in every test."""
+
+
+@pytest.fixture(autouse=True)
+def no_deprecation_reported(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    """Fail any test in which Home Assistant reports a deprecated use by us."""
+    yield
+    reported = [
+        message
+        for record in caplog.records
+        if DOMAIN in (message := record.getMessage())
+        and ("Detected that custom integration" in message or "deprecated" in message)
+    ]
+    assert reported == []
 
 
 @pytest.fixture
