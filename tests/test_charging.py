@@ -14,11 +14,14 @@ import pytest
 from custom_components.tesla_scout_worker.charging import (
     ChargeSettings,
     ChargingWorker,
-    schedule_id_for,
 )
 from custom_components.tesla_scout_worker.fleet import TeslaFleetClient
 from custom_components.tesla_scout_worker.tariffs import preset_tariff
-from custom_components.tesla_scout_worker.tracking import Home, VehicleTracker
+from custom_components.tesla_scout_worker.tracking import (
+    Home,
+    VehicleTracker,
+    schedule_id_for,
+)
 from simulator import DEFAULT_VIN, HOME_WARSAW, FleetSimulator, ManualClock, create_app
 
 TZ = ZoneInfo("Europe/Warsaw")
@@ -115,6 +118,7 @@ async def test_schedule_is_written_once_and_then_left_alone(rig: Rig) -> None:
 
     # A lower battery moves the end: the same schedule changes, none is added.
     rig.sim.vehicle(DEFAULT_VIN).battery_level = 20.0
+    rig.clock.advance(300)  # past the freshness of the last read
     third = await rig.worker.async_run(DEFAULT_VIN, "action", rig.settings(), G12)
     assert third.commands == ["add_charge_schedule"]
     (schedule,) = rig.sim.vehicle(DEFAULT_VIN).charge_schedules
@@ -127,10 +131,14 @@ async def test_sleeping_car_is_woken_only_for_a_new_plan_and_never_via_proxy(
 ) -> None:
     await rig.worker.async_run(DEFAULT_VIN, "arrived_home", rig.settings(), G12)
     rig.sim.put_to_sleep(DEFAULT_VIN)
+    rig.clock.advance(3600)
+    data_before = rig.sim.stats.vehicle_data[DEFAULT_VIN]
 
     same = await rig.worker.async_run(DEFAULT_VIN, "failsafe", rig.settings(), G12)
     assert same.woke is False
-    assert same.requests == 1  # one vehicle_data, answered 408
+    # One free state check says "asleep": no billed 408, the schedule is known.
+    assert same.requests == 1
+    assert rig.sim.stats.vehicle_data[DEFAULT_VIN] == data_before
 
     earlier = await rig.worker.async_run(
         DEFAULT_VIN, "action", rig.settings(departure=time(23)), G12

@@ -24,6 +24,7 @@ from custom_components.tesla_scout_worker.const import (
     EVENT_TYPE,
 )
 from custom_components.tesla_scout_worker.scout import ScoutCoordinator
+from custom_components.tesla_scout_worker.tracking import VehicleStatus
 
 from .conftest import API_BASE_URL, HOME, VIN
 from .fake_fleet import FakeCar, FakeFleet
@@ -36,7 +37,7 @@ NEAR = (52.2000, 21.0000)  # about 3.4 km from home
 def worker_runs() -> Iterator[AsyncMock]:
     """The worker is tested on its own: here only whether the scout asks for it."""
     with patch(
-        "custom_components.tesla_scout_worker.worker.WorkerCoordinator.async_request_run",
+        "custom_components.tesla_scout_worker.worker.WorkerScheduler.async_request_run",
         new_callable=AsyncMock,
     ) as mock:
         yield mock
@@ -366,7 +367,7 @@ async def test_outage_later_without_any_data_makes_entities_unavailable(
     freezer: FrozenDateTimeFactory,
 ) -> None:
     scout = await setup(hass, mock_config_entry)
-    scout.tracker.vehicles[VIN].state = None
+    scout.tracker.restore(VIN, VehicleStatus(vin=VIN), None)  # nothing known
     fleet.fail_next("list", 500, None)
     await next_cycle(hass, scout, freezer)
     state = hass.states.get("sensor.test_vehicle_state")

@@ -117,10 +117,11 @@ async def test_counts_reset_at_midnight_and_month_start(
 
     state = hass.states.get(REQUESTS)
     assert state is not None
-    # A new day and month: only the daily failsafe worker run at 00:00 counts
-    # (one vehicle_data, answered 408 by the sleeping car).
+    # A new day and month: only the daily failsafe worker run at 00:00 counts:
+    # one free state check says the car sleeps, so no billed read (no 408).
     assert state.state == "1"
-    assert state.attributes["data_requests"] == 1
+    assert state.attributes["state_checks"] == 1
+    assert state.attributes["data_requests"] == 0
     assert state.attributes["requests_this_month"] == 1
     # The cost is a daily total: statistics see it start again at local midnight.
     cost = hass.states.get(COST)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import time, timedelta
 import json
 from pathlib import Path
 import re
@@ -22,7 +22,6 @@ from pytest_homeassistant_custom_component.common import (
 )
 from pytest_homeassistant_custom_component.test_util.aiohttp import AiohttpClientMocker
 
-from custom_components.tesla_scout_worker.charging import schedule_id_for
 from custom_components.tesla_scout_worker.const import (
     CONF_COMMAND_PROXY_URL,
     CONF_PRICE_ENTITY,
@@ -30,7 +29,8 @@ from custom_components.tesla_scout_worker.const import (
     DOMAIN,
     EVENT_TYPE,
 )
-from custom_components.tesla_scout_worker.worker import WorkerCoordinator
+from custom_components.tesla_scout_worker.tracking import schedule_id_for
+from custom_components.tesla_scout_worker.worker import WorkerScheduler
 
 from .conftest import VIN
 from .fake_fleet import FakeCar, FakeFleet
@@ -85,7 +85,7 @@ async def setup(
     *,
     smart: bool = False,
     options: dict[str, Any] | None = None,
-) -> WorkerCoordinator:
+) -> WorkerScheduler:
     entry.add_to_hass(hass)
     if options:
         hass.config_entries.async_update_entry(
@@ -95,7 +95,7 @@ async def setup(
         mock_restore_cache(hass, [State("switch.test_smart_charging", "on")])
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
-    worker: WorkerCoordinator = entry.runtime_data.worker
+    worker: WorkerScheduler = entry.runtime_data.worker
     # Waiting for a woken car takes no real time here.
     worker.worker._sleep = AsyncMock()
     return worker
@@ -185,7 +185,7 @@ async def test_asleep_car_is_not_woken_without_need(
     assert run.woke is False
     assert fleet.count("wake") == 0
     assert run.result == "planned"
-    worker.settings[VIN].smart_charging = False
+    worker.async_set_settings(VIN, smart_charging=False)
     run = await worker.async_request_run(VIN, "action", force=True)
     assert run is not None
     assert fleet.count("wake") == 0
@@ -197,6 +197,7 @@ async def test_asleep_car_is_woken_once_when_a_command_is_needed(
     fleet: FakeFleet,
     car: FakeCar,
     aioclient_mock: AiohttpClientMocker,
+    freezer: FrozenDateTimeFactory,
 ) -> None:
     proxy = FakeFleet(PROXY)
     proxy.cars = fleet.cars
@@ -207,8 +208,9 @@ async def test_asleep_car_is_woken_once_when_a_command_is_needed(
     assert proxy.count("add_charge_schedule") == 1
     car.state = "asleep"
     car.wakes_after = 2
+    freezer.tick(timedelta(minutes=30))
     # Leaving at 23:00 moves the window: the car's schedule must change.
-    worker.settings[VIN].departure = worker.settings[VIN].departure.replace(hour=23)
+    worker.async_set_settings(VIN, departure=time(23))
     run = await worker.async_request_run(VIN, "action", force=True)
     assert run is not None
     assert run.woke is True
@@ -229,7 +231,7 @@ async def test_car_that_does_not_wake_is_an_error(
     worker = await setup(hass, mock_config_entry, smart=True)
     car.state = "asleep"
     car.wakes_after = 100
-    worker.settings[VIN].departure = worker.settings[VIN].departure.replace(hour=23)
+    worker.async_set_settings(VIN, departure=time(23))
     run = await worker.async_request_run(VIN, "action", force=True)
     assert run is not None
     assert run.result == "error"
@@ -259,7 +261,7 @@ async def test_unreachable_target_charges_at_once(
     car.battery_level = 10
     car.charge_limit_soc = 100
     worker = await setup(hass, mock_config_entry, smart=True)
-    worker.settings[VIN].departure = worker.settings[VIN].departure.replace(hour=19)
+    worker.async_set_settings(VIN, departure=time(19))
     run = await worker.async_request_run(VIN, "action", force=True)
     assert run is not None
     assert run.plan is not None
@@ -477,8 +479,8 @@ async def test_settings_are_restored_and_changed(
         ],
     )
     worker = await setup(hass, mock_config_entry)
-    assert worker.settings[VIN].smart_charging is True
-    assert worker.settings[VIN].departure.isoformat() == "06:15:00"
+    assert worker.tracker.car(VIN).settings.smart_charging is True
+    assert worker.tracker.car(VIN).settings.departure.isoformat() == "06:15:00"
     await hass.services.async_call(
         "time",
         "set_value",
@@ -491,8 +493,8 @@ async def test_settings_are_restored_and_changed(
         {ATTR_ENTITY_ID: "switch.test_smart_charging"},
         blocking=True,
     )
-    assert worker.settings[VIN].departure.isoformat() == "08:30:00"
-    assert worker.settings[VIN].smart_charging is False
+    assert worker.tracker.car(VIN).settings.departure.isoformat() == "08:30:00"
+    assert worker.tracker.car(VIN).settings.smart_charging is False
     assert hass.states.get("time.test_departure_time").state == "08:30:00"  # type: ignore[union-attr]
 
 
@@ -504,7 +506,7 @@ async def test_bad_restored_departure_keeps_the_default(
 ) -> None:
     mock_restore_cache(hass, [State("time.test_departure_time", "unknown")])
     worker = await setup(hass, mock_config_entry)
-    assert worker.settings[VIN].departure.isoformat() == "07:00:00"
+    assert worker.tracker.car(VIN).settings.departure.isoformat() == "07:00:00"
 
 
 async def test_run_worker_button_and_actions(
@@ -605,15 +607,16 @@ async def test_rate_limit_stops_worker_reads_but_plans(
     freezer: FrozenDateTimeFactory,
 ) -> None:
     worker = await setup(hass, mock_config_entry, smart=True)
+    freezer.tick(timedelta(minutes=5))  # the init run's read is no longer fresh
     fleet.fail_next("data", 429, {"error": "rate limited"}, {"Retry-After": "600"})
     run = await worker.async_request_run(VIN, "action", force=True)
     assert run is not None
-    assert run.requests == 1
+    assert run.requests == 2  # a free state check, then the read Tesla refused
     assert run.plan is not None
     reads = fleet.count("data")
 
     # Within Retry-After: no read at all, not even to wake the car for a new plan.
-    worker.settings[VIN].departure = worker.settings[VIN].departure.replace(hour=23)
+    worker.async_set_settings(VIN, departure=time(23))
     freezer.tick(timedelta(minutes=5))
     run = await worker.async_request_run(VIN, "action", force=True)
     assert run is not None

@@ -12,6 +12,7 @@ from .http import async_register_views
 from .models import TeslaScoutWorkerConfigEntry
 from .runtime import async_build_runtime, device_is_current
 from .services import async_setup_services
+from .storage import async_remove_vehicles
 from .usage import async_remove_usage
 
 PLATFORMS = [
@@ -67,5 +68,6 @@ async def async_remove_config_entry_device(
 async def async_remove_entry(
     hass: HomeAssistant, entry: TeslaScoutWorkerConfigEntry
 ) -> None:
-    """The entry is deleted: so are its stored request counts."""
+    """The entry is deleted: so are its stored cars and request counts."""
     await async_remove_usage(hass, entry.entry_id)
+    await async_remove_vehicles(hass, entry.entry_id)

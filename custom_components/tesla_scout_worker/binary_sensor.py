@@ -52,7 +52,7 @@ async def async_setup_entry(
     scout = entry.runtime_data.scout
     async_add_entities(
         TeslaScoutWorkerBinarySensor(scout, vin, description)
-        for vin in scout.tracker.vehicles
+        for vin in scout.tracker.cars
         for description in BINARY_SENSORS
     )
 

@@ -29,7 +29,7 @@ async def async_setup_entry(
     """Add the buttons of an account and its vehicles."""
     scout = entry.runtime_data.scout
     async_add_entities(
-        RunWorkerButton(scout, vin, RUN_WORKER) for vin in scout.tracker.vehicles
+        RunWorkerButton(scout, vin, RUN_WORKER) for vin in scout.tracker.cars
     )
     async_add_entities([RefreshTokenButton(entry, REFRESH_TOKEN)])
 
@@ -39,8 +39,7 @@ class RunWorkerButton(TeslaScoutWorkerVehicleEntity, ButtonEntity):
 
     async def async_press(self) -> None:
         """Run the worker, forced."""
-        worker = self.coordinator.config_entry.runtime_data.worker
-        await worker.async_request_run(self.vin, WorkerTrigger.BUTTON, force=True)
+        await self.worker.async_request_run(self.vin, WorkerTrigger.BUTTON, force=True)
 
 
 class RefreshTokenButton(TeslaScoutWorkerAccountEntity, ButtonEntity):

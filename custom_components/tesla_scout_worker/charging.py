@@ -2,10 +2,14 @@
 
 The car charges by itself from its schedule, so the integration does not need
 to be awake at the start time, and nothing keeps the car awake meanwhile.
-A run reads ``vehicle_data`` once; a sleeping car is woken at most once, and
-only when a command is actually needed (smart charging on, plugged in, at home,
-and the car's schedule differs from the plan). Repeated runs change the same
-schedule (a stable id per car), so schedules never pile up.
+A run first asks the free vehicle record whether the car is awake. An awake
+car is read once (or not at all when the scout read it moments ago); a sleeping
+car is not read (that would be a billed 408) and is planned from what is known.
+It is woken at most once, and only when a command is actually needed: smart
+charging on, plugged in, at home, a tariff known, and the car's own schedule
+(read back after every write, kept across restarts) differs from the plan.
+Nothing known means no wake. Repeated runs change the same schedule (a stable
+id per car), so schedules never pile up.
 """
 
 from __future__ import annotations
@@ -13,12 +17,11 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from enum import StrEnum
 import logging
 import time as time_module
 from typing import Any, TypeVar
-import zlib
 from zoneinfo import ZoneInfo
 
 from .fleet import (
@@ -28,24 +31,25 @@ from .fleet import (
     RateLimitedError,
     TeslaFleetClient,
     TeslaFleetError,
-    VehicleData,
+    VehicleState,
     VehicleUnavailableError,
     vin_tail,
 )
 from .planner import ChargingPlan, PlanRequest, plan_cheapest_window
 from .tariffs import Tariff
-from .tracking import VehicleStatus, VehicleTracker
+from .tracking import (
+    LIVE_DATA_ENDPOINTS,
+    VehicleStatus,
+    VehicleTracker,
+    schedule_id_for,
+)
 
 _LOGGER = logging.getLogger(__name__)
 _T = TypeVar("_T")
 
-WORKER_ENDPOINTS = (
-    "charge_state",
-    "charge_schedule_data",
-    "drive_state",
-    "location_data",
-    "vehicle_state",
-)
+WORKER_ENDPOINTS = LIVE_DATA_ENDPOINTS
+FRESH_DATA_S = 120.0
+"""Live data younger than this (the scout's, usually) is not read again."""
 SCHEDULE_DAYS = "All"
 WAKE_TIMEOUT_S = 90.0
 WAKE_POLL_S = 10.0
@@ -97,6 +101,8 @@ class WorkerRun:
     commands: list[str] = field(default_factory=list)
     woke: bool = False
     result: WorkerResult = WorkerResult.NO_ACTION
+    reason: str | None = None
+    """Why nothing (more) was sent: ``no_tariff``, ``smart_charging_off``…"""
     error: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
@@ -110,23 +116,27 @@ class WorkerRun:
             "commands": list(self.commands),
             "woke": self.woke,
             "result": str(self.result),
+            "reason": self.reason,
             "error": self.error,
         }
 
 
-def schedule_id_for(vin: str) -> int:
-    """The stable id of this integration's charge schedule in one car."""
-    return 1_000_000 + zlib.crc32(vin.encode()) % 1_000_000
-
-
 def next_departure(now: datetime, departure: time) -> datetime:
-    """The next local ``departure`` time after ``now`` (aware, in now's zone)."""
-    candidate = datetime.combine(now.date(), departure, tzinfo=now.tzinfo)
-    if candidate <= now:
-        candidate = datetime.combine(
-            now.date() + timedelta(days=1), departure, tzinfo=now.tzinfo
-        )
-    return candidate
+    """The next local ``departure`` after ``now``, compared as instants.
+
+    Wall clocks repeat an hour in autumn: at 02:15 in the second pass of
+    02:00–03:00, the first 02:30 is already past and the second is next.
+    """
+    for days in range(3):
+        day = now.date() + timedelta(days=days)
+        for fold in (0, 1):
+            candidate = datetime.combine(day, departure, tzinfo=now.tzinfo).replace(
+                fold=fold
+            )
+            if candidate.astimezone(UTC) > now.astimezone(UTC):
+                return candidate
+    msg = "no departure within three days"  # pragma: no cover - unreachable
+    raise ValueError(msg)  # pragma: no cover
 
 
 def minutes_after_midnight(moment: datetime, *, round_up: bool = False) -> int:
@@ -140,25 +150,15 @@ def minutes_after_midnight(moment: datetime, *, round_up: bool = False) -> int:
     return minutes % (24 * 60)
 
 
-def _firmware(data: VehicleData) -> tuple[int, int] | None:
-    version = (data.vehicle_state or {}).get("car_version")
-    if not isinstance(version, str):
-        return None
-    parts = version.split(" ")[0].split(".")
-    try:
-        return int(parts[0]), int(parts[1])
-    except (IndexError, ValueError):
-        return None
-
-
-def _supports_schedules(data: VehicleData) -> bool:
+def _supports_schedules(status: VehicleStatus) -> bool:
     """Current firmware: charge schedules (else the older scheduled charging)."""
-    firmware = _firmware(data)
-    return firmware is None or firmware >= FIRST_ADD_CHARGE_SCHEDULE_FIRMWARE
+    return (
+        status.firmware is None or status.firmware >= FIRST_ADD_CHARGE_SCHEDULE_FIRMWARE
+    )
 
 
 class ChargingWorker:
-    """Runs the worker for the cars of one account."""
+    """Runs the worker for the cars of one account; the one wake path."""
 
     def __init__(
         self,
@@ -175,8 +175,6 @@ class ChargingWorker:
         self._clock = clock or (lambda: time_module.time())
         self._sleep = sleep
         self._wake_timeout_s = wake_timeout_s
-        self._written: dict[str, tuple[int, int]] = {}
-        """The schedule (start, end minutes) last written to each car."""
 
     def plan(
         self,
@@ -220,10 +218,11 @@ class ChargingWorker:
             run.result, run.error = WorkerResult.ERROR, type(err).__name__
         run.duration_s = self._clock() - run.started
         _LOGGER.debug(
-            "Worker for %s (%s): %s after %s requests",
-            self.tracker.vehicles[vin].name,
+            "Worker for %s (%s): %s (%s) after %s requests",
+            self.tracker.car(vin).status.name,
             trigger,
             run.result,
+            run.reason or run.error or "",
             run.requests,
         )
         return run
@@ -236,36 +235,76 @@ class ChargingWorker:
         self, run: WorkerRun, settings: ChargeSettings, tariff: Tariff | None
     ) -> None:
         vin = run.vin
-        status = self.tracker.vehicles[vin]
-        data: VehicleData | None = None
-        # After a 429 no reads until Retry-After: plan from what is known.
-        may_read = not self.tracker.rate_limited(self._clock())
-        if may_read:
-            try:
-                data = await self._call(
-                    run, self.client.vehicle_data(vin, WORKER_ENDPOINTS)
-                )
-            except VehicleUnavailableError:
-                pass
-            except RateLimitedError as err:
-                self.tracker.note_rate_limit(err, self._clock())
-                may_read = False
-        if data is not None:
-            self.tracker.observe(vin, data, self._clock())
+        fresh = await self._async_read_if_awake(run)
+        status = self.tracker.car(vin).status
         run.plan = self.plan(status, settings, tariff, self._clock())
         if run.plan is None:
+            run.reason = "nothing_known"
             return
         run.result = WorkerResult.PLANNED
-        if not (settings.smart_charging and status.plugged_in and status.at_home):
+        if not settings.smart_charging:
+            run.reason = "smart_charging_off"
             return
-        if data is None:
-            if not may_read or not self._needs_command(run.plan, status, None, vin):
+        if not (status.plugged_in and status.at_home):
+            run.reason = "not_plugged_in_at_home"
+            return
+        if tariff is None:
+            # No price known (a price sensor not there yet): charging now could
+            # mean the peak price. Do nothing; the run is retried when it comes.
+            run.result, run.reason = WorkerResult.NO_ACTION, "no_tariff"
+            return
+        if not self._needs_command(run.plan, vin, fresh=fresh):
+            run.reason = "schedule_up_to_date"
+            return
+        if not fresh:
+            if self.tracker.rate_limited(self._clock()):
+                run.reason = "rate_limited"
                 return
-            data = await self._wake_and_read(run)
+            await self.async_wake(vin, run)
+            await self._async_read(run)
+            status = self.tracker.car(vin).status
             run.plan = self.plan(status, settings, tariff, self._clock()) or run.plan
-        await self._apply(run, data, status)
+        await self._apply(run)
         if run.commands:
             run.result = WorkerResult.APPLIED
+        elif run.reason is None:
+            run.reason = "schedule_up_to_date"
+
+    async def _async_read_if_awake(self, run: WorkerRun) -> bool:
+        """Make sure what is known is current when that costs no wake.
+
+        Returns whether live data is fresh (so commands can follow at once).
+        """
+        vin = run.vin
+        status = self.tracker.car(vin).status
+        now = self._clock()
+        if status.last_data_at is not None and now - status.last_data_at < FRESH_DATA_S:
+            return True  # The scout read it moments ago.
+        if self.tracker.rate_limited(now):
+            return False
+        try:
+            record = await self._call(run, self.client.vehicle(vin))
+        except RateLimitedError as err:
+            self.tracker.note_rate_limit(err, self._clock())
+            return False
+        self.tracker.observe_state(vin, record.state)
+        if not record.is_online:
+            return False  # Asleep: a read would be a billed 408.
+        try:
+            await self._async_read(run)
+        except VehicleUnavailableError:
+            self.tracker.observe_state(vin, VehicleState.ASLEEP)
+            return False
+        except RateLimitedError as err:
+            self.tracker.note_rate_limit(err, self._clock())
+            return False
+        return True
+
+    async def _async_read(self, run: WorkerRun) -> None:
+        data = await self._call(
+            run, self.client.vehicle_data(run.vin, WORKER_ENDPOINTS)
+        )
+        self.tracker.observe(run.vin, data, self._clock())
 
     def _desired_schedule(self, plan: ChargingPlan) -> tuple[int, int] | None:
         if plan.reason != "cheapest_window" or plan.start is None or plan.end is None:
@@ -275,41 +314,24 @@ class ChargingWorker:
             minutes_after_midnight(plan.end, round_up=True),
         )
 
-    def _needs_command(
-        self,
-        plan: ChargingPlan,
-        status: VehicleStatus,
-        data: VehicleData | None,
-        vin: str,
-    ) -> bool:
+    def _needs_command(self, plan: ChargingPlan, vin: str, *, fresh: bool) -> bool:
         """Whether the car must be told anything to follow ``plan``.
 
-        Without fresh data (the car sleeps) the schedule this worker wrote last
-        stands for the car's: unchanged, nothing is sent and nobody is woken.
+        Judged from the car's own schedule as last read back. When nothing is
+        known about it, an awake car is told (it costs no wake) and a sleeping
+        one is not (so it is not woken).
         """
         if plan.reason == "already_at_target":
             return False
+        car = self.tracker.car(vin)
         desired = self._desired_schedule(plan)
         if desired is None:
-            return not status.charging  # charge as soon as possible
-        return self._charging_too_early(plan, status) or self._schedule_differs(
-            desired, data, vin
-        )
-
-    def _schedule_differs(
-        self, desired: tuple[int, int], data: VehicleData | None, vin: str
-    ) -> bool:
-        if data is None or not _supports_schedules(data):
-            return self._written.get(vin) != desired
-        ours = next(
-            (s for s in data.charge_schedules or () if s.id == schedule_id_for(vin)),
-            None,
-        )
-        return (
-            ours is None
-            or not ours.enabled
-            or (ours.start_time, ours.end_time) != desired
-        )
+            return not car.status.charging  # charge as soon as possible
+        if self._charging_too_early(plan, car.status):
+            return True
+        if car.schedule is None:
+            return fresh
+        return car.schedule.window != desired
 
     def _charging_too_early(self, plan: ChargingPlan, status: VehicleStatus) -> bool:
         if not status.charging or plan.start is None:
@@ -317,24 +339,20 @@ class ChargingWorker:
         # Compared as instants: wall clocks repeat an hour in autumn.
         return self._clock() < plan.start.timestamp()
 
-    async def async_wake(self, vin: str) -> None:
-        """Wake a car for a command the user asked for; wait until it is online."""
-        await self._wake(WorkerRun(vin=vin, trigger="command", started=self._clock()))
+    async def async_wake(self, vin: str, run: WorkerRun | None = None) -> None:
+        """The one wake path: wake a car (never through the proxy) and wait.
 
-    async def _wake_and_read(self, run: WorkerRun) -> VehicleData:
-        """Wake the car once (never through the proxy), then read it."""
-        await self._wake(run)
-        data = await self._call(
-            run, self.client.vehicle_data(run.vin, WORKER_ENDPOINTS)
-        )
-        self.tracker.observe(run.vin, data, self._clock())
-        return data
-
-    async def _wake(self, run: WorkerRun) -> None:
-        vin = run.vin
-        record = await self._call(run, self.client.vehicle(vin))
-        if not record.is_online:
-            _LOGGER.debug("Waking %s to apply a charging plan", vin_tail(vin))
+        Per-car lock: a worker run and a user command that both need the car
+        awake send one ``wake_up``; the second finds the car online (a free
+        state check) and sends none.
+        """
+        run = run or WorkerRun(vin=vin, trigger="command", started=self._clock())
+        async with self.tracker.car(vin).lock:
+            record = await self._call(run, self.client.vehicle(vin))
+            self.tracker.observe_state(vin, record.state)
+            if record.is_online:
+                return
+            _LOGGER.debug("Waking %s", vin_tail(vin))
             await self._call(run, self.client.wake_up(vin))
             run.woke = True
             waited = 0.0
@@ -343,40 +361,40 @@ class ChargingWorker:
                 waited += WAKE_POLL_S
                 record = await self._call(run, self.client.vehicle(vin))
                 if record.is_online:
-                    break
+                    self.tracker.observe_state(vin, record.state)
+                    return
                 if waited >= self._wake_timeout_s:
                     msg = "the car did not wake up"
                     raise VehicleUnavailableError(msg)
 
-    async def _apply(
-        self, run: WorkerRun, data: VehicleData, status: VehicleStatus
-    ) -> None:
+    async def _apply(self, run: WorkerRun) -> None:
         vin = run.vin
         plan = run.plan
-        if plan is None or not self._needs_command(plan, status, data, vin):
+        car = self.tracker.car(vin)
+        if plan is None:
             return
         desired = self._desired_schedule(plan)
         if desired is None:
-            await self._command(run, "charge_start", self.client.charge_start(vin))
+            if not car.status.charging:
+                await self._command(run, "charge_start", self.client.charge_start)
+                self.tracker.note_command(vin, charging_state="Starting")
             return
-        if self._schedule_differs(desired, data, vin):
-            await self._write_schedule(run, data, desired)
-            self._written[vin] = desired
-        if self._charging_too_early(plan, status):
-            await self._command(run, "charge_stop", self.client.charge_stop(vin))
+        if car.schedule is None or car.schedule.window != desired:
+            await self._write_schedule(run, desired)
+        if self._charging_too_early(plan, self.tracker.car(vin).status):
+            await self._command(run, "charge_stop", self.client.charge_stop)
+            self.tracker.note_command(vin, charging_state="Stopped")
 
-    async def _write_schedule(
-        self, run: WorkerRun, data: VehicleData, desired: tuple[int, int]
-    ) -> None:
+    async def _write_schedule(self, run: WorkerRun, desired: tuple[int, int]) -> None:
         vin = run.vin
         start, end = desired
-        if _supports_schedules(data):
+        if _supports_schedules(self.tracker.car(vin).status):
             home = self.tracker.home
             try:
                 await self._command(
                     run,
                     "add_charge_schedule",
-                    self.client.add_charge_schedule(
+                    lambda vin: self.client.add_charge_schedule(
                         vin,
                         days_of_week=SCHEDULE_DAYS,
                         start_time=start,
@@ -392,17 +410,35 @@ class ChargingWorker:
                     type(err).__name__,
                 )
             else:
+                await self._read_back(run, desired)
                 return
         await self._command(
             run,
             "set_scheduled_charging",
-            self.client.set_scheduled_charging(
+            lambda vin: self.client.set_scheduled_charging(
                 vin, enable=True, minutes_after_midnight=start
             ),
         )
+        # Older firmware reports no schedule list: what it accepted is what it has.
+        self.tracker.note_schedule(vin, desired, self._clock())
+
+    async def _read_back(self, run: WorkerRun, desired: tuple[int, int]) -> None:
+        """Read the schedule back, so the next run knows what the car has."""
+        try:
+            await self._async_read(run)
+        except TeslaFleetError:
+            # Accepted but not read back: take the car's word for it.
+            self.tracker.note_schedule(run.vin, desired, self._clock())
 
     async def _command(
-        self, run: WorkerRun, name: str, request: Awaitable[Any]
+        self, run: WorkerRun, name: str, send: Callable[[str], Awaitable[Any]]
     ) -> None:
-        await self._call(run, request)
+        """Send one command; a car that fell asleep meanwhile is woken once."""
+        try:
+            await self._call(run, send(run.vin))
+        except VehicleUnavailableError:
+            if run.woke:
+                raise
+            await self.async_wake(run.vin, run)
+            await self._call(run, send(run.vin))
         run.commands.append(name)

@@ -24,7 +24,7 @@ async def async_setup_entry(
     """Add a tracker per vehicle."""
     scout = entry.runtime_data.scout
     async_add_entities(
-        TeslaScoutWorkerTracker(scout, vin, LOCATION) for vin in scout.tracker.vehicles
+        TeslaScoutWorkerTracker(scout, vin, LOCATION) for vin in scout.tracker.cars
     )
 
 

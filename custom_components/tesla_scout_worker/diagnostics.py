@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from typing import Any
 
 from homeassistant.components.diagnostics import async_redact_data
@@ -67,20 +66,17 @@ async def async_get_config_entry_diagnostics(
             "retry_at": data.scout.tracker.retry_at,
         },
         "vehicles": [
-            async_redact_data(asdict(status), TO_REDACT)
-            for status in data.scout.tracker.vehicles.values()
+            async_redact_data(car.status.as_dict(), TO_REDACT)
+            for car in data.scout.tracker.cars.values()
         ],
         "worker": [
             {
-                "smart_charging": data.worker.settings[vin].smart_charging,
-                "departure": data.worker.settings[vin].departure.isoformat(),
-                "last_run": (
-                    data.worker.last_runs[vin].as_dict()
-                    if vin in data.worker.last_runs
-                    else None
-                ),
+                "smart_charging": car.settings.smart_charging,
+                "departure": car.settings.departure.isoformat(),
+                "schedule_known": car.schedule is not None,
+                "last_run": car.last_run.as_dict() if car.last_run else None,
             }
-            for vin in data.scout.tracker.vehicles
+            for car in data.scout.tracker.cars.values()
         ],
         "token": {
             "expires_at": token.expires_at,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
 from homeassistant.helpers.entity import Entity, EntityDescription
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
@@ -9,7 +11,10 @@ from homeassistant.helpers.update_coordinator import CoordinatorEntity
 from .const import DOMAIN
 from .models import TeslaScoutWorkerConfigEntry
 from .scout import ScoutCoordinator
-from .tracking import VehicleStatus
+from .tracking import Car, VehicleStatus
+
+if TYPE_CHECKING:
+    from .worker import WorkerScheduler
 
 
 class TeslaScoutWorkerAccountEntity(Entity):
@@ -53,16 +58,26 @@ class TeslaScoutWorkerVehicleEntity(CoordinatorEntity[ScoutCoordinator]):
         self.entity_description = description
         self.vin = vin
         self._attr_unique_id = f"{vin}_{description.key}"
-        status = coordinator.data.get(vin) if coordinator.data else None
+        car = coordinator.data.get(vin) if coordinator.data else None
         self._attr_device_info = DeviceInfo(
             identifiers={(DOMAIN, vin)},
-            name=(status.display_name if status else None) or f"Tesla {vin[-4:]}",
+            name=(car.status.display_name if car else None) or f"Tesla {vin[-4:]}",
             manufacturer="Tesla",
             model=MODELS.get(vin[3:4], "Tesla"),
             serial_number=vin,
         )
 
     @property
+    def car(self) -> Car:
+        """This car in the coordinator's snapshot (read only)."""
+        return self.coordinator.data[self.vin]
+
+    @property
     def status(self) -> VehicleStatus:
-        """What the scout knows about this vehicle."""
-        return self.coordinator.tracker.vehicles[self.vin]
+        """What is known about this vehicle (last known while it sleeps)."""
+        return self.car.status
+
+    @property
+    def worker(self) -> WorkerScheduler:
+        """The one path for commands and settings."""
+        return self.coordinator.config_entry.runtime_data.worker

@@ -10,7 +10,7 @@ from .fleet import TeslaFleetClient
 from .scout import ScoutCoordinator
 from .tokens import TokenManager
 from .usage import UsageTracker
-from .worker import WorkerCoordinator
+from .worker import WorkerScheduler
 
 
 @dataclass
@@ -21,7 +21,7 @@ class TeslaScoutWorkerData:
     tokens: TokenManager
     usage: UsageTracker
     scout: ScoutCoordinator
-    worker: WorkerCoordinator
+    worker: WorkerScheduler
 
 
 type TeslaScoutWorkerConfigEntry = ConfigEntry[TeslaScoutWorkerData]

@@ -9,8 +9,6 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .entity import TeslaScoutWorkerVehicleEntity
 from .models import TeslaScoutWorkerConfigEntry
-from .scout import ScoutCoordinator
-from .worker import WorkerCoordinator
 
 PARALLEL_UPDATES = 1
 
@@ -30,22 +28,14 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add the charge limit of each vehicle."""
-    data = entry.runtime_data
+    scout = entry.runtime_data.scout
     async_add_entities(
-        ChargeLimitNumber(data.scout, vin, data.worker)
-        for vin in data.scout.tracker.vehicles
+        ChargeLimitNumber(scout, vin, CHARGE_LIMIT) for vin in scout.tracker.cars
     )
 
 
 class ChargeLimitNumber(TeslaScoutWorkerVehicleEntity, NumberEntity):
     """The car's charge limit; setting it sends ``set_charge_limit``."""
-
-    def __init__(
-        self, coordinator: ScoutCoordinator, vin: str, worker: WorkerCoordinator
-    ) -> None:
-        """Keep the worker for its command helper."""
-        super().__init__(coordinator, vin, CHARGE_LIMIT)
-        self.worker = worker
 
     @property
     def native_value(self) -> float | None:
@@ -60,6 +50,5 @@ class ChargeLimitNumber(TeslaScoutWorkerVehicleEntity, NumberEntity):
             self.vin,
             "set_charge_limit",
             lambda: client.set_charge_limit(self.vin, percent),
+            charge_limit_soc=percent,
         )
-        self.status.charge_limit_soc = percent
-        self.coordinator.async_update_listeners()

@@ -25,7 +25,7 @@ from .scout import ScoutCoordinator, home_from_options
 from .tokens import TokenManager, TokenRefreshFailedError
 from .tracking import VehicleTracker
 from .usage import UsageTracker
-from .worker import WorkerCoordinator
+from .worker import WorkerScheduler
 
 
 async def async_build_runtime(
@@ -55,12 +55,14 @@ async def async_build_runtime(
     )
     async_remove_stale_devices(hass, entry)
     scout = ScoutCoordinator(hass, entry, tracker)
-    worker = WorkerCoordinator(hass, entry, scout)
+    worker = WorkerScheduler(hass, entry, scout)
     scout.worker_trigger = worker.async_request_run
+    await scout.async_restore()
     await scout.async_config_entry_first_refresh()
     # Only once setup can no longer fail: listeners are cleaned up on unload.
     entry.async_on_unload(usage.async_start())
     entry.async_on_unload(usage.async_save)
+    entry.async_on_unload(scout.store.async_save)
     entry.async_on_unload(worker.async_start())
     if (unsubscribe := scout.async_track_presence()) is not None:
         entry.async_on_unload(unsubscribe)

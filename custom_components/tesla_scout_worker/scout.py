@@ -15,7 +15,13 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from homeassistant.const import STATE_HOME
-from homeassistant.core import Event, EventStateChangedData, HomeAssistant, callback
+from homeassistant.core import (
+    CALLBACK_TYPE,
+    Event,
+    EventStateChangedData,
+    HomeAssistant,
+    callback,
+)
 from homeassistant.exceptions import ConfigEntryAuthFailed, HomeAssistantError
 from homeassistant.helpers.event import (
     async_call_later,
@@ -39,7 +45,8 @@ from .const import (
     LOGGER,
 )
 from .fleet import TeslaAuthenticationError, TeslaFleetError, WrongRegionError
-from .tracking import Home, Transition, TransitionKind, VehicleStatus, VehicleTracker
+from .storage import VehicleStore
+from .tracking import Car, Home, Transition, TransitionKind, VehicleTracker
 
 if TYPE_CHECKING:
     from .models import TeslaScoutWorkerConfigEntry
@@ -78,8 +85,12 @@ def home_from_options(hass: HomeAssistant, options: Mapping[str, Any]) -> Home:
     )
 
 
-class ScoutCoordinator(DataUpdateCoordinator[dict[str, VehicleStatus]]):
-    """Checks the cars every few minutes with calls that never wake them."""
+class ScoutCoordinator(DataUpdateCoordinator[dict[str, Car]]):
+    """Checks the cars every few minutes with calls that never wake them.
+
+    Its data is a snapshot of every car (frozen :class:`Car` objects), new
+    after every change the tracker makes, whoever made it: entities only read.
+    """
 
     config_entry: TeslaScoutWorkerConfigEntry
 
@@ -100,13 +111,44 @@ class ScoutCoordinator(DataUpdateCoordinator[dict[str, VehicleStatus]]):
             config_entry=entry,
             name=DOMAIN,
             update_interval=timedelta(seconds=self.base_interval_s),
-            always_update=True,
+            always_update=False,
         )
         self.tracker = tracker
         self.worker_trigger = worker_trigger
         self.last_scout: float | None = None
         self._outage_since: float | None = None
         self._rate_limit_logged = False
+        self._publish_scheduled = False
+        self._presence_timer: CALLBACK_TYPE | None = None
+        self.store = VehicleStore(hass, entry.entry_id)
+        tracker.on_transition = self._fire
+        tracker.on_change = self._async_changed
+
+    async def async_restore(self) -> None:
+        """Start from the last known status of each car (before the first check)."""
+        for vin, (status, schedule) in (await self.store.async_load()).items():
+            self.tracker.restore(vin, status, schedule)
+        self.data = self.tracker.cars
+
+    @callback
+    def _async_changed(self) -> None:
+        """A car changed: publish one new snapshot soon, and save it."""
+        self.store.async_schedule_save(self.tracker.cars)
+        if not self._publish_scheduled:
+            self._publish_scheduled = True
+            self.hass.loop.call_soon(self.async_publish)
+
+    @callback
+    def async_publish(self) -> None:
+        """Hand the entities the current snapshot now (after a user's action).
+
+        Changes during a cycle or a run are published together, once, soon.
+        """
+        self._publish_scheduled = False
+        if self.data != (cars := self.tracker.cars):
+            # Not async_set_updated_data: that would move the next scout check.
+            self.data = cars
+            self.async_update_listeners()
 
     @callback
     def async_track_presence(self) -> Callable[[], None] | None:
@@ -120,6 +162,7 @@ class ScoutCoordinator(DataUpdateCoordinator[dict[str, VehicleStatus]]):
             return None
 
         async def _check_later(_: Any) -> None:
+            self._presence_timer = None
             await self.async_request_refresh()
 
         @callback
@@ -129,16 +172,34 @@ class ScoutCoordinator(DataUpdateCoordinator[dict[str, VehicleStatus]]):
             is_home = new is not None and new.state == STATE_HOME
             if is_home and not was_home:
                 LOGGER.debug("Presence entity arrived home: checking the cars now")
-                self.hass.async_create_task(self.async_request_refresh())
+                self._async_cancel_presence_timer()
+                self.config_entry.async_create_background_task(
+                    self.hass, self.async_request_refresh(), f"{DOMAIN} presence"
+                )
             elif was_home and not is_home and new is not None:
                 LOGGER.debug("Presence entity left home: checking the cars soon")
-                self.config_entry.async_on_unload(
-                    async_call_later(self.hass, PRESENCE_LEFT_DELAY_S, _check_later)
+                # One timer: a new departure replaces the pending check.
+                self._async_cancel_presence_timer()
+                self._presence_timer = async_call_later(
+                    self.hass, PRESENCE_LEFT_DELAY_S, _check_later
                 )
 
-        return async_track_state_change_event(self.hass, [entity_id], _changed)
+        unsubscribe = async_track_state_change_event(self.hass, [entity_id], _changed)
 
-    async def _async_update_data(self) -> dict[str, VehicleStatus]:
+        @callback
+        def _stop() -> None:
+            unsubscribe()
+            self._async_cancel_presence_timer()
+
+        return _stop
+
+    @callback
+    def _async_cancel_presence_timer(self) -> None:
+        if self._presence_timer is not None:
+            self._presence_timer()
+            self._presence_timer = None
+
+    async def _async_update_data(self) -> dict[str, Car]:
         now = time.time()
         try:
             try:
@@ -174,9 +235,8 @@ class ScoutCoordinator(DataUpdateCoordinator[dict[str, VehicleStatus]]):
                 ),
             )
         )
-        for transition in report.transitions:
-            self._fire(transition)
-        return self.tracker.vehicles
+        # The transitions were fired as they were seen (tracker.on_transition).
+        return self.tracker.cars
 
     def _switch_region(self, url: str) -> None:
         LOGGER.warning("Tesla says the account lives in another region; switching")
@@ -186,7 +246,7 @@ class ScoutCoordinator(DataUpdateCoordinator[dict[str, VehicleStatus]]):
             data={**self.config_entry.data, CONF_API_BASE_URL: url},
         )
 
-    def _cached_or_fail(self, err: Exception, now: float) -> dict[str, VehicleStatus]:
+    def _cached_or_fail(self, err: Exception, now: float) -> dict[str, Car]:
         """Keep showing the last known values, for the first hour of an outage.
 
         Logged once when Tesla goes away and once when it is back.
@@ -201,14 +261,16 @@ class ScoutCoordinator(DataUpdateCoordinator[dict[str, VehicleStatus]]):
                 translation_key="cannot_reach_tesla",
                 translation_placeholders={"error": type(err).__name__},
             ) from err
-        return self.tracker.vehicles
+        return self.tracker.cars
 
     def _recovered(self) -> None:
         if self._outage_since is not None:
             LOGGER.info("Tesla can be reached again")
             self._outage_since = None
 
+    @callback
     def _fire(self, transition: Transition) -> None:
+        """Events and worker runs for a transition, whoever observed it."""
         data: dict[str, Any] = {
             "type": str(transition.kind),
             ATTR_CONFIG_ENTRY_ID: self.config_entry.entry_id,

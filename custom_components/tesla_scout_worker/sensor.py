@@ -214,12 +214,12 @@ async def async_setup_entry(
     scout = entry.runtime_data.scout
     async_add_entities(
         TeslaScoutWorkerVehicleSensor(scout, vin, description)
-        for vin in scout.tracker.vehicles
+        for vin in scout.tracker.cars
         for description in VEHICLE_SENSORS
     )
     async_add_entities(
         TeslaScoutWorkerRunSensor(scout, vin, description)
-        for vin in scout.tracker.vehicles
+        for vin in scout.tracker.cars
         for description in WORKER_SENSORS
     )
     async_add_entities(
@@ -233,19 +233,10 @@ class TeslaScoutWorkerRunSensor(TeslaScoutWorkerVehicleEntity, SensorEntity):
 
     entity_description: WorkerSensorEntityDescription
 
-    async def async_added_to_hass(self) -> None:
-        """Follow the worker's runs."""
-        await super().async_added_to_hass()
-        self.async_on_remove(
-            self.coordinator.config_entry.runtime_data.worker.async_add_listener(
-                self.async_write_ha_state
-            )
-        )
-
     @property
     def _run(self) -> WorkerRun | None:
-        worker = self.coordinator.config_entry.runtime_data.worker
-        return worker.last_runs.get(self.vin)
+        run: WorkerRun | None = self.car.last_run
+        return run
 
     @property
     def native_value(self) -> datetime | None:

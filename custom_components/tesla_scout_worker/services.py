@@ -63,7 +63,7 @@ def async_get_loaded_entry(
 
 
 def _vins(entry: TeslaScoutWorkerConfigEntry, vin: str | None) -> list[str]:
-    vins = list(entry.runtime_data.scout.tracker.vehicles)
+    vins = list(entry.runtime_data.scout.tracker.cars)
     if vin is None:
         return vins
     if vin not in vins:
@@ -92,11 +92,12 @@ async def _async_get_charging_plan(call: ServiceCall) -> ServiceResponse:
     (vin,) = _vins(entry, call.data[ATTR_VIN])
     worker = entry.runtime_data.worker
     plan = worker.current_plan(vin)
-    last = worker.last_runs.get(vin)
+    last = worker.last_run(vin)
+    settings = worker.tracker.car(vin).settings
     return {
         "plan": plan.as_dict() if plan is not None else None,
-        "smart_charging": worker.settings[vin].smart_charging,
-        "departure_time": worker.settings[vin].departure.isoformat(),
+        "smart_charging": settings.smart_charging,
+        "departure_time": settings.departure.isoformat(),
         "last_run": last.as_dict() if last is not None else None,
     }
 

@@ -12,7 +12,6 @@ from homeassistant.helpers.restore_state import RestoreEntity
 
 from .entity import TeslaScoutWorkerVehicleEntity
 from .models import TeslaScoutWorkerConfigEntry
-from .worker import WorkerCoordinator
 
 PARALLEL_UPDATES = 1
 
@@ -28,30 +27,18 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add the switches of each vehicle."""
-    data = entry.runtime_data
+    scout = entry.runtime_data.scout
     async_add_entities(
         entity
-        for vin in data.scout.tracker.vehicles
+        for vin in scout.tracker.cars
         for entity in (
-            ChargingSwitch(data.scout, vin, CHARGING, data.worker),
-            SmartChargingSwitch(data.scout, vin, SMART_CHARGING, data.worker),
+            ChargingSwitch(scout, vin, CHARGING),
+            SmartChargingSwitch(scout, vin, SMART_CHARGING),
         )
     )
 
 
-class _WorkerSwitch(TeslaScoutWorkerVehicleEntity, SwitchEntity):
-    def __init__(
-        self,
-        coordinator: Any,
-        vin: str,
-        description: SwitchEntityDescription,
-        worker: WorkerCoordinator,
-    ) -> None:
-        super().__init__(coordinator, vin, description)
-        self.worker = worker
-
-
-class ChargingSwitch(_WorkerSwitch):
+class ChargingSwitch(TeslaScoutWorkerVehicleEntity, SwitchEntity):
     """Charging now: on sends ``charge_start``, off ``charge_stop``."""
 
     @property
@@ -65,41 +52,43 @@ class ChargingSwitch(_WorkerSwitch):
         """Start charging (wakes a sleeping car once)."""
         client = self.coordinator.tracker.client
         await self.worker.async_command(
-            self.vin, "charge_start", lambda: client.charge_start(self.vin)
+            self.vin,
+            "charge_start",
+            lambda: client.charge_start(self.vin),
+            charging_state="Starting",
         )
-        self.status.charging_state = "Starting"
-        self.coordinator.async_update_listeners()
 
     async def async_turn_off(self, **kwargs: Any) -> None:
         """Stop charging."""
         client = self.coordinator.tracker.client
         await self.worker.async_command(
-            self.vin, "charge_stop", lambda: client.charge_stop(self.vin)
+            self.vin,
+            "charge_stop",
+            lambda: client.charge_stop(self.vin),
+            charging_state="Stopped",
         )
-        self.status.charging_state = "Stopped"
-        self.coordinator.async_update_listeners()
 
 
-class SmartChargingSwitch(_WorkerSwitch, RestoreEntity):
+class SmartChargingSwitch(TeslaScoutWorkerVehicleEntity, SwitchEntity, RestoreEntity):
     """Lets the worker apply its plans; off by default, restored on restart."""
 
     async def async_added_to_hass(self) -> None:
         """Restore the user's choice."""
         await super().async_added_to_hass()
         if (last := await self.async_get_last_state()) is not None:
-            self.worker.settings[self.vin].smart_charging = last.state == STATE_ON
+            self.worker.async_set_settings(
+                self.vin, smart_charging=last.state == STATE_ON
+            )
 
     @property
     def is_on(self) -> bool:
         """Whether the worker may change the car's charging."""
-        return self.worker.settings[self.vin].smart_charging
+        return self.car.settings.smart_charging
 
     async def async_turn_on(self, **kwargs: Any) -> None:
         """Allow the worker to apply plans."""
-        self.worker.settings[self.vin].smart_charging = True
-        self.async_write_ha_state()
+        self.worker.async_set_settings(self.vin, smart_charging=True)
 
     async def async_turn_off(self, **kwargs: Any) -> None:
         """Plans are only shown, never applied."""
-        self.worker.settings[self.vin].smart_charging = False
-        self.async_write_ha_state()
+        self.worker.async_set_settings(self.vin, smart_charging=False)

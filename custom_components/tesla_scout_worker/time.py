@@ -11,8 +11,6 @@ from homeassistant.helpers.restore_state import RestoreEntity
 
 from .entity import TeslaScoutWorkerVehicleEntity
 from .models import TeslaScoutWorkerConfigEntry
-from .scout import ScoutCoordinator
-from .worker import WorkerCoordinator
 
 PARALLEL_UPDATES = 0
 
@@ -27,22 +25,14 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add the departure time of each vehicle."""
-    data = entry.runtime_data
+    scout = entry.runtime_data.scout
     async_add_entities(
-        DepartureTime(data.scout, vin, data.worker)
-        for vin in data.scout.tracker.vehicles
+        DepartureTime(scout, vin, DEPARTURE_TIME) for vin in scout.tracker.cars
     )
 
 
 class DepartureTime(TeslaScoutWorkerVehicleEntity, TimeEntity, RestoreEntity):
     """The charging plan ends by this local time; 07:00 until changed."""
-
-    def __init__(
-        self, coordinator: ScoutCoordinator, vin: str, worker: WorkerCoordinator
-    ) -> None:
-        """Keep the worker, which holds the setting."""
-        super().__init__(coordinator, vin, DEPARTURE_TIME)
-        self.worker = worker
 
     async def async_added_to_hass(self) -> None:
         """Restore the user's departure time."""
@@ -53,14 +43,13 @@ class DepartureTime(TeslaScoutWorkerVehicleEntity, TimeEntity, RestoreEntity):
                 restored = time.fromisoformat(last.state)
             except ValueError:
                 return
-            self.worker.settings[self.vin].departure = restored
+            self.worker.async_set_settings(self.vin, departure=restored)
 
     @property
     def native_value(self) -> time:
         """The departure time."""
-        return self.worker.settings[self.vin].departure
+        return self.car.settings.departure
 
     async def async_set_value(self, value: time) -> None:
         """Change the departure time."""
-        self.worker.settings[self.vin].departure = value.replace(second=0)
-        self.async_write_ha_state()
+        self.worker.async_set_settings(self.vin, departure=value.replace(second=0))

@@ -9,17 +9,25 @@ coordinator (``scout.py``) and the cost benchmark both drive this class.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import asyncio
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field, fields, replace
+from datetime import time
 from enum import StrEnum
 import logging
+from typing import Any
+import zlib
 
 from .fleet import (
     CHARGING_STATES_ACTIVE,
     RateLimitedError,
+    TeslaAuthenticationError,
     TeslaFleetClient,
+    TeslaFleetError,
     VehicleData,
     VehicleState,
     VehicleUnavailableError,
+    WrongRegionError,
     vin_tail,
 )
 from .geo import distance_m, is_at_home
@@ -27,8 +35,17 @@ from .policy import VehicleOutlook, may_fetch_live_data, next_interval
 
 _LOGGER = logging.getLogger(__name__)
 
-SCOUT_ENDPOINTS = ("charge_state", "drive_state", "location_data")
-"""One request gives position, gear and plug: all the scout needs."""
+LIVE_DATA_ENDPOINTS = (
+    "charge_state",
+    "charge_schedule_data",
+    "drive_state",
+    "location_data",
+    "vehicle_state",
+)
+"""One request gives position, gear, plug, schedule and firmware: what the
+scout needs and what a worker run right after it needs too (so it need not
+read again). Tesla bills a request, not its size."""
+SCOUT_ENDPOINTS = LIVE_DATA_ENDPOINTS
 
 DEFAULT_RETRY_AFTER_S = 60.0
 """Back-off after a 429 that did not say how long to wait."""
@@ -36,6 +53,7 @@ DEFAULT_RETRY_AFTER_S = 60.0
 DRIVING_GEARS = frozenset({"D", "R", "N"})
 HOME_DESTINATION_M = 250.0
 """A navigation destination this close to home counts as "going home"."""
+DEFAULT_DEPARTURE = time(7, 0)
 
 
 class TransitionKind(StrEnum):
@@ -57,9 +75,13 @@ class Transition:
     to_state: str | None = None
 
 
-@dataclass
+@dataclass(frozen=True, kw_only=True)
 class VehicleStatus:
-    """Everything known about one vehicle; positions are the last known ones."""
+    """What is known about one vehicle; positions are the last known ones.
+
+    Frozen: the tracker replaces it on every change, so a snapshot handed to
+    Home Assistant never changes under its readers.
+    """
 
     vin: str
     display_name: str | None = None
@@ -80,6 +102,8 @@ class VehicleStatus:
     charger_power_kw: float | None = None
     minutes_to_arrival: float | None = None
     destination_is_home: bool = False
+    firmware: tuple[int, int] | None = None
+    """The car's software version (year, release), from ``vehicle_state``."""
     last_data_at: float | None = None
     """When live data last came from the car (epoch seconds)."""
     parked_seen_at: float | None = None
@@ -118,16 +142,80 @@ class VehicleStatus:
             destination_is_home=self.destination_is_home,
         )
 
+    def as_dict(self) -> dict[str, Any]:
+        """A JSON-friendly copy (for the store and diagnostics)."""
+        data = asdict(self)
+        data["firmware"] = list(self.firmware) if self.firmware else None
+        return data
+
+    @classmethod
+    def from_dict(cls, vin: str, data: Mapping[str, Any]) -> VehicleStatus:
+        """The status saved by :meth:`as_dict`; unknown keys are ignored."""
+        known = {f.name for f in fields(cls)} - {"vin"}
+        values = {key: data[key] for key in known if key in data}
+        firmware = values.get("firmware")
+        values["firmware"] = (
+            (int(firmware[0]), int(firmware[1]))
+            if isinstance(firmware, list | tuple) and len(firmware) == 2
+            else None
+        )
+        return cls(vin=vin, **values)
+
+
+@dataclass(frozen=True)
+class VehicleSettings:
+    """The user's daily settings of one car (its switch and time entities)."""
+
+    smart_charging: bool = False
+    departure: time = DEFAULT_DEPARTURE
+
+
+@dataclass(frozen=True)
+class KnownSchedule:
+    """This integration's charge schedule in the car, as the car last said.
+
+    ``window`` is (start, end) in local minutes after midnight, or ``None``
+    when the car has no enabled schedule of ours. Read back from
+    ``charge_schedule_data`` after every write, and saved across restarts:
+    "must the car be told anything?" is answered from it.
+    """
+
+    window: tuple[int, int] | None
+    known_at: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class Car:
+    """One car's runtime: status, settings, known schedule, last run, lock.
+
+    Frozen; :class:`VehicleTracker` is its one writer and replaces it on each
+    change. The lock (shared by every copy) serialises wakes and commands.
+    """
+
+    vin: str
+    status: VehicleStatus
+    settings: VehicleSettings = field(default_factory=VehicleSettings)
+    schedule: KnownSchedule | None = None
+    last_run: Any = None
+    """The last :class:`charging.WorkerRun` (kept untyped here to avoid a cycle)."""
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock, compare=False, repr=False)
+    observed: bool = False
+    """Seen (state or position) since setup: the first observation fires nothing."""
+    positioned: bool = False
+    """A position seen since setup: the first one at home starts the init run."""
+
 
 @dataclass
 class CycleReport:
-    """What one cycle did: its requests and the transitions it saw."""
+    """What one cycle did: its requests, the transitions it saw, per-car errors."""
 
     state_requests: int = 0
     data_requests: int = 0
     rate_limited: bool = False
     skipped: bool = False
     transitions: list[Transition] = field(default_factory=list)
+    errors: dict[str, str] = field(default_factory=dict)
+    """VIN → error name, for a car whose live data failed (the others go on)."""
 
 
 @dataclass(kw_only=True)
@@ -139,23 +227,65 @@ class Home:
     radius_m: float
 
 
-class VehicleTracker:
-    """Tracks the configured vehicles of one account across scout cycles."""
+type TransitionListener = Callable[[Transition], None]
+"""Told of every transition at once, whoever made the observation."""
+type ChangeListener = Callable[[], None]
+"""Told after every change of any car (to publish a new snapshot)."""
 
-    def __init__(self, client: TeslaFleetClient, vins: list[str], home: Home) -> None:
+
+class VehicleTracker:
+    """The one writer of every car's runtime, for the cars of one account.
+
+    Every observation, from the scout, a worker run, a wake or a user command,
+    goes through :meth:`observe` (live data) or :meth:`observe_state` (a state
+    check). Transitions go to ``on_transition`` as they happen, so none is
+    lost whoever observed it.
+    """
+
+    def __init__(
+        self,
+        client: TeslaFleetClient,
+        vins: list[str],
+        home: Home,
+        *,
+        on_transition: TransitionListener | None = None,
+        on_change: ChangeListener | None = None,
+    ) -> None:
         """Start with nothing known: a car asleep at setup has no position yet."""
         self.client = client
         self.home = home
-        self.vehicles: dict[str, VehicleStatus] = {
-            vin: VehicleStatus(vin=vin) for vin in vins
+        self._cars: dict[str, Car] = {
+            vin: Car(vin=vin, status=VehicleStatus(vin=vin)) for vin in vins
         }
         self.retry_at: float | None = None
+        self.on_transition = on_transition
+        self.on_change = on_change
+
+    # --- reading -----------------------------------------------------------------
+
+    @property
+    def cars(self) -> dict[str, Car]:
+        """A snapshot of every car (a new dict; the cars themselves are frozen)."""
+        return dict(self._cars)
+
+    @property
+    def vehicles(self) -> dict[str, VehicleStatus]:
+        """A snapshot of every car's status."""
+        return {vin: car.status for vin, car in self._cars.items()}
+
+    def car(self, vin: str) -> Car:
+        """One car's current runtime."""
+        return self._cars[vin]
+
+    # --- the scout cycle ---------------------------------------------------------
 
     async def async_cycle(self, now: float) -> CycleReport:
         """Run one scout cycle at time ``now`` (epoch seconds).
 
-        Fleet errors other than "asleep" and "rate limited" propagate: the
-        caller decides what an outage means (cached data stays here).
+        A failure of the vehicle list propagates: the caller decides what an
+        outage means (cached data stays here). A failure of one car's live
+        data is that car's alone: the other cars and every transition seen
+        so far go on.
         """
         report = CycleReport()
         if self.rate_limited(now):
@@ -168,27 +298,41 @@ class VehicleTracker:
         except RateLimitedError as err:
             self._rate_limited(err, now, report)
             return report
-        for vin, status in self.vehicles.items():
+        for vin in self._cars:
             record = records.get(vin)
             if record is None:
                 continue
-            status.display_name = record.display_name or status.display_name
-            self._set_state(status, record.state, report)
+            if record.display_name:
+                self._update(vin, display_name=record.display_name)
+            self.observe_state(vin, record.state, report)
+            status = self._cars[vin].status
             if not status.online or not may_fetch_live_data(status.parked_seen_at, now):
                 continue
             report.data_requests += 1
             try:
-                data = await self.client.vehicle_data(vin, SCOUT_ENDPOINTS)
+                data = await self.client.vehicle_data(vin, LIVE_DATA_ENDPOINTS)
             except VehicleUnavailableError:
                 # 408: it has just fallen asleep. It does not move while asleep,
                 # so the last known position stays.
-                self._set_state(status, VehicleState.ASLEEP, report)
+                self.observe_state(vin, VehicleState.ASLEEP, report)
                 continue
             except RateLimitedError as err:
                 self._rate_limited(err, now, report)
                 break
+            except (TeslaAuthenticationError, WrongRegionError):
+                raise
+            except TeslaFleetError as err:
+                _LOGGER.debug(
+                    "Live data of %s failed (%s); the other cars go on",
+                    status.name,
+                    type(err).__name__,
+                )
+                report.errors[vin] = type(err).__name__
+                continue
             self.observe(vin, data, now, report)
         return report
+
+    # --- the one observation path ------------------------------------------------
 
     def observe(
         self,
@@ -197,49 +341,101 @@ class VehicleTracker:
         now: float,
         report: CycleReport | None = None,
     ) -> list[Transition]:
-        """Take in live data (from the scout or the worker)."""
-        status = self.vehicles[vin]
+        """Take in live data (from the scout, a worker run or a wake)."""
         transitions: list[Transition] = []
-        status.last_data_at = now
-        if data.state is not None:
-            self._set_state(status, data.state, report, transitions)
-        else:
-            self._set_state(status, VehicleState.ONLINE, report, transitions)
+        self._set_state(vin, data.state or VehicleState.ONLINE, report, transitions)
+        changes: dict[str, Any] = {"last_data_at": now}
         if data.charge is not None:
             charge = data.charge
-            status.battery_level = charge.battery_level
-            status.battery_range = charge.battery_range
-            status.charge_limit_soc = charge.charge_limit_soc
-            status.charging_state = charge.charging_state
-            status.plugged_in = charge.plugged_in
-            status.charger_power_kw = charge.measured_power_kw
-        if data.drive is not None:
-            drive = data.drive
-            status.shift_state = drive.shift_state
-            status.speed_mph = drive.speed
-            status.minutes_to_arrival = drive.minutes_to_arrival
-            status.destination_is_home = (
-                drive.destination_latitude is not None
-                and drive.destination_longitude is not None
-                and distance_m(
-                    drive.destination_latitude,
-                    drive.destination_longitude,
-                    self.home.latitude,
-                    self.home.longitude,
-                )
-                <= max(HOME_DESTINATION_M, self.home.radius_m)
+            changes.update(
+                battery_level=charge.battery_level,
+                battery_range=charge.battery_range,
+                charge_limit_soc=charge.charge_limit_soc,
+                charging_state=charge.charging_state,
+                plugged_in=charge.plugged_in,
+                charger_power_kw=charge.measured_power_kw,
             )
-            if drive.latitude is not None and drive.longitude is not None:
-                status.heading = drive.heading
-                self._set_position(
-                    status, drive.latitude, drive.longitude, report, transitions
-                )
+        if (firmware := firmware_of(data)) is not None:
+            changes["firmware"] = firmware
         parked = data.is_parked
         if parked is True:
-            status.parked_seen_at = now
+            changes["parked_seen_at"] = now
         elif parked is False:
-            status.parked_seen_at = None
+            changes["parked_seen_at"] = None
+        if data.drive is not None:
+            drive = data.drive
+            changes.update(
+                shift_state=drive.shift_state,
+                speed_mph=drive.speed,
+                minutes_to_arrival=drive.minutes_to_arrival,
+                destination_is_home=(
+                    drive.destination_latitude is not None
+                    and drive.destination_longitude is not None
+                    and distance_m(
+                        drive.destination_latitude,
+                        drive.destination_longitude,
+                        self.home.latitude,
+                        self.home.longitude,
+                    )
+                    <= max(HOME_DESTINATION_M, self.home.radius_m)
+                ),
+            )
+            if drive.latitude is not None and drive.longitude is not None:
+                changes["heading"] = drive.heading
+                self._update(vin, **changes)
+                self._set_position(
+                    vin, drive.latitude, drive.longitude, report, transitions
+                )
+                changes = {}
+        if changes:
+            self._update(vin, **changes)
+        if data.charge_schedules is not None:
+            self.note_schedule(vin, own_schedule_window(vin, data), now)
         return transitions
+
+    def observe_state(
+        self,
+        vin: str,
+        state: str,
+        report: CycleReport | None = None,
+    ) -> list[Transition]:
+        """Take in a state check (the vehicle list, a record, a 408)."""
+        transitions: list[Transition] = []
+        self._set_state(vin, state, report, transitions)
+        return transitions
+
+    # --- what the worker and the user change -------------------------------------
+
+    def note_schedule(
+        self, vin: str, window: tuple[int, int] | None, now: float
+    ) -> None:
+        """The car's own schedule of ours, as read back (or just written)."""
+        self._replace(vin, schedule=KnownSchedule(window=window, known_at=now))
+
+    def note_command(self, vin: str, **status_changes: Any) -> None:
+        """What a command the car accepted changed (e.g. the charge limit)."""
+        self._update(vin, **status_changes)
+
+    def set_settings(self, vin: str, **changes: Any) -> None:
+        """Change the user's settings of one car (smart charging, departure)."""
+        car = self._cars[vin]
+        self._replace(vin, settings=replace(car.settings, **changes))
+
+    def record_run(self, vin: str, run: Any) -> None:
+        """Keep a worker run's record."""
+        self._replace(vin, last_run=run)
+
+    def restore(
+        self,
+        vin: str,
+        status: VehicleStatus,
+        schedule: KnownSchedule | None,
+    ) -> None:
+        """Start from what was known before a restart (shown until the car talks)."""
+        if vin in self._cars:
+            self._replace(vin, status=status, schedule=schedule)
+
+    # --- scheduling --------------------------------------------------------------
 
     def next_interval(
         self, base_interval_s: float, now: float, *, presence_tracked: bool = False
@@ -247,7 +443,7 @@ class VehicleTracker:
         """Seconds until the next cycle, by :func:`policy.next_interval`."""
         retry = self.retry_at - now if self.retry_at is not None else None
         return next_interval(
-            (status.outlook() for status in self.vehicles.values()),
+            (car.status.outlook() for car in self._cars.values()),
             base_interval_s,
             retry_after_s=retry,
             presence_tracked=presence_tracked,
@@ -266,6 +462,20 @@ class VehicleTracker:
         wait = err.retry_after if err.retry_after is not None else DEFAULT_RETRY_AFTER_S
         self.retry_at = max(self.retry_at or 0.0, now + wait)
 
+    # --- the writer ----------------------------------------------------------------
+
+    def _replace(self, vin: str, **changes: Any) -> None:
+        car = self._cars[vin]
+        new = replace(car, **changes)
+        if new != car:
+            self._cars[vin] = new
+            if self.on_change is not None:
+                self.on_change()
+
+    def _update(self, vin: str, **status_changes: Any) -> None:
+        car = self._cars[vin]
+        self._replace(vin, status=replace(car.status, **status_changes))
+
     def _rate_limited(
         self, err: RateLimitedError, now: float, report: CycleReport
     ) -> None:
@@ -274,24 +484,27 @@ class VehicleTracker:
 
     def _set_state(
         self,
-        status: VehicleStatus,
+        vin: str,
         state: str,
         report: CycleReport | None,
-        transitions: list[Transition] | None = None,
+        transitions: list[Transition],
     ) -> None:
-        previous = status.state
+        car = self._cars[vin]
+        previous = car.status.state
         if state not in (VehicleState.ONLINE, VehicleState.ASLEEP):
             state = VehicleState.OFFLINE
-        status.state = state
-        if previous is None or previous == state:
-            return  # The first observation fires nothing.
-        if state != VehicleState.ONLINE:
-            status.shift_state = None
-            status.speed_mph = None
-        _LOGGER.debug("Vehicle %s is now %s (was %s)", status.name, state, previous)
+        first = not car.observed
+        changes: dict[str, Any] = {"state": state}
+        if previous is not None and state not in (previous, VehicleState.ONLINE):
+            changes.update(shift_state=None, speed_mph=None)
+        self._update(vin, **changes)
+        self._replace(vin, observed=True)
+        if first or previous is None or previous == state:
+            return  # The first observation after setup fires nothing.
+        _LOGGER.debug("Vehicle %s is now %s (was %s)", car.status.name, state, previous)
         self._emit(
             Transition(
-                vin=status.vin,
+                vin=vin,
                 kind=TransitionKind.STATE_CHANGED,
                 from_state=previous,
                 to_state=state,
@@ -302,43 +515,76 @@ class VehicleTracker:
 
     def _set_position(
         self,
-        status: VehicleStatus,
+        vin: str,
         latitude: float,
         longitude: float,
         report: CycleReport | None,
         transitions: list[Transition],
     ) -> None:
-        status.latitude, status.longitude = latitude, longitude
-        status.previous_distance_m = status.distance_m
-        status.distance_m = distance_m(
+        car = self._cars[vin]
+        status = car.status
+        distance = distance_m(
             latitude, longitude, self.home.latitude, self.home.longitude
         )
+        at_home = is_at_home(distance, self.home.radius_m)
         was_home = status.at_home
-        status.at_home = is_at_home(status.distance_m, self.home.radius_m)
-        if was_home is None:
-            if status.at_home:
-                _LOGGER.debug("Vehicle %s first seen at home", status.name)
-                self._emit(
-                    Transition(vin=status.vin, kind=TransitionKind.FIRST_SEEN_HOME),
-                    report,
-                    transitions,
-                )
-            return
-        if was_home == status.at_home:
-            return
-        kind = (
-            TransitionKind.ARRIVED_HOME if status.at_home else TransitionKind.LEFT_HOME
+        self._update(
+            vin,
+            latitude=latitude,
+            longitude=longitude,
+            previous_distance_m=status.distance_m,
+            distance_m=distance,
+            at_home=at_home,
         )
-        _LOGGER.debug("Vehicle %s %s", status.name, kind.replace("_", " "))
-        self._emit(Transition(vin=status.vin, kind=kind), report, transitions)
+        first = not car.positioned
+        self._replace(vin, positioned=True)
+        kind: TransitionKind | None = None
+        if was_home is not None and was_home != at_home:
+            # Also after a restart: the car came home (or left) meanwhile.
+            kind = TransitionKind.ARRIVED_HOME if at_home else TransitionKind.LEFT_HOME
+        elif first and at_home:
+            kind = TransitionKind.FIRST_SEEN_HOME
+        if kind is None:
+            return
+        _LOGGER.debug("Vehicle %s: %s", status.name, kind)
+        self._emit(Transition(vin=vin, kind=kind), report, transitions)
 
-    @staticmethod
     def _emit(
+        self,
         transition: Transition,
         report: CycleReport | None,
-        transitions: list[Transition] | None,
+        transitions: list[Transition],
     ) -> None:
         if report is not None:
             report.transitions.append(transition)
-        if transitions is not None:
-            transitions.append(transition)
+        transitions.append(transition)
+        if self.on_transition is not None:
+            self.on_transition(transition)
+
+
+def firmware_of(data: VehicleData) -> tuple[int, int] | None:
+    """The car's software version (year, release) from ``vehicle_state``."""
+    version = (data.vehicle_state or {}).get("car_version")
+    if not isinstance(version, str):
+        return None
+    parts = version.split(" ")[0].split(".")
+    try:
+        return int(parts[0]), int(parts[1])
+    except (IndexError, ValueError):
+        return None
+
+
+def schedule_id_for(vin: str) -> int:
+    """The stable id of this integration's charge schedule in one car."""
+    return 1_000_000 + zlib.crc32(vin.encode()) % 1_000_000
+
+
+def own_schedule_window(vin: str, data: VehicleData) -> tuple[int, int] | None:
+    """The (start, end) of our enabled schedule in ``data``, or ``None``."""
+    ours = next(
+        (s for s in data.charge_schedules or () if s.id == schedule_id_for(vin)),
+        None,
+    )
+    if ours is None or not ours.enabled or ours.start_time is None:
+        return None
+    return ours.start_time, ours.end_time if ours.end_time is not None else -1

@@ -1,26 +1,43 @@
 """The worker in Home Assistant: triggers, cooldown, settings, events, repairs.
 
-The run itself is HA-free (``charging.py``). This class decides *whether* a run
-happens (one per car at a time, ``worker_cooldown`` unless forced), feeds it the
-user's settings and tariff, and tells Home Assistant what came of it.
+The run itself is HA-free (``charging.py``). :class:`WorkerScheduler` decides
+*whether* a run happens (one per car at a time, ``worker_cooldown`` unless
+forced), feeds it the user's settings and tariff, and tells Home Assistant what
+came of it. A run that found no tariff (a price sensor not there yet) is run
+again as soon as the sensor has prices. User commands go through
+:meth:`WorkerScheduler.async_command`: the same wake path as the runs.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, time
 import time as time_module
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
-from homeassistant.exceptions import HomeAssistantError
+from homeassistant.core import (
+    CALLBACK_TYPE,
+    Event,
+    EventStateChangedData,
+    HomeAssistant,
+    callback,
+)
+from homeassistant.exceptions import ConfigEntryAuthFailed, HomeAssistantError
 from homeassistant.helpers import issue_registry as ir
-from homeassistant.helpers.event import async_track_time_change
+from homeassistant.helpers.event import (
+    async_track_state_change_event,
+    async_track_time_change,
+)
 
-from .charging import ChargeSettings, ChargingWorker, WorkerRun, WorkerTrigger
+from .charging import (
+    ChargeSettings,
+    ChargingWorker,
+    WorkerResult,
+    WorkerRun,
+    WorkerTrigger,
+)
 from .const import (
     ATTR_CONFIG_ENTRY_ID,
     ATTR_VIN,
@@ -51,7 +68,6 @@ from .fleet import (
     TeslaFleetError,
     VehicleUnavailableError,
 )
-from .listeners import Listeners
 from .planner import ChargingPlan
 from .tariffs import Tariff, TariffError, preset_tariff, tariff_from_price_attributes
 
@@ -66,15 +82,6 @@ ISSUE_KEY_NOT_PAIRED = "key_not_paired"
 VIRTUAL_KEY_URL = "https://github.com/teslamotors/vehicle-command"
 KEY_PAIRING_URL = "https://tesla.com/_ak/"
 """Followed by the application's domain: Tesla's virtual-key pairing link."""
-DEFAULT_DEPARTURE = time(7, 0)
-
-
-@dataclass
-class VehicleSettings:
-    """The user's daily settings of one car (kept by restoring entities)."""
-
-    smart_charging: bool = False
-    departure: time = DEFAULT_DEPARTURE
 
 
 def parse_hhmm(value: str | None, default: str = DEFAULT_FAILSAFE_TIME) -> time:
@@ -88,8 +95,8 @@ def parse_hhmm(value: str | None, default: str = DEFAULT_FAILSAFE_TIME) -> time:
     return time(0, 0)
 
 
-class WorkerCoordinator:
-    """Runs the worker for the cars of one config entry."""
+class WorkerScheduler:
+    """Decides when the worker runs for the cars of one config entry."""
 
     def __init__(
         self,
@@ -101,15 +108,11 @@ class WorkerCoordinator:
         self.hass = hass
         self.entry = entry
         self.scout = scout
+        self.tracker = scout.tracker
         self.worker = ChargingWorker(scout.tracker.client, scout.tracker)
-        self.settings: dict[str, VehicleSettings] = {
-            vin: VehicleSettings() for vin in scout.tracker.vehicles
-        }
-        self.last_runs: dict[str, WorkerRun] = {}
-        self._locks: dict[str, asyncio.Lock] = {
-            vin: asyncio.Lock() for vin in scout.tracker.vehicles
-        }
-        self._listeners = Listeners()
+        self._running: set[str] = set()
+        self._waiting_for_tariff: dict[str, str] = {}
+        """VIN → trigger of a run that found no tariff, to run again."""
         self._ready = asyncio.Event()
         """Set once the entities restored the user's settings."""
 
@@ -126,41 +129,79 @@ class WorkerCoordinator:
     @property
     def last_run_at(self) -> float | None:
         """When the latest run of any car started."""
-        starts = [run.started for run in self.last_runs.values()]
+        starts = [
+            car.last_run.started
+            for car in self.tracker.cars.values()
+            if car.last_run is not None
+        ]
         return max(starts) if starts else None
+
+    def last_run(self, vin: str) -> WorkerRun | None:
+        """The last run of one car."""
+        run: WorkerRun | None = self.tracker.car(vin).last_run
+        return run
 
     @callback
     def async_start(self) -> CALLBACK_TYPE:
-        """Run daily at ``failsafe_time`` for every car."""
+        """Run daily at ``failsafe_time``; run again when a missing price appears."""
         when = parse_hhmm(self.entry.options.get(CONF_FAILSAFE_TIME))
 
         @callback
         def _failsafe(now: datetime) -> None:
-            for vin in self.settings:
-                self.entry.async_create_background_task(
-                    self.hass,
-                    self.async_request_run(vin, WorkerTrigger.FAILSAFE),
-                    f"{DOMAIN} failsafe worker",
-                )
+            for vin in self.tracker.cars:
+                self._async_run_in_background(vin, WorkerTrigger.FAILSAFE)
 
-        return async_track_time_change(
-            self.hass, _failsafe, hour=when.hour, minute=when.minute, second=0
+        unsubscribers = [
+            async_track_time_change(
+                self.hass, _failsafe, hour=when.hour, minute=when.minute, second=0
+            )
+        ]
+        if self.entry.options.get(CONF_TARIFF) == TARIFF_PRICE_ENTITY and (
+            price_entity := self.entry.options.get(CONF_PRICE_ENTITY)
+        ):
+            unsubscribers.append(
+                async_track_state_change_event(
+                    self.hass, [price_entity], self._async_price_changed
+                )
+            )
+
+        @callback
+        def _stop() -> None:
+            for unsubscribe in unsubscribers:
+                unsubscribe()
+
+        return _stop
+
+    @callback
+    def _async_price_changed(self, event: Event[EventStateChangedData]) -> None:
+        """Prices appeared or changed: run again what waited for them."""
+        if not self._waiting_for_tariff or self.tariff() is None:
+            return
+        waiting, self._waiting_for_tariff = self._waiting_for_tariff, {}
+        for vin, trigger in waiting.items():
+            LOGGER.debug("Prices are here: planning again (%s)", trigger)
+            self._async_run_in_background(vin, trigger, force=True)
+
+    @callback
+    def _async_run_in_background(
+        self, vin: str, trigger: str, *, force: bool = False
+    ) -> None:
+        self.entry.async_create_background_task(
+            self.hass,
+            self.async_request_run(vin, trigger, force=force),
+            f"{DOMAIN} worker {trigger}",
         )
 
     @callback
-    def async_add_listener(self, listener: Callable[[], None]) -> CALLBACK_TYPE:
-        """Call ``listener`` after each run and settings change."""
-        return self._listeners.add(listener)
-
-    @callback
-    def async_notify(self) -> None:
-        """Tell the entities that something changed."""
-        self._listeners.notify()
+    def async_set_settings(self, vin: str, **changes: Any) -> None:
+        """The user changed a setting (the switch or the time entity)."""
+        self.tracker.set_settings(vin, **changes)
+        self.scout.async_publish()
 
     def charge_settings(self, vin: str) -> ChargeSettings:
         """The settings a run of this car uses."""
         options = self.entry.options
-        settings = self.settings[vin]
+        settings = self.tracker.car(vin).settings
         return ChargeSettings(
             smart_charging=settings.smart_charging,
             departure=settings.departure,
@@ -194,13 +235,13 @@ class WorkerCoordinator:
                 offpeak_price=options.get(CONF_OFFPEAK_PRICE),
             )
         except (TariffError, ValueError) as err:
-            LOGGER.warning("Tariff unavailable (%s): charging as soon as possible", err)
+            LOGGER.warning("Tariff unavailable (%s): no charging command", err)
             return None
 
     def current_plan(self, vin: str) -> ChargingPlan | None:
         """A plan from what is known now, without any request to Tesla."""
         return self.worker.plan(
-            self.scout.tracker.vehicles[vin],
+            self.tracker.car(vin).status,
             self.charge_settings(vin),
             self.tariff(),
             time_module.time(),
@@ -215,22 +256,36 @@ class WorkerCoordinator:
         """
         await self._ready.wait()
         now = time_module.time()
-        last = self.last_runs.get(vin)
+        last = self.last_run(vin)
         cooldown_s = 60.0 * float(
             self.entry.options.get(CONF_WORKER_COOLDOWN, DEFAULT_WORKER_COOLDOWN)
         )
         if not force and last is not None and now - last.started < cooldown_s:
             LOGGER.debug("Worker run (%s) skipped: cooldown", trigger)
             return None
-        lock = self._locks[vin]
-        if lock.locked():
+        if vin in self._running:
             LOGGER.debug("Worker run (%s) skipped: one is under way", trigger)
             return None
-        async with lock:
-            run = await self.worker.async_run(
-                vin, trigger, self.charge_settings(vin), self.tariff()
-            )
-        self.last_runs[vin] = run
+        self._running.add(vin)
+        try:
+            try:
+                run = await self.worker.async_run(
+                    vin, trigger, self.charge_settings(vin), self.tariff()
+                )
+            except (ConfigEntryAuthFailed, HomeAssistantError) as err:
+                # A token that could not be refreshed: the run ends, recorded.
+                run = WorkerRun(
+                    vin=vin,
+                    trigger=trigger,
+                    started=now,
+                    result=WorkerResult.ERROR,
+                    error=type(err).__name__,
+                )
+        finally:
+            self._running.discard(vin)
+        if run.reason == "no_tariff":
+            self._waiting_for_tariff[vin] = trigger
+        self.tracker.record_run(vin, run)
         self._update_repair(run)
         self.hass.bus.async_fire(
             EVENT_TYPE,
@@ -242,8 +297,6 @@ class WorkerCoordinator:
                 "trigger": trigger,
             },
         )
-        self.scout.async_update_listeners()
-        self.async_notify()
         return run
 
     def _update_repair(self, run: WorkerRun) -> None:
@@ -271,8 +324,8 @@ class WorkerCoordinator:
         One ``fleet_status`` request (billed as data); failures only log, the
         worker's own 403 handling still raises the repair issue.
         """
-        client = self.scout.tracker.client
-        vins = list(self.settings)
+        client = self.tracker.client
+        vins = list(self.tracker.cars)
         try:
             status = await client.fleet_status(vins)
         except TeslaFleetError as err:
@@ -287,7 +340,7 @@ class WorkerCoordinator:
         if not unpaired:
             ir.async_delete_issue(self.hass, DOMAIN, issue_id)
             return
-        names = ", ".join(self.scout.tracker.vehicles[vin].name for vin in unpaired)
+        names = ", ".join(self.tracker.car(vin).status.name for vin in unpaired)
         ir.async_create_issue(
             self.hass,
             DOMAIN,
@@ -303,9 +356,18 @@ class WorkerCoordinator:
         )
 
     async def async_command(
-        self, vin: str, name: str, send: Callable[[], Awaitable[Any]]
+        self,
+        vin: str,
+        name: str,
+        send: Callable[[], Awaitable[Any]],
+        **status_changes: Any,
     ) -> None:
-        """A command the user asked for: wake a sleeping car once, then send it."""
+        """A command the user asked for: wake a sleeping car once, then send it.
+
+        The wake goes through the worker's one wake path (a per-car lock), so a
+        run and a command never wake the car twice. What the car accepted is
+        taken into its status (``status_changes``).
+        """
         try:
             try:
                 await send()
@@ -332,3 +394,6 @@ class WorkerCoordinator:
                 translation_key="cannot_reach_tesla",
                 translation_placeholders={"error": type(err).__name__},
             ) from err
+        if status_changes:
+            self.tracker.note_command(vin, **status_changes)
+        self.scout.async_publish()

@@ -1,0 +1,102 @@
+"""What is kept about the cars across restarts: last known status and schedule.
+
+A car asleep in the garage does not answer after a restart, so without this its
+battery, position and plug would read unknown until it wakes, and the worker
+could not tell whether the car's schedule is already right (and might wake it
+to find out). Saved a few seconds after each change, and at once on unload.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers.storage import Store
+
+from .const import DOMAIN
+from .tracking import Car, KnownSchedule, VehicleStatus
+
+STORAGE_VERSION = 1
+SAVE_DELAY_S = 10.0
+
+type Restored = dict[str, tuple[VehicleStatus, KnownSchedule | None]]
+
+
+def _store(hass: HomeAssistant, entry_id: str) -> Store[dict[str, Any]]:
+    return Store(hass, STORAGE_VERSION, f"{DOMAIN}.{entry_id}.vehicles")
+
+
+async def async_remove_vehicles(hass: HomeAssistant, entry_id: str) -> None:
+    """Delete an entry's stored cars (the entry is being deleted)."""
+    await _store(hass, entry_id).async_remove()
+
+
+def _encode(cars: dict[str, Car]) -> dict[str, Any]:
+    return {
+        "vehicles": {
+            vin: {
+                "status": car.status.as_dict(),
+                "schedule": (
+                    {
+                        "window": list(car.schedule.window)
+                        if car.schedule.window is not None
+                        else None,
+                        "known_at": car.schedule.known_at,
+                    }
+                    if car.schedule is not None
+                    else None
+                ),
+            }
+            for vin, car in cars.items()
+        }
+    }
+
+
+def _decode_schedule(raw: Any) -> KnownSchedule | None:
+    if not isinstance(raw, dict):
+        return None
+    window = raw.get("window")
+    try:
+        return KnownSchedule(
+            window=(int(window[0]), int(window[1])) if window else None,
+            known_at=float(raw["known_at"]),
+        )
+    except (KeyError, IndexError, TypeError, ValueError):
+        return None
+
+
+class VehicleStore:
+    """The cars of one entry, saved with Home Assistant's storage helper."""
+
+    def __init__(self, hass: HomeAssistant, entry_id: str) -> None:
+        """Prepare; nothing is read until :meth:`async_load`."""
+        self._store = _store(hass, entry_id)
+        self._latest: dict[str, Car] = {}
+
+    async def async_load(self) -> Restored:
+        """The saved status and schedule of each car (unreadable parts skipped)."""
+        stored = await self._store.async_load() or {}
+        restored: Restored = {}
+        vehicles = stored.get("vehicles")
+        if not isinstance(vehicles, dict):
+            return restored
+        for vin, saved in vehicles.items():
+            if not isinstance(saved, dict) or not isinstance(saved.get("status"), dict):
+                continue
+            try:
+                status = VehicleStatus.from_dict(vin, saved["status"])
+            except (TypeError, ValueError):
+                continue
+            restored[vin] = (status, _decode_schedule(saved.get("schedule")))
+        return restored
+
+    @callback
+    def async_schedule_save(self, cars: dict[str, Car]) -> None:
+        """Save soon (changes come in bursts during a cycle or a run)."""
+        self._latest = cars
+        self._store.async_delay_save(lambda: _encode(self._latest), SAVE_DELAY_S)
+
+    async def async_save(self) -> None:
+        """Save now (unload)."""
+        if self._latest:
+            await self._store.async_save(_encode(self._latest))
