@@ -101,10 +101,11 @@ class FakeFleet:
     cars: dict[str, FakeCar] = field(default_factory=dict)
     calls: list[tuple[str, str]] = field(default_factory=list)
     """(kind, vin) of each request: kind is list, data, wake or a command name."""
-    faults: list[tuple[str, int, Any, dict[str, str] | None]] = field(
+    faults: list[tuple[str, int, Any, dict[str, str] | None, str | None]] = field(
         default_factory=list
     )
-    """Queued answers (kind, status, body, headers) used before the normal one."""
+    """Queued answers (kind, status, body, headers, vin or None for any car)
+    used before the normal one."""
     bodies: list[tuple[str, Any]] = field(default_factory=list)
     unpaired: set[str] = field(default_factory=set)
     """VINs whose virtual key is not paired (fleet_status)."""
@@ -120,8 +121,10 @@ class FakeFleet:
         status: int,
         body: Any = None,
         headers: dict[str, str] | None = None,
+        *,
+        vin: str | None = None,
     ) -> None:
-        self.faults.append((kind, status, body, headers))
+        self.faults.append((kind, status, body, headers, vin))
 
     def count(self, kind: str, vin: str | None = None) -> int:
         return sum(1 for k, v in self.calls if k == kind and vin in (None, v))
@@ -151,7 +154,7 @@ class FakeFleet:
         self, method: str, url: URL, data: Any
     ) -> AiohttpClientMockResponse:
         self.calls.append(("fleet_status", ""))
-        for index, (fault_kind, status, body, _) in enumerate(self.faults):
+        for index, (fault_kind, status, body, _, _) in enumerate(self.faults):
             if fault_kind == "fleet_status":
                 del self.faults[index]
                 return AiohttpClientMockResponse(method, url, status=status, json=body)
@@ -186,8 +189,10 @@ class FakeFleet:
         else:
             kind = parts[5]
         self.calls.append((kind, vin))
-        for index, (fault_kind, status, body, headers) in enumerate(self.faults):
-            if fault_kind == kind:
+        for index, (fault_kind, status, body, headers, fault_vin) in enumerate(
+            self.faults
+        ):
+            if fault_kind == kind and fault_vin in (None, vin):
                 del self.faults[index]
                 text = body if isinstance(body, str) else None
                 return AiohttpClientMockResponse(

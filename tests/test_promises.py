@@ -1,0 +1,419 @@
+"""The product's promises, each where it used to break (issue #9's ten findings).
+
+Every arrival reaches automations; a car is woken only when it must be told
+something new; charging never starts at the peak price by mistake; the last
+known state is shown while the car sleeps. Black-box tests at the Home
+Assistant level: entities, events, actions and the requests the car received.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from typing import Any
+
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.const import ATTR_ENTITY_ID
+from homeassistant.core import Event, HomeAssistant, State, callback
+import pytest
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_fire_time_changed,
+    mock_restore_cache,
+)
+
+from custom_components.tesla_scout_worker.const import (
+    CONF_PRESENCE_ENTITY,
+    CONF_PRICE_ENTITY,
+    CONF_TARIFF,
+    CONF_VINS,
+    DOMAIN,
+    EVENT_TYPE,
+)
+
+from . import load_json_fixture
+from .conftest import HOME, VIN, VIN_2
+from .fake_fleet import FakeCar, FakeFleet
+
+WORK = (52.3000, 21.1000)  # about 9 km from home
+
+
+@pytest.fixture(autouse=True)
+async def warsaw(hass: HomeAssistant, freezer: FrozenDateTimeFactory) -> None:
+    """17:00 on a Wednesday in Warsaw."""
+    await hass.config.async_set_time_zone("Europe/Warsaw")
+    freezer.move_to("2026-12-02 17:00:00+01:00")
+
+
+@pytest.fixture
+def events(hass: HomeAssistant) -> list[dict[str, Any]]:
+    seen: list[dict[str, Any]] = []
+
+    @callback
+    def listener(event: Event) -> None:
+        seen.append(dict(event.data))
+
+    hass.bus.async_listen(EVENT_TYPE, listener)
+    return seen
+
+
+@pytest.fixture
+def car(fleet: FakeFleet) -> FakeCar:
+    """Online, parked and plugged in at home, 40 % of an 80 % limit."""
+    car = fleet.cars[VIN]
+    car.state = "online"
+    car.battery_level = 40
+    car.charge_limit_soc = 80
+    return car
+
+
+async def start(
+    hass: HomeAssistant,
+    entry: MockConfigEntry,
+    *,
+    smart: bool = False,
+    options: dict[str, Any] | None = None,
+    vins: list[str] | None = None,
+) -> None:
+    if hass.config_entries.async_get_entry(entry.entry_id) is None:
+        entry.add_to_hass(hass)
+    if options or vins:
+        hass.config_entries.async_update_entry(
+            entry,
+            options={**entry.options, **(options or {})},
+            data={**entry.data, CONF_VINS: vins or entry.data[CONF_VINS]},
+        )
+    if smart:
+        mock_restore_cache(hass, [State("switch.test_smart_charging", "on")])
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+
+
+async def restart(hass: HomeAssistant, entry: MockConfigEntry) -> None:
+    """Unload and set the entry up again, as a Home Assistant restart does."""
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+
+
+async def next_scout_cycle(hass: HomeAssistant, freezer: FrozenDateTimeFactory) -> None:
+    freezer.tick(timedelta(minutes=21))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+
+
+def kinds(events: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
+    return [event for event in events if event["type"] == kind]
+
+
+async def while_time_passes(freezer: FrozenDateTimeFactory, *calls: Any) -> None:
+    """Run ``calls`` while the clock moves (a woken car is polled every 10 s)."""
+
+    async def time_passes() -> None:
+        for _ in range(100):
+            freezer.tick(timedelta(seconds=5))
+            await asyncio.sleep(0)
+
+    await asyncio.gather(time_passes(), *calls)
+
+
+async def press_run_worker(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory | None = None
+) -> None:
+    press = hass.services.async_call(
+        "button", "press", {ATTR_ENTITY_ID: "button.test_run_worker"}, blocking=True
+    )
+    if freezer is None:
+        await press
+    else:
+        await while_time_passes(freezer, press)
+    await hass.async_block_till_done()
+
+
+# 1 ----------------------------------------------------------------------------------
+
+
+async def test_an_arrival_seen_by_a_worker_run_reaches_automations(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    car: FakeCar,
+    events: list[dict[str, Any]],
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    car.latitude, car.longitude = WORK
+    await start(hass, mock_config_entry)
+    assert hass.states.get("binary_sensor.test_at_home").state == "off"  # type: ignore[union-attr]
+
+    # The car drives home; the user runs the worker before the scout looks.
+    car.latitude, car.longitude = HOME
+    freezer.tick(timedelta(minutes=5))
+    await press_run_worker(hass)
+
+    assert [e["vin"] for e in kinds(events, "arrived_home")] == [VIN]
+    assert hass.states.get("binary_sensor.test_at_home").state == "on"  # type: ignore[union-attr]
+
+
+# 2 ----------------------------------------------------------------------------------
+
+
+async def test_one_cars_error_does_not_drop_another_cars_arrival(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    fleet: FakeFleet,
+    car: FakeCar,
+    events: list[dict[str, Any]],
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    car.latitude, car.longitude = WORK
+    car.shift_state = "D"  # driving: the scout reads it every cycle
+    fleet.add(
+        FakeCar(vin=VIN_2, display_name="Second", state="online", shift_state="D")
+    )
+    await start(hass, mock_config_entry, vins=[VIN, VIN_2])
+
+    car.latitude, car.longitude = HOME
+    fleet.fail_next("data", 503, "<html>Service unavailable</html>", vin=VIN_2)
+    await next_scout_cycle(hass, freezer)
+
+    assert [e["vin"] for e in kinds(events, "arrived_home")] == [VIN]
+    assert hass.states.get("binary_sensor.test_at_home").state == "on"  # type: ignore[union-attr]
+    # The second car keeps what was known; it is not unavailable.
+    assert hass.states.get("binary_sensor.second_at_home").state == "on"  # type: ignore[union-attr]
+
+
+# 3, 6, 7 -----------------------------------------------------------------------------
+
+
+async def test_a_restart_with_a_sleeping_car_shows_it_and_does_not_wake_it(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    fleet: FakeFleet,
+    car: FakeCar,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    await start(hass, mock_config_entry, smart=True, options={"failsafe_time": "18:00"})
+    assert fleet.count("add_charge_schedule") == 1  # the init run wrote it
+
+    # Home Assistant restarts while the car sleeps in the garage.
+    car.state = "asleep"
+    freezer.tick(timedelta(minutes=30))
+    await restart(hass, mock_config_entry)
+
+    # The last known values are shown, not "unknown".
+    assert hass.states.get("sensor.test_battery_level").state == "40"  # type: ignore[union-attr]
+    assert hass.states.get("binary_sensor.test_at_home").state == "on"  # type: ignore[union-attr]
+    assert hass.states.get("binary_sensor.test_plugged_in").state == "on"  # type: ignore[union-attr]
+    tracker = hass.states.get("device_tracker.test_location")
+    assert tracker is not None
+    assert tracker.attributes["latitude"] == HOME[0]
+    assert hass.states.get("sensor.test_vehicle_state").state == "asleep"  # type: ignore[union-attr]
+
+    # The daily failsafe: the schedule is known to be right, so nothing is
+    # read (no billed 408) and nobody is woken.
+    data_before = fleet.count("data")
+    freezer.move_to("2026-12-02 18:00:00+01:00")
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+    last_run = hass.states.get("sensor.test_last_worker_run")
+    assert last_run is not None
+    assert last_run.attributes["trigger"] == "failsafe"
+    assert fleet.count("wake") == 0
+    assert fleet.count("data") == data_before
+    assert fleet.count("add_charge_schedule") == 1
+
+
+async def test_a_reload_with_an_online_car_and_a_right_schedule_wakes_nothing_later(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    fleet: FakeFleet,
+    car: FakeCar,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    await start(hass, mock_config_entry, smart=True)
+    freezer.tick(timedelta(minutes=30))
+    await restart(hass, mock_config_entry)  # the car is online: init reads it
+    car.state = "asleep"
+    freezer.tick(timedelta(minutes=30))
+    # The same plan as the car's schedule: running the worker wakes nobody.
+    await press_run_worker(hass, freezer)
+    assert fleet.count("wake") == 0
+    assert fleet.count("add_charge_schedule") == 1
+
+
+# 4 ----------------------------------------------------------------------------------
+
+
+async def test_a_price_sensor_that_is_not_there_yet_never_means_charge_now(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    fleet: FakeFleet,
+    car: FakeCar,
+    freezer: FrozenDateTimeFactory,
+    events: list[dict[str, Any]],
+) -> None:
+    freezer.move_to("2025-03-29 17:00:00+01:00")  # the Nord Pool fixture's day
+    await start(
+        hass,
+        mock_config_entry,
+        smart=True,
+        options={CONF_TARIFF: "price_entity", CONF_PRICE_ENTITY: "sensor.nord_pool"},
+    )
+    # Home Assistant started before the price integration: no prices yet.
+    assert fleet.count("charge_start") == 0
+    assert fleet.count("add_charge_schedule") == 0
+    finished = kinds(events, "worker_finished")
+    assert [e["result"] for e in finished] == ["no_action"]
+    last_run = hass.states.get("sensor.test_last_worker_run")
+    assert last_run is not None
+    assert last_run.attributes["reason"] == "no_tariff"
+
+    # The price sensor appears: the worker plans again and writes the schedule.
+    attributes = load_json_fixture("nordpool_hourly.json")
+    hass.states.async_set("sensor.nord_pool", "0.66", attributes)
+    await hass.async_block_till_done()
+    assert fleet.count("charge_start") == 0
+    assert fleet.count("add_charge_schedule") == 1
+    assert [e["result"] for e in kinds(events, "worker_finished")][-1] == "applied"
+
+
+# 5 ----------------------------------------------------------------------------------
+
+
+async def test_a_worker_run_and_a_user_command_wake_the_car_once(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    fleet: FakeFleet,
+    car: FakeCar,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    await start(hass, mock_config_entry, smart=True)
+    car.state = "asleep"
+    car.wakes_after = 3
+    freezer.tick(timedelta(minutes=30))
+    # Leaving at 23:00 moves the window: the car must be told (a wake).
+    await hass.services.async_call(
+        "time",
+        "set_value",
+        {ATTR_ENTITY_ID: "time.test_departure_time", "time": "23:00:00"},
+        blocking=True,
+    )
+
+    await while_time_passes(
+        freezer,
+        hass.services.async_call(
+            DOMAIN,
+            "run_worker",
+            {"config_entry_id": mock_config_entry.entry_id, "force": True},
+            blocking=True,
+        ),
+        hass.services.async_call(
+            "switch", "turn_on", {ATTR_ENTITY_ID: "switch.test_charging"}, blocking=True
+        ),
+    )
+    await hass.async_block_till_done()
+
+    assert fleet.count("wake") == 1
+    assert fleet.count("charge_start") >= 1
+
+
+# 8 ----------------------------------------------------------------------------------
+
+
+async def test_a_departure_in_the_repeated_autumn_hour(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    car: FakeCar,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    # 02:15 in the second pass of 02:00-03:00 (CET): the first 02:30 has passed.
+    freezer.move_to("2026-10-25 01:15:00+00:00")
+    car.battery_level = 78
+    await start(hass, mock_config_entry, smart=True)
+    await hass.services.async_call(
+        "time",
+        "set_value",
+        {ATTR_ENTITY_ID: "time.test_departure_time", "time": "02:30:00"},
+        blocking=True,
+    )
+    response = await hass.services.async_call(
+        DOMAIN,
+        "run_worker",
+        {"config_entry_id": mock_config_entry.entry_id, "force": True},
+        blocking=True,
+        return_response=True,
+    )
+    results: Any = response
+    assert results["results"][VIN] != "error"
+    plan = await hass.services.async_call(
+        DOMAIN,
+        "get_charging_plan",
+        {"config_entry_id": mock_config_entry.entry_id, "vin": VIN},
+        blocking=True,
+        return_response=True,
+    )
+    shown: Any = plan
+    # The next 02:30 is the second one, in 15 minutes (CET, +01:00).
+    assert shown["plan"]["departure"] == "2026-10-25T02:30:00+01:00"
+
+
+# 9 ----------------------------------------------------------------------------------
+
+
+async def test_repeated_presence_departures_leave_one_pending_check(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    fleet: FakeFleet,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    hass.states.async_set("person.driver", "home")
+    await start(
+        hass, mock_config_entry, options={CONF_PRESENCE_ENTITY: "person.driver"}
+    )
+    unload_callbacks = len(mock_config_entry._on_unload or [])
+
+    # The phone's tracker flaps at the edge of the zone: ten departures.
+    for _ in range(10):
+        hass.states.async_set("person.driver", "not_home")
+        await hass.async_block_till_done()
+        freezer.tick(timedelta(seconds=15))
+        async_fire_time_changed(hass)
+        await hass.async_block_till_done()
+        hass.states.async_set("person.driver", "home")
+        await hass.async_block_till_done()
+    hass.states.async_set("person.driver", "not_home")
+    await hass.async_block_till_done()
+    checks = fleet.count("list")
+
+    # 2 minutes after the last departure: no check yet (the earlier ones are gone).
+    freezer.tick(timedelta(minutes=2))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+    assert fleet.count("list") == checks
+    # 3 minutes after it: one check.
+    freezer.tick(timedelta(seconds=65))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+    assert fleet.count("list") == checks + 1
+    assert len(mock_config_entry._on_unload or []) == unload_callbacks
+
+
+# 10 ---------------------------------------------------------------------------------
+
+
+async def test_removing_the_entry_removes_what_it_stored(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    car: FakeCar,
+    hass_storage: dict[str, Any],
+) -> None:
+    await start(hass, mock_config_entry)
+    assert await hass.config_entries.async_unload(mock_config_entry.entry_id)
+    prefix = f"{DOMAIN}.{mock_config_entry.entry_id}."
+    assert {key for key in hass_storage if key.startswith(prefix)} == {
+        f"{prefix}usage",
+        f"{prefix}vehicles",
+    }
+    await hass.config_entries.async_remove(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+    assert not [key for key in hass_storage if key.startswith(prefix)]
