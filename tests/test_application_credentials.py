@@ -13,16 +13,20 @@ from custom_components.tesla_scout_worker import application_credentials
 from custom_components.tesla_scout_worker.fleet.auth import (
     AUTHORIZE_URL,
     SCOPES,
-    TOKEN_URL,
 )
 
 from .conftest import CLIENT_ID
 
 
-async def test_authorization_server(hass: HomeAssistant) -> None:
+async def test_authorization_server_is_teslas_fleet_auth(hass: HomeAssistant) -> None:
     server = await application_credentials.async_get_authorization_server(hass)
-    assert server.authorize_url == AUTHORIZE_URL
-    assert server.token_url == TOKEN_URL
+    authorize, token = urlparse(server.authorize_url), urlparse(server.token_url)
+    assert authorize.scheme == token.scheme == "https"
+    assert authorize.hostname is not None
+    assert authorize.hostname.endswith(".tesla.com")
+    # Tokens come from the Fleet API's auth host, not the owner API's.
+    assert token.hostname == "fleet-auth.prd.vn.cloud.tesla.com"
+    assert token.path == "/oauth2/v3/token"
 
 
 async def test_description_placeholders(hass: HomeAssistant) -> None:
@@ -43,7 +47,6 @@ async def test_implementation(hass: HomeAssistant) -> None:
     assert isinstance(implementation, application_credentials.TeslaOAuth2Implementation)
     assert implementation.name == "My app"
     assert implementation.client_id == CLIENT_ID
-    assert implementation.token_url == TOKEN_URL
 
     data = implementation.extra_authorize_data
     assert data["scope"] == " ".join(SCOPES)

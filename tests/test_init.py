@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 import ssl
 from typing import Any
 
-import certifi
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr
+from homeassistant.util.ssl import client_context, client_context_no_verify
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.test_util.aiohttp import AiohttpClientMocker
 
@@ -70,10 +76,42 @@ async def test_login_required_at_setup_starts_reauth(
     assert len(flows) == 1
 
 
+def self_signed_ca(path: Path, name: str) -> Path:
+    """A CA certificate of our own, as a proxy's self-signed setup has."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.now(UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=30))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    return path
+
+
+def common_names(context: ssl.SSLContext) -> set[str]:
+    certs: list[Any] = context.get_ca_certs()
+    return {
+        str(value)
+        for cert in certs
+        for rdn in cert.get("subject", ())
+        for key, value in rdn
+        if key == "commonName"
+    }
+
+
 async def test_command_proxy_tls_settings(
     hass: HomeAssistant,
     mock_config_entry: MockConfigEntry,
     fleet: FakeFleet,
+    tmp_path: Path,
 ) -> None:
     mock_config_entry.add_to_hass(hass)
     hass.config_entries.async_update_entry(
@@ -89,18 +127,25 @@ async def test_command_proxy_tls_settings(
     assert client.command_base_url == "https://proxy.local:4443"
     assert client.command_ssl is False
 
+    ca_file = self_signed_ca(tmp_path / "proxy-ca.pem", "Tesla proxy test CA")
     hass.config_entries.async_update_entry(
         mock_config_entry,
         options={
             **mock_config_entry.options,
             CONF_COMMAND_PROXY_VERIFY_SSL: True,
-            CONF_COMMAND_PROXY_CA_FILE: certifi.where(),
+            CONF_COMMAND_PROXY_CA_FILE: str(ca_file),
         },
     )
     assert await hass.config_entries.async_reload(mock_config_entry.entry_id)
     client = mock_config_entry.runtime_data.client
     assert isinstance(client.command_ssl, ssl.SSLContext)
-    assert client.command_ssl.cert_store_stats()["x509_ca"] > 0
+    # The proxy's context trusts the proxy's CA, and only it.
+    assert common_names(client.command_ssl) == {"Tesla proxy test CA"}
+    assert client.command_ssl.verify_mode is ssl.CERT_REQUIRED
+    assert client.command_ssl.check_hostname
+    # Home Assistant's shared context (every integration's HTTPS) does not.
+    assert "Tesla proxy test CA" not in common_names(client_context())
+    assert "Tesla proxy test CA" not in common_names(client_context_no_verify())
 
 
 async def test_a_vehicle_that_leaves_the_entry_loses_its_device(

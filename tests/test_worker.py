@@ -594,8 +594,11 @@ async def test_key_pairing_check_failure_is_quiet(
     car: FakeCar,
     issue_registry: ir.IssueRegistry,
 ) -> None:
+    fleet.unpaired.add(VIN)
     fleet.fail_next("fleet_status", 500, None)
     await setup(hass, mock_config_entry)
+    # The check ran (once) and failed: no repair, and no error for the user.
+    assert fleet.count("fleet_status") == 1
     assert not issue_registry.issues
 
 

@@ -9,7 +9,6 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryNotReady
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
-from homeassistant.util.ssl import client_context
 
 from .const import (
     CONF_API_BASE_URL,
@@ -86,9 +85,10 @@ async def async_command_ssl(
         return True
 
     def load() -> ssl.SSLContext:
-        context = client_context()
-        context.load_verify_locations(cafile=ca_file)
-        return context
+        # A context of its own that trusts the proxy's CA only. Never Home
+        # Assistant's shared client context: a CA loaded there would be
+        # trusted by every integration's HTTPS, and stay after unload.
+        return ssl.create_default_context(cafile=ca_file)
 
     return await hass.async_add_executor_job(load)
 
