@@ -31,7 +31,8 @@ async def test_diagnostics_redact_secrets(
     init_integration = mock_config_entry
     init_integration.add_to_hass(hass)
     assert await hass.config_entries.async_setup(init_integration.entry_id)
-    await hass.async_block_till_done()
+    # The key-pairing check runs in the background: let it finish first.
+    await hass.async_block_till_done(wait_background_tasks=True)
     assert init_integration.runtime_data.scout.tracker.car(VIN).status.latitude
     result = await async_get_config_entry_diagnostics(hass, init_integration)
     text = json.dumps(result)

@@ -50,5 +50,6 @@ async def test_platform_entities(
     )
     with patch("custom_components.tesla_scout_worker.PLATFORMS", [platform]):
         assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
-    await hass.async_block_till_done()
+    # The init run and the key-pairing check run in the background.
+    await hass.async_block_till_done(wait_background_tasks=True)
     snapshot_entities(hass, entity_registry, snapshot, mock_config_entry.entry_id)

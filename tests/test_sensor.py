@@ -51,7 +51,8 @@ async def setup_sensors(hass: HomeAssistant, entry: MockConfigEntry) -> None:
         entry.add_to_hass(hass)
     with patch("custom_components.tesla_scout_worker.PLATFORMS", [Platform.SENSOR]):
         assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
+    # The init run and the key-pairing check run in the background.
+    await hass.async_block_till_done(wait_background_tasks=True)
 
 
 async def test_sensors(
