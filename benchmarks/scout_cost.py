@@ -22,11 +22,11 @@ from zoneinfo import ZoneInfo
 import aiohttp
 from aiohttp.test_utils import TestServer
 
-from custom_components.tesla_scout_worker.fleet import TeslaFleetClient
-from custom_components.tesla_scout_worker.tracking import (
+from custom_components.tesla_scout_worker.domain.tracker import (
     Home,
     VehicleTracker,
 )
+from custom_components.tesla_scout_worker.fleet import TeslaFleetClient
 from simulator import (
     DEFAULT_VIN,
     HOME_WARSAW,

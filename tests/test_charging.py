@@ -11,17 +11,17 @@ import aiohttp
 from aiohttp.test_utils import TestServer
 import pytest
 
-from custom_components.tesla_scout_worker.charging import (
-    ChargeSettings,
-    ChargingWorker,
-)
-from custom_components.tesla_scout_worker.fleet import TeslaFleetClient
-from custom_components.tesla_scout_worker.tariffs import preset_tariff
-from custom_components.tesla_scout_worker.tracking import (
+from custom_components.tesla_scout_worker.domain.tariffs import preset_tariff
+from custom_components.tesla_scout_worker.domain.tracker import (
     Home,
     VehicleTracker,
     schedule_id_for,
 )
+from custom_components.tesla_scout_worker.domain.worker_run import (
+    ChargeSettings,
+    ChargingWorker,
+)
+from custom_components.tesla_scout_worker.fleet import TeslaFleetClient
 from simulator import DEFAULT_VIN, HOME_WARSAW, FleetSimulator, ManualClock, create_app
 
 TZ = ZoneInfo("Europe/Warsaw")

@@ -6,8 +6,8 @@ import random
 
 import pytest
 
-from custom_components.tesla_scout_worker.geo import distance_m, is_at_home
-from custom_components.tesla_scout_worker.policy import (
+from custom_components.tesla_scout_worker.domain.geo import distance_m, is_at_home
+from custom_components.tesla_scout_worker.domain.policy import (
     AWAY_DRIVING_INTERVAL_S,
     HOME_ASLEEP_PRESENCE_S,
     HOME_ASLEEP_S,

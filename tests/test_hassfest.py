@@ -390,3 +390,17 @@ def test_every_raised_translation_key_is_translated() -> None:
         )
     assert {"login_required", "cannot_reach_tesla", "entry_not_found"} <= raised
     assert raised <= set(strings["exceptions"]), raised - set(strings["exceptions"])
+
+
+@pytest.mark.parametrize("package", ["fleet", "domain"])
+def test_the_ha_free_packages_import_no_home_assistant(package: str) -> None:
+    """The Fleet client and the domain logic stand without Home Assistant."""
+    files = sorted((COMPONENT / package).rglob("*.py"))
+    assert len(files) >= 5
+    for path in files:
+        source = path.read_text(encoding="utf-8")
+        assert not re.search(
+            r"^\s*(from|import)\s+homeassistant", source, re.MULTILINE
+        ), path
+        # Nor the integration's Home Assistant layer (one level up).
+        assert not re.search(r"^\s*from \.\.(?!fleet\b)\w", source, re.MULTILINE), path

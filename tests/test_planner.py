@@ -12,12 +12,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from custom_components.tesla_scout_worker.planner import (
+from custom_components.tesla_scout_worker.domain.planner import (
     ChargingPlan,
     PlanRequest,
     plan_cheapest_window,
 )
-from custom_components.tesla_scout_worker.tariffs import (
+from custom_components.tesla_scout_worker.domain.tariffs import (
     FixedWindowTariff,
     OffPeakWindow,
     PriceForecastTariff,

@@ -23,8 +23,8 @@ from custom_components.tesla_scout_worker.const import (
     CONF_SCOUT_INTERVAL,
     EVENT_TYPE,
 )
+from custom_components.tesla_scout_worker.domain.tracker import VehicleStatus
 from custom_components.tesla_scout_worker.scout import ScoutCoordinator
-from custom_components.tesla_scout_worker.tracking import VehicleStatus
 
 from .conftest import API_BASE_URL, HOME, VIN
 from .fake_fleet import FakeCar, FakeFleet

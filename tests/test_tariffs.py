@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from custom_components.tesla_scout_worker.tariffs import (
+from custom_components.tesla_scout_worker.domain.tariffs import (
     DEFAULT_PRICES,
     PRESET_NAMES,
     FixedWindowTariff,

@@ -29,7 +29,7 @@ from custom_components.tesla_scout_worker.const import (
     DOMAIN,
     EVENT_TYPE,
 )
-from custom_components.tesla_scout_worker.tracking import schedule_id_for
+from custom_components.tesla_scout_worker.domain.tracker import schedule_id_for
 from custom_components.tesla_scout_worker.worker import WorkerScheduler
 
 from .conftest import VIN

@@ -13,9 +13,9 @@ from homeassistant.components.binary_sensor import (
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
+from .domain.tracker import VehicleStatus
 from .entity import TeslaScoutWorkerVehicleEntity
 from .models import TeslaScoutWorkerConfigEntry
-from .tracking import VehicleStatus
 
 PARALLEL_UPDATES = 0
 

@@ -9,9 +9,9 @@ from homeassistant.helpers.entity import Entity, EntityDescription
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
 from .const import DOMAIN
+from .domain.tracker import Car, VehicleStatus
 from .models import TeslaScoutWorkerConfigEntry
 from .scout import ScoutCoordinator
-from .tracking import Car, VehicleStatus
 
 if TYPE_CHECKING:
     from .worker import WorkerScheduler

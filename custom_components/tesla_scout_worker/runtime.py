@@ -18,11 +18,11 @@ from .const import (
     CONF_VINS,
     DOMAIN,
 )
+from .domain.tracker import VehicleTracker
 from .fleet import TeslaFleetClient
 from .models import TeslaScoutWorkerConfigEntry, TeslaScoutWorkerData
 from .scout import ScoutCoordinator, home_from_options
 from .tokens import TokenManager, TokenRefreshFailedError
-from .tracking import VehicleTracker
 from .usage import UsageTracker
 from .worker import WorkerScheduler
 

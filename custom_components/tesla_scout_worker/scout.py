@@ -44,9 +44,9 @@ from .const import (
     EVENT_TYPE,
     LOGGER,
 )
+from .domain.tracker import Car, Home, Transition, TransitionKind, VehicleTracker
 from .fleet import TeslaAuthenticationError, TeslaFleetError, WrongRegionError
 from .storage import VehicleStore
-from .tracking import Car, Home, Transition, TransitionKind, VehicleTracker
 
 if TYPE_CHECKING:
     from .models import TeslaScoutWorkerConfigEntry

@@ -18,11 +18,11 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.util import dt as dt_util
 
-from .charging import WorkerRun
+from .domain.tracker import VehicleStatus
+from .domain.worker_run import WorkerRun
 from .entity import TeslaScoutWorkerAccountEntity, TeslaScoutWorkerVehicleEntity
 from .fleet import BILLED_CATEGORIES, RequestCategory, UsageTotals, VehicleState
 from .models import TeslaScoutWorkerConfigEntry, TeslaScoutWorkerData
-from .tracking import VehicleStatus
 
 CHARGING_STATES = {
     "Disconnected": "disconnected",

@@ -16,8 +16,8 @@ from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import config_validation as cv
 import voluptuous as vol
 
-from .charging import WorkerTrigger
 from .const import ATTR_CONFIG_ENTRY_ID, ATTR_FORCE, ATTR_VIN, DOMAIN
+from .domain.worker_run import WorkerTrigger
 from .models import TeslaScoutWorkerConfigEntry
 
 SERVICE_REFRESH_TOKEN = "refresh_token"

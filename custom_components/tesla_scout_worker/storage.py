@@ -14,7 +14,7 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.storage import Store
 
 from .const import DOMAIN
-from .tracking import Car, KnownSchedule, VehicleStatus
+from .domain.tracker import Car, KnownSchedule, VehicleStatus
 
 STORAGE_VERSION = 1
 SAVE_DELAY_S = 10.0

@@ -31,13 +31,6 @@ from homeassistant.helpers.event import (
     async_track_time_change,
 )
 
-from .charging import (
-    ChargeSettings,
-    ChargingWorker,
-    WorkerResult,
-    WorkerRun,
-    WorkerTrigger,
-)
 from .const import (
     ATTR_CONFIG_ENTRY_ID,
     ATTR_VIN,
@@ -62,14 +55,26 @@ from .const import (
     LOGGER,
     TARIFF_PRICE_ENTITY,
 )
+from .domain.planner import ChargingPlan
+from .domain.tariffs import (
+    Tariff,
+    TariffError,
+    preset_tariff,
+    tariff_from_price_attributes,
+)
+from .domain.worker_run import (
+    ChargeSettings,
+    ChargingWorker,
+    WorkerResult,
+    WorkerRun,
+    WorkerTrigger,
+)
 from .fleet import (
     CommandFailedError,
     CommandProtocolRequiredError,
     TeslaFleetError,
     VehicleUnavailableError,
 )
-from .planner import ChargingPlan
-from .tariffs import Tariff, TariffError, preset_tariff, tariff_from_price_attributes
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable

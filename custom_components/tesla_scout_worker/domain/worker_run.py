@@ -24,7 +24,7 @@ import time as time_module
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from .fleet import (
+from ..fleet import (
     CommandFailedError,
     CommandProtocolRequiredError,
     InvalidRequestError,
@@ -37,7 +37,7 @@ from .fleet import (
 )
 from .planner import ChargingPlan, PlanRequest, plan_cheapest_window
 from .tariffs import Tariff
-from .tracking import (
+from .tracker import (
     LIVE_DATA_ENDPOINTS,
     VehicleStatus,
     VehicleTracker,

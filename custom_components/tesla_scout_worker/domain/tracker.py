@@ -18,7 +18,7 @@ import logging
 from typing import Any
 import zlib
 
-from .fleet import (
+from ..fleet import (
     CHARGING_STATES_ACTIVE,
     RateLimitedError,
     TeslaAuthenticationError,

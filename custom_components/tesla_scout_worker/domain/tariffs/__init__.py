@@ -1,0 +1,50 @@
+"""Electricity tariffs as piecewise-constant prices over time (HA-free, pure).
+
+A tariff answers one question: what does a kWh cost at each moment of a period?
+By kind:
+
+* ``fixed`` — :class:`FixedWindowTariff`: a peak and an off-peak price with
+  off-peak windows as local wall-clock times (the Polish G11, G12 and G12w
+  tariffs through :func:`preset_tariff`, or any custom windows);
+* ``forecast`` — :class:`PriceForecastTariff`: a day-ahead price forecast;
+* ``adapters`` — :func:`tariff_from_price_attributes`: other integrations'
+  price sensors (Nord Pool, ENTSO-e) read into a forecast.
+"""
+
+from .adapters import tariff_from_price_attributes
+from .base import (
+    ForecastHorizon,
+    PriceSlot,
+    Tariff,
+    TariffError,
+    TariffUnavailableError,
+    require_aware,
+    require_finite,
+)
+from .fixed import (
+    DEFAULT_PRICES,
+    PRESET_NAMES,
+    FixedWindowTariff,
+    OffPeakWindow,
+    parse_windows,
+    preset_tariff,
+)
+from .forecast import PriceForecastTariff
+
+__all__ = [
+    "DEFAULT_PRICES",
+    "PRESET_NAMES",
+    "FixedWindowTariff",
+    "ForecastHorizon",
+    "OffPeakWindow",
+    "PriceForecastTariff",
+    "PriceSlot",
+    "Tariff",
+    "TariffError",
+    "TariffUnavailableError",
+    "parse_windows",
+    "preset_tariff",
+    "require_aware",
+    "require_finite",
+    "tariff_from_price_attributes",
+]

@@ -1,0 +1,144 @@
+"""Other integrations' price sensors, read into a forecast: one place for all.
+
+Nord Pool (custom, ``raw_today``/``raw_tomorrow``) and ENTSO-e
+(``prices_today``/``prices_tomorrow``), hourly or 15-minute.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+import math
+from typing import Any, Final
+from zoneinfo import ZoneInfo
+
+from .base import (
+    _DEFAULT_INFERRED_SLOT,
+    _MAX_INFERRED_SLOT,
+    PriceSlot,
+    TariffUnavailableError,
+)
+from .forecast import PriceForecastTariff
+
+_NORDPOOL_KEYS: Final = ("raw_today", "raw_tomorrow")
+_ENTSOE_KEYS: Final = ("prices_today", "prices_tomorrow", "prices")
+
+
+def _parse_moment(value: Any, tz: ZoneInfo) -> datetime | None:
+    """Parse an ISO string or datetime; naive values are local to ``tz``."""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.strip())
+        except ValueError:
+            return None
+    if not isinstance(value, datetime):
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=tz)
+    return value.astimezone(UTC)
+
+
+def _parse_price(value: Any) -> float | None:
+    """Return a finite float price, or ``None`` for null or junk."""
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        price = float(value)
+    except (TypeError, ValueError):
+        return None
+    return price if math.isfinite(price) else None
+
+
+@dataclass(frozen=True)
+class _Entry:
+    """One forecast entry before its end is known."""
+
+    start: datetime
+    end: datetime | None
+    price: float | None
+
+
+def _entries(
+    items: Any, tz: ZoneInfo, start_key: str, end_key: str | None, price_key: str
+) -> list[_Entry]:
+    """Read one attribute list into entries, skipping malformed items."""
+    if not isinstance(items, Sequence) or isinstance(items, str):
+        return []
+    entries: list[_Entry] = []
+    for item in items:
+        if not isinstance(item, Mapping):
+            continue
+        start = _parse_moment(item.get(start_key), tz)
+        if start is None:
+            continue
+        end = _parse_moment(item.get(end_key), tz) if end_key else None
+        if end is not None and end <= start:
+            end = None
+        entries.append(_Entry(start, end, _parse_price(item.get(price_key))))
+    return entries
+
+
+def _to_slots(entries: list[_Entry]) -> list[PriceSlot]:
+    """Give every priced entry an end and turn it into a slot.
+
+    A missing end is the next entry's start when that is at most an hour away
+    (the slot length follows the data: 15 or 60 minutes, DST-safe since all
+    times are UTC); otherwise, and for the last entry, the last seen step.
+    Entries with null prices still mark boundaries but yield no slot.
+    """
+    by_start: dict[datetime, _Entry] = {}
+    for entry in entries:
+        known = by_start.get(entry.start)
+        if known is None or (known.price is None and entry.price is not None):
+            by_start[entry.start] = entry
+    ordered = sorted(by_start.values(), key=lambda e: e.start)
+    slots: list[PriceSlot] = []
+    step = _DEFAULT_INFERRED_SLOT
+    for index, entry in enumerate(ordered):
+        end = entry.end
+        if end is not None:
+            step = end - entry.start
+        else:
+            following = ordered[index + 1].start if index + 1 < len(ordered) else None
+            if following is not None and following - entry.start <= _MAX_INFERRED_SLOT:
+                end = following
+                step = following - entry.start
+            else:
+                end = entry.start + step
+        if entry.price is not None:
+            slots.append(PriceSlot(start=entry.start, end=end, price=entry.price))
+    return slots
+
+
+def tariff_from_price_attributes(
+    attributes: Mapping[str, Any], tz: ZoneInfo
+) -> PriceForecastTariff:
+    """Build a forecast tariff from a price sensor's state attributes.
+
+    Understood shapes (hourly or 15-minute; both may be present):
+
+    * Nord Pool custom integration: ``raw_today`` / ``raw_tomorrow``, lists of
+      ``{"start", "end", "value"}``; ``raw_tomorrow`` is empty or missing until
+      the next day's prices are published (about 13:00 CET);
+    * ENTSO-e custom integration: ``prices_today`` / ``prices_tomorrow`` (and
+      ``prices``), lists of ``{"time", "price"}``; slot lengths are inferred
+      from consecutive times.
+
+    Times may be ISO strings or datetimes; naive ones are taken as local to
+    ``tz``. Null prices and malformed entries are skipped. Prices keep the
+    sensor's unit (e.g. PLN/kWh or EUR/kWh). Raise
+    :class:`TariffUnavailableError` when no usable price is present.
+    """
+    entries: list[_Entry] = []
+    for key in _NORDPOOL_KEYS:
+        entries += _entries(attributes.get(key), tz, "start", "end", "value")
+    for key in _ENTSOE_KEYS:
+        entries += _entries(attributes.get(key), tz, "time", None, "price")
+    slots = _to_slots(entries)
+    if not slots:
+        raise TariffUnavailableError(
+            "the price sensor has no usable forecast (expected Nord Pool "
+            "raw_today/raw_tomorrow or ENTSO-e prices_today/prices_tomorrow)"
+        )
+    return PriceForecastTariff(tuple(slots))
