@@ -18,7 +18,7 @@ from homeassistant.components.application_credentials import (
 )
 from homeassistant.config_entries import ConfigEntryState, ConfigFlowResult
 from homeassistant.core import HomeAssistant
-from homeassistant.data_entry_flow import FlowResultType, section
+from homeassistant.data_entry_flow import FlowResultType, InvalidData, section
 from homeassistant.exceptions import ConfigEntryAuthFailed, HomeAssistantError
 from homeassistant.helpers import config_entry_oauth2_flow
 from homeassistant.setup import async_setup_component
@@ -70,6 +70,7 @@ from custom_components.tesla_scout_worker.fleet.errors import (
     WrongRegionError,
 )
 from custom_components.tesla_scout_worker.fleet.models import Token, Vehicle
+from custom_components.tesla_scout_worker.options_flow import OptionsFlowHandler
 
 from . import load_json_fixture, make_jwt
 from .conftest import (
@@ -1570,11 +1571,7 @@ async def test_options_relative_ca_file(
     [
         ({"home": NEW_HOME | {"radius": 0}}, "home", "invalid_radius"),
         ({"home": NEW_HOME | {"latitude": -95}}, "home", "invalid_location"),
-        ({CONF_SCOUT_INTERVAL: 0}, CONF_SCOUT_INTERVAL, "invalid_interval"),
-        ({CONF_SCOUT_INTERVAL: 121}, CONF_SCOUT_INTERVAL, "invalid_interval"),
         ({CONF_SCOUT_INTERVAL: 1.5}, CONF_SCOUT_INTERVAL, "invalid_interval"),
-        ({CONF_WORKER_COOLDOWN: -1}, CONF_WORKER_COOLDOWN, "invalid_cooldown"),
-        ({CONF_WORKER_COOLDOWN: 1441}, CONF_WORKER_COOLDOWN, "invalid_cooldown"),
         ({CONF_WORKER_COOLDOWN: 2.5}, CONF_WORKER_COOLDOWN, "invalid_cooldown"),
         (
             {"command_proxy": {CONF_COMMAND_PROXY_URL: "http://proxy.local:4443"}},
@@ -1602,42 +1599,6 @@ async def test_options_relative_ca_file(
             },
             "price_entity",
             "price_entity_required",
-        ),
-        (
-            {
-                "charging": {
-                    "tariff": "g12",
-                    "battery_capacity": 2,
-                    "charger_power": 11,
-                    "charging_efficiency": 90,
-                }
-            },
-            "battery_capacity",
-            "invalid_capacity",
-        ),
-        (
-            {
-                "charging": {
-                    "tariff": "g12",
-                    "battery_capacity": 75,
-                    "charger_power": 0,
-                    "charging_efficiency": 90,
-                }
-            },
-            "charger_power",
-            "invalid_power",
-        ),
-        (
-            {
-                "charging": {
-                    "tariff": "g12",
-                    "battery_capacity": 75,
-                    "charger_power": 11,
-                    "charging_efficiency": 120,
-                }
-            },
-            "charging_efficiency",
-            "invalid_efficiency",
         ),
     ],
 )
@@ -1677,13 +1638,53 @@ async def test_options_errors_keep_input(
     assert options_entry.options[CONF_SCOUT_INTERVAL] == 20
 
 
+@pytest.mark.parametrize(
+    ("overrides", "path"),
+    [
+        ({CONF_SCOUT_INTERVAL: 0}, [CONF_SCOUT_INTERVAL]),
+        ({CONF_SCOUT_INTERVAL: 121}, [CONF_SCOUT_INTERVAL]),
+        ({CONF_WORKER_COOLDOWN: -1}, [CONF_WORKER_COOLDOWN]),
+        ({CONF_WORKER_COOLDOWN: 1441}, [CONF_WORKER_COOLDOWN]),
+        ({"charging": {"tariff": "g12", "battery_capacity": 2}}, ["battery_capacity"]),
+        ({"charging": {"tariff": "g12", "charger_power": 0}}, ["charger_power"]),
+        (
+            {"charging": {"tariff": "g12", "charging_efficiency": 120}},
+            ["charging_efficiency"],
+        ),
+    ],
+)
+async def test_options_limits_live_in_the_selectors(
+    hass: HomeAssistant,
+    options_entry: MockConfigEntry,
+    overrides: dict[str, Any],
+    path: list[str],
+) -> None:
+    """The form's number fields carry their limits: out of range is refused."""
+    before = dict(options_entry.options)
+    base = options_input()
+    if "charging" in overrides:
+        overrides = {"charging": base["charging"] | overrides["charging"]}
+    result = await hass.config_entries.options.async_init(options_entry.entry_id)
+    with pytest.raises(InvalidData) as err:
+        await hass.config_entries.options.async_configure(
+            result["flow_id"], options_input(**overrides)
+        )
+    assert path[-1] in str(err.value.schema_errors)
+    assert dict(options_entry.options) == before
+    # The same form still takes good input.
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], options_input()
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+
+
 async def test_options_invalid_time(
     hass: HomeAssistant, options_entry: MockConfigEntry
 ) -> None:
     """The time selector rejects most bad times; the flow guards the rest."""
     result = await hass.config_entries.options.async_init(options_entry.entry_id)
     flow = hass.config_entries.options._progress[result["flow_id"]]
-    assert isinstance(flow, config_flow.OptionsFlowHandler)
+    assert isinstance(flow, OptionsFlowHandler)
     result = await flow.async_step_init(options_input(failsafe_time="25:61"))
     assert result["errors"] == {CONF_FAILSAFE_TIME: "invalid_time"}
 
@@ -1774,7 +1775,10 @@ def test_english_is_strings_with_references_resolved() -> None:
 def test_every_key_the_flows_use_is_translated() -> None:
     """Each error, abort reason, step and field of the flows has English text."""
     english = _load("translations/en.json")
-    source = (COMPONENT / "config_flow.py").read_text(encoding="utf-8")
+    source = "".join(
+        (COMPONENT / name).read_text(encoding="utf-8")
+        for name in ("config_flow.py", "options_flow.py", "flow_schemas.py")
+    )
     keys = set()
     for pattern in (
         r'reason="(\w+)"',
