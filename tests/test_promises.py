@@ -276,6 +276,30 @@ async def test_a_price_sensor_that_is_not_there_yet_never_means_charge_now(
     assert fleet.count("add_charge_schedule") == 1
     assert [e["result"] for e in kinds(events, "worker_finished")][-1] == "applied"
 
+    # The hourly price moves: no new plan (only the forecast matters).
+    runs = len(kinds(events, "worker_finished"))
+    freezer.tick(timedelta(minutes=15))
+    hass.states.async_set("sensor.nord_pool", "0.70", attributes)
+    await hass.async_block_till_done()
+    assert len(kinds(events, "worker_finished")) == runs
+    # A new forecast: planned again, for the car plugged in at home.
+    cheaper = {
+        **attributes,
+        "raw_tomorrow": [
+            {
+                **slot,
+                "value": 0.05
+                if slot["start"].startswith("2025-03-30T03")
+                else slot["value"],
+            }
+            for slot in attributes["raw_tomorrow"]
+        ],
+    }
+    hass.states.async_set("sensor.nord_pool", "0.70", cheaper)
+    await hass.async_block_till_done()
+    assert len(kinds(events, "worker_finished")) == runs + 1
+    assert fleet.count("charge_start") == 0
+
 
 # 5 ----------------------------------------------------------------------------------
 

@@ -57,6 +57,7 @@ from .const import (
 )
 from .domain.planner import ChargingPlan
 from .domain.tariffs import (
+    FORECAST_ATTRIBUTES,
     Tariff,
     TariffError,
     preset_tariff,
@@ -179,13 +180,38 @@ class WorkerScheduler:
 
     @callback
     def _async_price_changed(self, event: Event[EventStateChangedData]) -> None:
-        """Prices appeared or changed: run again what waited for them."""
-        if not self._waiting_for_tariff or self.tariff() is None:
+        """Prices appeared or the forecast changed: plan again.
+
+        A run that waited for prices runs now. A car plugged in at home with
+        smart charging on is planned again when the forecast changes (the day
+        ahead is published once a day), within the cooldown.
+        """
+        if self.tariff() is None:
             return
         waiting, self._waiting_for_tariff = self._waiting_for_tariff, {}
         for vin, trigger in waiting.items():
             LOGGER.debug("Prices are here: planning again (%s)", trigger)
             self._async_run_in_background(vin, trigger, force=True)
+        old, new = event.data["old_state"], event.data["new_state"]
+        if (
+            old is None
+            or new is None
+            or all(
+                old.attributes.get(key) == new.attributes.get(key)
+                for key in FORECAST_ATTRIBUTES
+            )
+        ):
+            return
+        for vin, car in self.tracker.cars.items():
+            if (
+                vin not in waiting
+                and car.settings.smart_charging
+                and car.status.plugged_in
+                and car.status.at_home
+                and car.last_run is not None
+            ):
+                LOGGER.debug("New price forecast: planning again")
+                self._async_run_in_background(vin, car.last_run.trigger)
 
     @callback
     def _async_run_in_background(

@@ -11,7 +11,7 @@ By kind:
   price sensors (Nord Pool, ENTSO-e) read into a forecast.
 """
 
-from .adapters import tariff_from_price_attributes
+from .adapters import FORECAST_ATTRIBUTES, tariff_from_price_attributes
 from .base import (
     ForecastHorizon,
     PriceSlot,
@@ -33,6 +33,7 @@ from .forecast import PriceForecastTariff
 
 __all__ = [
     "DEFAULT_PRICES",
+    "FORECAST_ATTRIBUTES",
     "PRESET_NAMES",
     "FixedWindowTariff",
     "ForecastHorizon",

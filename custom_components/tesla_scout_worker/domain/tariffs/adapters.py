@@ -23,6 +23,8 @@ from .forecast import PriceForecastTariff
 
 _NORDPOOL_KEYS: Final = ("raw_today", "raw_tomorrow")
 _ENTSOE_KEYS: Final = ("prices_today", "prices_tomorrow", "prices")
+FORECAST_ATTRIBUTES: Final = (*_NORDPOOL_KEYS, *_ENTSOE_KEYS)
+"""The attributes that hold a forecast (a change there is worth a new plan)."""
 
 
 def _parse_moment(value: Any, tz: ZoneInfo) -> datetime | None:
