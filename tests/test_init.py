@@ -219,3 +219,38 @@ async def test_deleting_the_entry_deletes_its_stored_counts(
     await hass.config_entries.async_remove(init_integration.entry_id)
     await hass.async_block_till_done()
     assert key not in hass_storage
+
+
+async def test_a_damaged_vehicle_store_loses_only_what_is_damaged(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    fleet: FakeFleet,
+    hass_storage: dict[str, Any],
+) -> None:
+    fleet.add(FakeCar(vin=VIN_2, display_name="Second"))
+    hass_storage[f"{DOMAIN}.{mock_config_entry.entry_id}.vehicles"] = {
+        "version": 1,
+        "key": f"{DOMAIN}.{mock_config_entry.entry_id}.vehicles",
+        "data": {
+            "vehicles": {
+                VIN: {
+                    "status": {"battery_level": 55, "firmware": "x", "unknown": 1},
+                    "schedule": {"window": "bad"},
+                },
+                VIN_2: {"status": "not a dict"},
+                "OTHERVIN": ["nonsense"],
+            }
+        },
+    }
+    mock_config_entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(
+        mock_config_entry, data={**mock_config_entry.data, CONF_VINS: [VIN, VIN_2]}
+    )
+    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+    cars = mock_config_entry.runtime_data.scout.tracker.cars
+    assert cars[VIN].status.battery_level == 55
+    assert cars[VIN].status.firmware is None
+    assert cars[VIN].schedule is None
+    assert cars[VIN_2].status.battery_level is None
+    assert hass.states.get("sensor.test_battery_level").state == "55"  # type: ignore[union-attr]

@@ -14,6 +14,7 @@ from homeassistant.const import ATTR_ENTITY_ID
 from homeassistant.core import Event, HomeAssistant, State, callback
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import issue_registry as ir
+from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
@@ -33,7 +34,7 @@ from custom_components.tesla_scout_worker.domain.tracker import schedule_id_for
 from custom_components.tesla_scout_worker.worker import WorkerScheduler
 
 from .conftest import VIN
-from .fake_fleet import FakeCar, FakeFleet
+from .fake_fleet import UNAVAILABLE, FakeCar, FakeFleet
 
 PROXY = "https://proxy.local:4443"
 
@@ -65,6 +66,10 @@ def events(hass: HomeAssistant) -> list[dict[str, Any]]:
 
     hass.bus.async_listen(EVENT_TYPE, listener)
     return seen
+
+
+def time_module_now() -> float:
+    return dt_util.utcnow().timestamp()
 
 
 COMPONENT = Path(__file__).parent.parent / "custom_components" / DOMAIN
@@ -633,3 +638,78 @@ async def test_rate_limit_stops_worker_reads_but_plans(
         "switch", "turn_on", {ATTR_ENTITY_ID: "switch.test_charging"}, blocking=True
     )
     assert fleet.count("charge_start") == 1
+
+
+async def test_a_rate_limited_state_check_plans_without_reading(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    fleet: FakeFleet,
+    car: FakeCar,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    worker = await setup(hass, mock_config_entry, smart=True)
+    freezer.tick(timedelta(minutes=30))
+    reads = fleet.count("data")
+    fleet.fail_next("record", 429, {"error": "rate limited"}, {"Retry-After": "60"})
+    run = await worker.async_request_run(VIN, "action", force=True)
+    assert run is not None
+    assert run.result == "planned"
+    assert fleet.count("data") == reads
+    assert worker.tracker.retry_at is not None
+
+
+async def test_a_car_that_falls_asleep_between_check_and_read(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    fleet: FakeFleet,
+    car: FakeCar,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    worker = await setup(hass, mock_config_entry, smart=True)
+    freezer.tick(timedelta(minutes=30))
+    fleet.fail_next("data", 408, UNAVAILABLE)
+    run = await worker.async_request_run(VIN, "action", force=True)
+    assert run is not None
+    # The schedule written at init is known: nothing to tell, nobody woken.
+    assert run.reason == "schedule_up_to_date"
+    assert fleet.count("wake") == 0
+    assert worker.tracker.car(VIN).status.state == "asleep"
+
+
+async def test_a_schedule_that_cannot_be_read_back_is_taken_as_written(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    fleet: FakeFleet,
+    car: FakeCar,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    worker = await setup(hass, mock_config_entry, smart=True)
+    written = worker.tracker.car(VIN).schedule
+    assert written is not None
+    # The user deleted our schedule in the Tesla app; the car says so.
+    worker.tracker.note_schedule(VIN, None, time_module_now())
+    fleet.fail_next("data", 503, None)  # the read-back after the write
+    run = await worker.async_request_run(VIN, "action", force=True)
+    assert run is not None
+    assert run.commands == ["add_charge_schedule"]
+    known = worker.tracker.car(VIN).schedule
+    assert known is not None
+    assert known.window == written.window
+
+
+async def test_a_command_to_a_car_that_fell_asleep_wakes_it_once(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    fleet: FakeFleet,
+    car: FakeCar,
+) -> None:
+    worker = await setup(hass, mock_config_entry, smart=True)
+    # Fresh data says awake, but the car fell asleep just now.
+    car.state = "asleep"
+    worker.async_set_settings(VIN, departure=time(23))
+    run = await worker.async_request_run(VIN, "action", force=True)
+    assert run is not None
+    assert run.result == "applied"
+    assert run.woke is True
+    assert fleet.count("wake") == 1
+    assert run.commands == ["add_charge_schedule"]
