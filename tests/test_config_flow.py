@@ -54,7 +54,6 @@ from custom_components.tesla_scout_worker.const import (
 )
 from custom_components.tesla_scout_worker.fleet.auth import (
     AUTHORIZE_URL,
-    REGION_BASE_URLS,
     SCOPES,
 )
 from custom_components.tesla_scout_worker.fleet.errors import (
@@ -70,6 +69,7 @@ from custom_components.tesla_scout_worker.fleet.errors import (
     WrongRegionError,
 )
 from custom_components.tesla_scout_worker.fleet.models import Token, Vehicle
+from custom_components.tesla_scout_worker.fleet.regions import REGION_BASE_URLS
 from custom_components.tesla_scout_worker.options_flow import OptionsFlowHandler
 
 from . import load_json_fixture, make_jwt

@@ -295,3 +295,53 @@ async def test_concurrent_401s_share_one_refresh(
     )
     assert len(forms) == 1
     assert len(set(results)) == 1
+
+
+async def test_invalid_client_starts_reauth_instead_of_a_silent_outage(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    aioclient_mock: AiohttpClientMocker,
+) -> None:
+    """The developer application was revoked: reauth, where a new id goes in."""
+    expiring_entry(hass, mock_config_entry, 0)
+    aioclient_mock.post(TOKEN_URL, status=401, json={"error": "invalid_client"})
+    tokens = manager(hass, mock_config_entry)
+    with pytest.raises(ConfigEntryAuthFailed) as err:
+        await tokens.async_get_access_token()
+    assert err.value.translation_key == "invalid_client"
+    await hass.async_block_till_done()
+    flows = mock_config_entry.async_get_active_flows(hass, {SOURCE_REAUTH})
+    assert len(list(flows)) == 1
+    assert tokens.stats.last_failure == "invalid_client"
+
+
+async def test_a_change_made_during_a_refresh_is_not_reverted(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    aioclient_mock: AiohttpClientMocker,
+) -> None:
+    """The rotated token is written on top of the entry's data as it is then."""
+    expiring_entry(hass, mock_config_entry, 0)
+    na = "https://fleet-api.prd.na.vn.cloud.tesla.com"
+
+    async def answer(
+        method: str, url: URL, data: dict[str, Any]
+    ) -> AiohttpClientMockResponse:
+        # Meanwhile the scout learns that the account lives in another region.
+        hass.config_entries.async_update_entry(
+            mock_config_entry, data={**mock_config_entry.data, "api_base_url": na}
+        )
+        return AiohttpClientMockResponse(
+            method,
+            url,
+            json={
+                "access_token": access_token(),
+                "refresh_token": "EU_refresh-2",
+                "expires_in": 28800,
+            },
+        )
+
+    aioclient_mock.post(TOKEN_URL, side_effect=answer)
+    await manager(hass, mock_config_entry).async_get_access_token()
+    assert mock_config_entry.data["token"]["refresh_token"] == "EU_refresh-2"
+    assert mock_config_entry.data["api_base_url"] == na

@@ -33,7 +33,7 @@ from custom_components.tesla_scout_worker.const import (
 from custom_components.tesla_scout_worker.domain.tracker import schedule_id_for
 from custom_components.tesla_scout_worker.worker import WorkerScheduler
 
-from .conftest import VIN
+from .conftest import TOKEN_URL, VIN, token_data
 from .fake_fleet import UNAVAILABLE, FakeCar, FakeFleet
 
 PROXY = "https://proxy.local:4443"
@@ -713,3 +713,28 @@ async def test_a_command_to_a_car_that_fell_asleep_wakes_it_once(
     assert run.woke is True
     assert fleet.count("wake") == 1
     assert run.commands == ["add_charge_schedule"]
+
+
+async def test_a_token_that_cannot_be_refreshed_ends_the_run_recorded(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    fleet: FakeFleet,
+    car: FakeCar,
+    aioclient_mock: AiohttpClientMocker,
+    freezer: FrozenDateTimeFactory,
+    events: list[dict[str, Any]],
+) -> None:
+    worker = await setup(hass, mock_config_entry, smart=True)
+    freezer.tick(timedelta(minutes=30))
+    hass.config_entries.async_update_entry(
+        mock_config_entry,
+        data={**mock_config_entry.data, "token": token_data(expires_in=-1)},
+    )
+    aioclient_mock.post(TOKEN_URL, status=502, text="<html>Bad gateway</html>")
+    run = await worker.async_request_run(VIN, "action", force=True)
+    assert run is not None
+    assert run.result == "error"
+    assert run.error == "TokenRefreshFailedError"
+    assert events[-1]["result"] == "error"
+    assert events[-1]["trigger"] == "action"
+    assert worker.last_run(VIN) is run

@@ -51,7 +51,6 @@ from .const import (
     LOGGER,
 )
 from .fleet.auth import (
-    REGION_BASE_URLS,
     TOKEN_URL,
     base_url_for_token,
     decode_jwt_claims,
@@ -68,6 +67,7 @@ from .fleet.errors import (
     WrongRegionError,
 )
 from .fleet.models import Token, Vehicle
+from .fleet.regions import REGION_BASE_URLS
 from .flow_schemas import (
     CONF_HOME,
     CONF_REGION,

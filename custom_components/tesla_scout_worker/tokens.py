@@ -39,7 +39,7 @@ from .const import (
     TOKEN_REFRESH_MARGIN,
     TOKEN_REFRESH_MIN_INTERVAL,
 )
-from .fleet import LoginRequiredError, TeslaFleetError, Token
+from .fleet import InvalidClientError, LoginRequiredError, TeslaFleetError, Token
 from .fleet.auth import TOKEN_URL, refresh_token
 from .fleet.transport import RequestListener
 from .listeners import Listeners
@@ -193,6 +193,20 @@ class TokenManager:
                 token_url=data.get(CONF_TOKEN_URL) or TOKEN_URL,
                 on_request=self._on_request,
             )
+        except InvalidClientError as err:
+            # The developer application was revoked or deleted: no retry can
+            # help; reauth lets the user enter a new client id.
+            self.stats.failures += 1
+            self.stats.last_failure = "invalid_client"
+            LOGGER.warning(
+                "Tesla no longer knows the application of %s; reauthentication"
+                " with a new client id is needed",
+                self._entry.title,
+            )
+            self._entry.async_start_reauth(self._hass)
+            raise ConfigEntryAuthFailed(
+                translation_domain=DOMAIN, translation_key="invalid_client"
+            ) from err
         except LoginRequiredError as err:
             self.stats.failures += 1
             self.stats.last_failure = "login_required"
@@ -210,9 +224,10 @@ class TokenManager:
             self.stats.last_failure = type(err).__name__
             LOGGER.warning("Token refresh failed: %s", type(err).__name__)
             raise TokenRefreshFailedError(type(err).__name__) from err
-        # Persist the rotated pair before anyone can use it.
+        # Persist the rotated pair before anyone can use it, on top of the
+        # entry's data as it is *now* (it may have changed during the await).
         self._hass.config_entries.async_update_entry(
-            self._entry, data={**data, CONF_TOKEN: token.as_dict()}
+            self._entry, data={**self._entry.data, CONF_TOKEN: token.as_dict()}
         )
         self._generation += 1
         self.stats.refreshes += 1

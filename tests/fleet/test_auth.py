@@ -25,7 +25,6 @@ from custom_components.tesla_scout_worker.fleet import (
     TeslaConnectionError,
 )
 from custom_components.tesla_scout_worker.fleet.auth import (
-    REGION_BASE_URLS,
     TOKEN_URL,
     base_url_for_token,
     decode_jwt_claims,
@@ -33,6 +32,7 @@ from custom_components.tesla_scout_worker.fleet.auth import (
     region_from_claims,
     scopes_from_claims,
 )
+from custom_components.tesla_scout_worker.fleet.regions import REGION_BASE_URLS
 from tests import load_json_fixture, make_jwt
 
 from .conftest import FleetMock, Ledger, answer

@@ -465,6 +465,28 @@ async def test_wrong_region_carries_the_suggested_url(
     assert err.value.suggested_url == "https://fleet-api.prd.na.vn.cloud.tesla.com"
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://evil.example.com",
+        "https://fleet-api.prd.eu.vn.cloud.tesla.com.evil.example",
+        "http://fleet-api.prd.na.vn.cloud.tesla.com",
+    ],
+)
+async def test_wrong_region_believes_only_teslas_hosts(
+    client: TeslaFleetClient, mock_api: FleetMock, url: str
+) -> None:
+    """Following any URL from the error text would send the token there."""
+    mock_api.get(
+        f"{BASE}/api/1/vehicles",
+        status=421,
+        json={"error": f"user out of region, use base URL: {url}"},
+    )
+    with pytest.raises(WrongRegionError) as err:
+        await client.vehicles()
+    assert err.value.suggested_url is None
+
+
 async def test_wrong_region_without_url(
     client: TeslaFleetClient, mock_api: FleetMock
 ) -> None:

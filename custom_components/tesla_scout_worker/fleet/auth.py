@@ -27,6 +27,7 @@ from .errors import (
     TeslaConnectionError,
 )
 from .models import Token
+from .regions import REGION_BASE_URLS
 from .transport import RequestListener, parse_retry_after, read_json, snippet
 
 _LOGGER = logging.getLogger(__name__)
@@ -41,11 +42,8 @@ SCOPES = (
     "vehicle_cmds",
     "vehicle_charging_cmds",
 )
-REGION_BASE_URLS: Mapping[str, str] = {
-    "na": "https://fleet-api.prd.na.vn.cloud.tesla.com",
-    "eu": "https://fleet-api.prd.eu.vn.cloud.tesla.com",
-    "cn": "https://fleet-api.prd.cn.vn.cloud.tesla.cn",
-}
+
+
 TOKEN_TIMEOUT = 45.0
 """Seconds to wait for the token endpoint: it can be slow, and a lost answer costs."""
 

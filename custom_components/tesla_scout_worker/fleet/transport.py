@@ -25,6 +25,7 @@ from .errors import (
     VehicleUnavailableError,
     WrongRegionError,
 )
+from .regions import fleet_api_base_url
 
 type RequestListener = Callable[[RequestCategory, int | None], None]
 """Told of every request sent: its category and HTTP status (``None``: no answer)."""
@@ -104,7 +105,8 @@ def raise_for_status(
         exc = NotRegisteredError(message, status=status, error=error)
     elif status == 421:
         match = _URL_IN_TEXT.search(message)
-        url = match.group(0).rstrip("./") if match else None
+        # Only one of Tesla's regional hosts: never send the token elsewhere.
+        url = fleet_api_base_url(match.group(0).rstrip("./")) if match else None
         exc = WrongRegionError(message, suggested_url=url, error=error)
     elif status == 429:
         exc = RateLimitedError(
