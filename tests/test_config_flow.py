@@ -439,7 +439,7 @@ async def test_already_configured_reloads_loaded_entry(
 ) -> None:
     mock_config_entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
-    await hass.async_block_till_done()
+    await hass.async_block_till_done(wait_background_tasks=True)
     assert len(mock_setup_entry.mock_calls) == 1
 
     result = await start_manual(hass)

@@ -29,7 +29,7 @@ async def shared_entry(
         mock_config_entry, options={**mock_config_entry.options, CONF_SHARE_TOKEN: True}
     )
     assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
-    await hass.async_block_till_done()
+    await hass.async_block_till_done(wait_background_tasks=True)
     return mock_config_entry
 
 

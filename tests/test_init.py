@@ -70,7 +70,7 @@ async def test_login_required_at_setup_starts_reauth(
     )
     aioclient_mock.post(TOKEN_URL, status=401, json={"error": "login_required"})
     await hass.config_entries.async_setup(mock_config_entry.entry_id)
-    await hass.async_block_till_done()
+    await hass.async_block_till_done(wait_background_tasks=True)
     assert mock_config_entry.state is ConfigEntryState.SETUP_ERROR
     flows = list(mock_config_entry.async_get_active_flows(hass, {SOURCE_REAUTH}))
     assert len(flows) == 1
@@ -160,7 +160,7 @@ async def test_a_vehicle_that_leaves_the_entry_loses_its_device(
         mock_config_entry, data={**mock_config_entry.data, CONF_VINS: [VIN, VIN_2]}
     )
     assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
-    await hass.async_block_till_done()
+    await hass.async_block_till_done(wait_background_tasks=True)
 
     def identifiers() -> set[str]:
         return {
@@ -200,7 +200,7 @@ async def test_a_vehicle_that_leaves_the_entry_loses_its_device(
         mock_config_entry, data={**mock_config_entry.data, CONF_VINS: [VIN]}
     )
     assert await hass.config_entries.async_reload(mock_config_entry.entry_id)
-    await hass.async_block_till_done()
+    await hass.async_block_till_done(wait_background_tasks=True)
     assert identifiers() == {ACCOUNT_SUB, VIN}
     assert car_device(VIN_2) is None
     assert device_registry.async_get(second.id) is None
@@ -247,7 +247,7 @@ async def test_a_damaged_vehicle_store_loses_only_what_is_damaged(
         mock_config_entry, data={**mock_config_entry.data, CONF_VINS: [VIN, VIN_2]}
     )
     assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
-    await hass.async_block_till_done()
+    await hass.async_block_till_done(wait_background_tasks=True)
     cars = mock_config_entry.runtime_data.scout.tracker.cars
     assert cars[VIN].status.battery_level == 55
     assert cars[VIN].status.firmware is None

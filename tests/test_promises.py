@@ -86,7 +86,7 @@ async def start(
     if smart:
         mock_restore_cache(hass, [State("switch.test_smart_charging", "on")])
     assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
+    await hass.async_block_till_done(wait_background_tasks=True)
 
 
 async def restart(hass: HomeAssistant, entry: MockConfigEntry) -> None:
@@ -94,7 +94,7 @@ async def restart(hass: HomeAssistant, entry: MockConfigEntry) -> None:
     assert await hass.config_entries.async_unload(entry.entry_id)
     await hass.async_block_till_done()
     assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
+    await hass.async_block_till_done(wait_background_tasks=True)
 
 
 async def next_scout_cycle(hass: HomeAssistant, freezer: FrozenDateTimeFactory) -> None:

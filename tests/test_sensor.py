@@ -144,7 +144,7 @@ async def test_counts_survive_a_restart(
 
     with patch("custom_components.tesla_scout_worker.PLATFORMS", [Platform.SENSOR]):
         assert await hass.config_entries.async_setup(frozen_entry.entry_id)
-    await hass.async_block_till_done()
+    await hass.async_block_till_done(wait_background_tasks=True)
     state = hass.states.get(REQUESTS)
     assert state is not None
     # 3 recorded + a state check and a key-pairing check at each of two setups.

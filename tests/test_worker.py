@@ -99,7 +99,7 @@ async def setup(
     if smart:
         mock_restore_cache(hass, [State("switch.test_smart_charging", "on")])
     assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
+    await hass.async_block_till_done(wait_background_tasks=True)
     worker: WorkerScheduler = entry.runtime_data.worker
     # Waiting for a woken car takes no real time here.
     worker.worker._sleep = AsyncMock()
