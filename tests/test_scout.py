@@ -8,7 +8,7 @@ from typing import Any
 from unittest.mock import AsyncMock, patch
 
 from freezegun.api import FrozenDateTimeFactory
-from homeassistant.config_entries import ConfigEntryState
+from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
 from homeassistant.const import STATE_UNAVAILABLE
 from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.util import dt as dt_util
@@ -16,6 +16,9 @@ import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     async_fire_time_changed,
+)
+from pytest_homeassistant_custom_component.test_util.aiohttp import (
+    AiohttpClientMockResponse,
 )
 
 from custom_components.tesla_scout_worker.const import (
@@ -26,7 +29,7 @@ from custom_components.tesla_scout_worker.const import (
 from custom_components.tesla_scout_worker.domain.tracker import VehicleStatus
 from custom_components.tesla_scout_worker.scout import ScoutCoordinator
 
-from .conftest import API_BASE_URL, HOME, VIN
+from .conftest import API_BASE_URL, HOME, TOKEN_URL, VIN
 from .fake_fleet import FakeCar, FakeFleet
 
 AWAY = (52.1700, 20.9700)  # about 6 km from home
@@ -497,3 +500,49 @@ async def test_presence_arrival_triggers_an_immediate_check(
     await hass.async_block_till_done()
     assert fleet.count("list") == 3
     assert scout.update_interval == timedelta(minutes=15)  # position unknown
+
+
+async def test_a_401_inside_the_refresh_window_is_not_a_lost_login(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    fleet: FakeFleet,
+    aioclient_mock: Any,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """Retried after the window; reauth only for a rejection after a refresh."""
+    scout = await setup(hass, mock_config_entry)
+    issued = iter(range(2, 100))
+
+    async def rotate(method: str, url: Any, data: Any) -> AiohttpClientMockResponse:
+        number = next(issued)
+        return AiohttpClientMockResponse(
+            method,
+            url,
+            json={
+                "access_token": f"a{number}",
+                "refresh_token": f"EU_r{number}",
+                "expires_in": 28800,
+            },
+        )
+
+    aioclient_mock.post(TOKEN_URL, side_effect=rotate)
+    # A forced refresh a moment ago: the next one is refused for a minute.
+    await mock_config_entry.runtime_data.tokens.async_force_refresh()
+    fleet.fail_next("list", 401, {"error": "token expired (401)"})
+    await scout.async_refresh()
+    await hass.async_block_till_done()
+    assert mock_config_entry.state is ConfigEntryState.LOADED
+    assert not list(mock_config_entry.async_get_active_flows(hass, {SOURCE_REAUTH}))
+    state = hass.states.get("sensor.test_vehicle_state")
+    assert state is not None
+    assert state.state == "asleep"  # the last known value stays
+
+    # After the window the token is refreshed and the same check is retried.
+    freezer.tick(timedelta(minutes=2))
+    fleet.fail_next("list", 401, {"error": "token expired (401)"})
+    lists = fleet.count("list")
+    await scout.async_refresh()
+    assert fleet.count("list") == lists + 2
+    assert mock_config_entry.data["token"]["refresh_token"] == "EU_r3"
+    assert scout.last_update_success
+    assert not list(mock_config_entry.async_get_active_flows(hass, {SOURCE_REAUTH}))

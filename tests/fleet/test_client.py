@@ -24,9 +24,11 @@ from custom_components.tesla_scout_worker.fleet import (
     RateLimitedError,
     RequestCategory,
     ServerError,
+    TeslaAuthenticationError,
     TeslaConnectionError,
     TeslaFleetClient,
     TokenExpiredError,
+    TokenNotRefreshedError,
     VehicleUnavailableError,
     WrongRegionError,
 )
@@ -363,6 +365,24 @@ async def test_second_401_is_raised(
     with pytest.raises(TokenExpiredError):
         await client.vehicle(VIN)
     assert tokens.forced == 1
+
+
+async def test_a_401_no_fresh_token_answered_is_transient(
+    session: aiohttp.ClientSession, mock_api: FleetMock
+) -> None:
+    """The refresh was refused (rate limit): the same token is not sent again."""
+
+    async def same_token(*, force_refresh: bool = False) -> str:
+        return "access-1"
+
+    client = TeslaFleetClient(
+        session=session, token_provider=same_token, api_base_url=BASE
+    )
+    mock_api.get(f"{BASE}/api/1/vehicles/{VIN}", status=401, text="")
+    with pytest.raises(TokenNotRefreshedError) as err:
+        await client.vehicle(VIN)
+    assert not isinstance(err.value, TeslaAuthenticationError)
+    assert len(mock_api.sent_to("GET", f"{BASE}/api/1/vehicles/{VIN}")) == 1
 
 
 async def test_login_required_from_the_api_is_not_retried(

@@ -23,6 +23,7 @@ from .errors import (
     TeslaConnectionError,
     TeslaFleetError,
     TokenExpiredError,
+    TokenNotRefreshedError,
     VehicleUnavailableError,
     WrongRegionError,
 )
@@ -67,6 +68,7 @@ __all__ = [
     "TeslaFleetError",
     "Token",
     "TokenExpiredError",
+    "TokenNotRefreshedError",
     "TokenProvider",
     "UsageTotals",
     "Vehicle",

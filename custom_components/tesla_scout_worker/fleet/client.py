@@ -22,6 +22,7 @@ from .errors import (
     MalformedResponseError,
     TeslaConnectionError,
     TokenExpiredError,
+    TokenNotRefreshedError,
 )
 from .models import CommandResult, FleetStatus, Vehicle, VehicleData, vin_tail
 from .transport import RequestListener, raise_for_status, read_json
@@ -252,9 +253,16 @@ class TeslaFleetClient:
             return await self._send(
                 method, path, category, token, params, json, base_url, ssl_setting
             )
-        except TokenExpiredError:
+        except TokenExpiredError as err:
             _LOGGER.debug("Access token rejected; refreshing once and retrying")
-        token = await self.token_provider(force_refresh=True)
+            rejected = err
+        fresh = await self.token_provider(force_refresh=True)
+        if fresh == token:
+            # No fresh token (the refresh is rate-limited): not a lost login.
+            raise TokenNotRefreshedError(
+                str(rejected), status=rejected.status, error=rejected.error
+            ) from rejected
+        token = fresh
         return await self._send(
             method, path, category, token, params, json, base_url, ssl_setting
         )

@@ -28,6 +28,15 @@ class TokenExpiredError(TeslaAuthenticationError):
     """The access token was rejected; a refresh may fix it."""
 
 
+class TokenNotRefreshedError(TeslaFleetError):
+    """Tesla rejected the access token and no fresh one could be had yet.
+
+    The token manager refuses a second refresh within a minute, so the retry
+    would send the same token. Transient: try again after the window; only a
+    rejection *after* a successful refresh means the login is gone.
+    """
+
+
 class LoginRequiredError(TeslaAuthenticationError):
     """The refresh token is used, revoked or expired: the user must log in again.
 
