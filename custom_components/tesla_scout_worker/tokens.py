@@ -174,8 +174,13 @@ class TokenManager:
         """Refresh now, for the button, the action and the refresh view.
 
         Refused (without restarting the one-minute window) inside the window.
+        Asked while a refresh is in flight, it joins that refresh and gets its
+        token: single flight means every caller gets the one refresh's result.
         """
+        generation = self._generation
         async with self._lock:
+            if self._generation != generation:
+                return self.token  # joined the refresh that was in flight
             if self._clock() < self.next_attempt_at:
                 self.stats.rate_limited += 1
                 raise TokenRefreshRateLimitedError(self.next_attempt_at)
