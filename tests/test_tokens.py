@@ -26,7 +26,14 @@ from custom_components.tesla_scout_worker.tokens import (
     TokenRefreshRateLimitedError,
 )
 
-from .conftest import API_BASE_URL, TOKEN_URL, VIN, access_token, token_data
+from .conftest import (
+    API_BASE_URL,
+    TOKEN_URL,
+    VIN,
+    access_token,
+    token_calls,
+    token_data,
+)
 from .fake_fleet import FakeFleet
 
 
@@ -345,3 +352,100 @@ async def test_a_change_made_during_a_refresh_is_not_reverted(
     await manager(hass, mock_config_entry).async_get_access_token()
     assert mock_config_entry.data["token"]["refresh_token"] == "EU_refresh-2"
     assert mock_config_entry.data["api_base_url"] == na
+
+
+def held_token_endpoint(
+    aioclient_mock: AiohttpClientMocker,
+) -> tuple[asyncio.Event, asyncio.Event, list[str]]:
+    """A token endpoint that answers only when released; returns the tokens sent."""
+    answering, release = asyncio.Event(), asyncio.Event()
+    sent: list[str] = []
+
+    async def answer(
+        method: str, url: URL, data: dict[str, Any]
+    ) -> AiohttpClientMockResponse:
+        sent.append(data["refresh_token"])
+        answering.set()
+        await release.wait()
+        return AiohttpClientMockResponse(
+            method,
+            url,
+            json={
+                "access_token": access_token(),
+                "refresh_token": f"EU_refresh-{len(sent) + 1}",
+                "expires_in": 28800,
+            },
+        )
+
+    aioclient_mock.post(TOKEN_URL, side_effect=answer)
+    return answering, release, sent
+
+
+async def test_the_rotated_token_is_on_disk_before_anyone_uses_it(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    aioclient_mock: AiohttpClientMocker,
+    hass_storage: dict[str, Any],
+) -> None:
+    expiring_entry(hass, mock_config_entry, 0)
+    rotating_token_endpoint(aioclient_mock)
+    await manager(hass, mock_config_entry).async_get_access_token()
+    # Written at once, not after Home Assistant's delayed config-entry save.
+    saved = hass_storage[f"tesla_scout_worker.{mock_config_entry.entry_id}.token"]
+    assert saved["data"]["token"]["refresh_token"] == "EU_refresh-2"
+
+
+async def test_a_restart_right_after_a_refresh_uses_the_rotated_token(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    fleet: FakeFleet,
+    aioclient_mock: AiohttpClientMocker,
+    hass_storage: dict[str, Any],
+) -> None:
+    """Home Assistant stopped before it wrote the entry: the token store has it."""
+    expiring_entry(hass, mock_config_entry, 3600)
+    rotated = token_data(expires_in=28800, refresh_token="EU_rotated-2")
+    hass_storage[f"tesla_scout_worker.{mock_config_entry.entry_id}.token"] = {
+        "version": 1,
+        "key": f"tesla_scout_worker.{mock_config_entry.entry_id}.token",
+        "data": {"token": rotated},
+    }
+    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert mock_config_entry.state is ConfigEntryState.LOADED
+    assert mock_config_entry.data["token"]["refresh_token"] == "EU_rotated-2"
+    assert token_calls(aioclient_mock) == 0
+
+
+async def test_a_reload_during_a_refresh_joins_it_and_keeps_its_token(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    fleet: FakeFleet,
+    aioclient_mock: AiohttpClientMocker,
+) -> None:
+    """One POST per used refresh token, across reloads and cancelled callers."""
+    expiring_entry(hass, mock_config_entry, 400)  # valid, refreshed soon
+    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    answering, release, sent = held_token_endpoint(aioclient_mock)
+    hass.config_entries.async_update_entry(
+        mock_config_entry,
+        data={**mock_config_entry.data, "token": token_data(expires_in=100)},
+    )
+    old = mock_config_entry.runtime_data.tokens
+    caller = hass.async_create_task(old.async_get_access_token())
+    await answering.wait()
+
+    # The entry reloads meanwhile (options, a new login…): the old caller is
+    # cancelled with it, and the new token manager needs a token too.
+    caller.cancel()
+    new = TokenManager(hass, mock_config_entry, async_get_clientsession(hass))
+    joined = hass.async_create_task(new.async_get_access_token())
+    await asyncio.sleep(0)
+    release.set()
+    token = await joined
+    await hass.async_block_till_done()
+
+    assert sent == ["EU_refresh-1"]
+    assert mock_config_entry.data["token"]["refresh_token"] == "EU_refresh-2"
+    assert mock_config_entry.data["token"]["access_token"] == token

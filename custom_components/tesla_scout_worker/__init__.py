@@ -13,6 +13,7 @@ from .models import TeslaScoutWorkerConfigEntry
 from .runtime import async_build_runtime, device_is_current
 from .services import async_setup_services
 from .storage import async_remove_vehicles
+from .tokens import async_remove_saved_token
 from .usage import async_remove_usage
 
 PLATFORMS = [
@@ -68,6 +69,7 @@ async def async_remove_config_entry_device(
 async def async_remove_entry(
     hass: HomeAssistant, entry: TeslaScoutWorkerConfigEntry
 ) -> None:
-    """The entry is deleted: so are its stored cars and request counts."""
+    """The entry is deleted: so are its stored cars, request counts and token."""
     await async_remove_usage(hass, entry.entry_id)
     await async_remove_vehicles(hass, entry.entry_id)
+    await async_remove_saved_token(hass, entry.entry_id)

@@ -22,7 +22,7 @@ from .domain.tracker import VehicleTracker
 from .fleet import TeslaFleetClient
 from .models import TeslaScoutWorkerConfigEntry, TeslaScoutWorkerData
 from .scout import ScoutCoordinator, home_from_options
-from .tokens import TokenManager, TokenRefreshFailedError
+from .tokens import TokenManager, TokenRefreshFailedError, async_adopt_saved_token
 from .usage import UsageTracker
 from .worker import WorkerScheduler
 
@@ -34,6 +34,7 @@ async def async_build_runtime(
     session = async_get_clientsession(hass)
     usage = UsageTracker(hass, entry.entry_id)
     await usage.async_load()
+    await async_adopt_saved_token(hass, entry)
     tokens = TokenManager(hass, entry, session, on_request=usage.record)
     try:
         await tokens.async_get_access_token()

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import aiohttp
 from homeassistant.exceptions import ConfigEntryAuthFailed, HomeAssistantError
+from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 
 from .const import (
@@ -75,6 +76,60 @@ class TokenRefreshFailedError(HomeAssistantError):
         )
 
 
+TOKEN_STORE_VERSION = 1
+
+
+def _token_store(hass: HomeAssistant, entry_id: str) -> Store[dict[str, Any]]:
+    return Store(hass, TOKEN_STORE_VERSION, f"{DOMAIN}.{entry_id}.token")
+
+
+async def async_adopt_saved_token(hass: HomeAssistant, entry: ConfigEntry[Any]) -> None:
+    """Take a rotated token saved at once that the entry's store missed.
+
+    Home Assistant writes config entries with a delay; a crash right after a
+    refresh would leave the used refresh token in the entry. The token store
+    is written before anyone gets the new token, so the later of the two wins.
+    """
+    saved = await _token_store(hass, entry.entry_id).async_load()
+    token = (saved or {}).get(CONF_TOKEN)
+    current = entry.data.get(CONF_TOKEN) or {}
+    if not isinstance(token, dict) or token.get("refresh_token") == current.get(
+        "refresh_token"
+    ):
+        return
+    if float(token.get("expires_at", 0)) > float(current.get("expires_at", 0)):
+        LOGGER.info("Using the rotated token saved before the last stop")
+        hass.config_entries.async_update_entry(
+            entry, data={**entry.data, CONF_TOKEN: token}
+        )
+
+
+async def async_remove_saved_token(hass: HomeAssistant, entry_id: str) -> None:
+    """Delete an entry's saved token (the entry is being deleted)."""
+    await _token_store(hass, entry_id).async_remove()
+
+
+@dataclass
+class _EntryRefresh:
+    """Per config entry and across its reloads: the refresh in flight, the last try.
+
+    A reload (options, reauth, a new login) builds a new token manager while
+    an old caller may still be refreshing: both must share one POST, since a
+    refresh token works once, and one rate limit.
+    """
+
+    task: asyncio.Task[Token] | None = None
+    last_attempt: float | None = None
+
+
+_REFRESHES_KEY = f"{DOMAIN}_token_refreshes"
+
+
+def _entry_refresh(hass: HomeAssistant, entry_id: str) -> _EntryRefresh:
+    refreshes: dict[str, _EntryRefresh] = hass.data.setdefault(_REFRESHES_KEY, {})
+    return refreshes.setdefault(entry_id, _EntryRefresh())
+
+
 @dataclass
 class TokenStats:
     """Counters for diagnostics."""
@@ -118,6 +173,8 @@ class TokenManager:
         self._clock = clock or (lambda: time.time())
         self._on_request = on_request
         self._lock = asyncio.Lock()
+        self._shared = _entry_refresh(hass, entry.entry_id)
+        self._store = _token_store(hass, entry.entry_id)
         self._generation = 0
         self._listeners = Listeners()
         self.stats = TokenStats()
@@ -134,9 +191,9 @@ class TokenManager:
     @property
     def next_attempt_at(self) -> float:
         """When the rate limit next allows a refresh attempt (epoch seconds)."""
-        if self.stats.last_attempt is None:
+        if self._shared.last_attempt is None:
             return 0.0
-        return self.stats.last_attempt + TOKEN_REFRESH_MIN_INTERVAL
+        return self._shared.last_attempt + TOKEN_REFRESH_MIN_INTERVAL
 
     def is_valid(self) -> bool:
         """Whether the access token has not expired yet."""
@@ -187,8 +244,22 @@ class TokenManager:
             return await self._async_refresh_locked()
 
     async def _async_refresh_locked(self) -> Token:
+        """The one refresh of this entry: start it, or join the one in flight.
+
+        The POST and the saving of its answer run in a task of their own that
+        a caller's cancellation (an unload) cannot stop: once Tesla rotated the
+        token, the new one is kept whatever happens to the caller.
+        """
+        shared = self._shared
+        if shared.task is None or shared.task.done():
+            shared.last_attempt = self.stats.last_attempt = self._clock()
+            shared.task = self._hass.async_create_background_task(
+                self._async_refresh_and_save(), f"{DOMAIN} token refresh"
+            )
+        return await asyncio.shield(shared.task)
+
+    async def _async_refresh_and_save(self) -> Token:
         data = self._entry.data
-        self.stats.last_attempt = self._clock()
         try:
             token = await refresh_token(
                 self._session,
@@ -234,6 +305,8 @@ class TokenManager:
         self._hass.config_entries.async_update_entry(
             self._entry, data={**self._entry.data, CONF_TOKEN: token.as_dict()}
         )
+        # Config entries are written with a delay: this copy is on disk now.
+        await self._store.async_save({CONF_TOKEN: token.as_dict()})
         self._generation += 1
         self.stats.refreshes += 1
         self.stats.last_refresh = self._clock()
