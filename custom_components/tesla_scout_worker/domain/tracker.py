@@ -207,15 +207,15 @@ class Car:
 
 @dataclass
 class CycleReport:
-    """What one cycle did: its requests, the transitions it saw, per-car errors."""
+    """What one cycle did: its requests, a rate limit, a skip.
+
+    Transitions are not collected here: they go to ``on_transition`` as seen.
+    """
 
     state_requests: int = 0
     data_requests: int = 0
     rate_limited: bool = False
     skipped: bool = False
-    transitions: list[Transition] = field(default_factory=list)
-    errors: dict[str, str] = field(default_factory=dict)
-    """VIN → error name, for a car whose live data failed (the others go on)."""
 
 
 @dataclass(kw_only=True)
@@ -304,7 +304,7 @@ class VehicleTracker:
                 continue
             if record.display_name:
                 self._update(vin, display_name=record.display_name)
-            self.observe_state(vin, record.state, report)
+            self.observe_state(vin, record.state)
             status = self._cars[vin].status
             if not status.online or not may_fetch_live_data(status.parked_seen_at, now):
                 continue
@@ -314,7 +314,7 @@ class VehicleTracker:
             except VehicleUnavailableError:
                 # 408: it has just fallen asleep. It does not move while asleep,
                 # so the last known position stays.
-                self.observe_state(vin, VehicleState.ASLEEP, report)
+                self.observe_state(vin, VehicleState.ASLEEP)
                 continue
             except RateLimitedError as err:
                 self._rate_limited(err, now, report)
@@ -327,23 +327,15 @@ class VehicleTracker:
                     status.name,
                     type(err).__name__,
                 )
-                report.errors[vin] = type(err).__name__
                 continue
-            self.observe(vin, data, now, report)
+            self.observe(vin, data, now)
         return report
 
     # --- the one observation path ------------------------------------------------
 
-    def observe(
-        self,
-        vin: str,
-        data: VehicleData,
-        now: float,
-        report: CycleReport | None = None,
-    ) -> list[Transition]:
+    def observe(self, vin: str, data: VehicleData, now: float) -> None:
         """Take in live data (from the scout, a worker run or a wake)."""
-        transitions: list[Transition] = []
-        self._set_state(vin, data.state or VehicleState.ONLINE, report, transitions)
+        self._set_state(vin, data.state or VehicleState.ONLINE)
         changes: dict[str, Any] = {"last_data_at": now}
         if data.charge is not None:
             charge = data.charge
@@ -362,6 +354,7 @@ class VehicleTracker:
             changes["parked_seen_at"] = now
         elif parked is False:
             changes["parked_seen_at"] = None
+        position: tuple[float, float] | None = None
         if data.drive is not None:
             drive = data.drive
             changes.update(
@@ -382,27 +375,16 @@ class VehicleTracker:
             )
             if drive.latitude is not None and drive.longitude is not None:
                 changes["heading"] = drive.heading
-                self._update(vin, **changes)
-                self._set_position(
-                    vin, drive.latitude, drive.longitude, report, transitions
-                )
-                changes = {}
-        if changes:
-            self._update(vin, **changes)
+                position = drive.latitude, drive.longitude
+        self._update(vin, **changes)
+        if position is not None:
+            self._set_position(vin, *position)
         if data.charge_schedules is not None:
             self.note_schedule(vin, own_schedule_window(vin, data), now)
-        return transitions
 
-    def observe_state(
-        self,
-        vin: str,
-        state: str,
-        report: CycleReport | None = None,
-    ) -> list[Transition]:
+    def observe_state(self, vin: str, state: str) -> None:
         """Take in a state check (the vehicle list, a record, a 408)."""
-        transitions: list[Transition] = []
-        self._set_state(vin, state, report, transitions)
-        return transitions
+        self._set_state(vin, state)
 
     # --- what the worker and the user change -------------------------------------
 
@@ -482,24 +464,16 @@ class VehicleTracker:
         self.note_rate_limit(err, now)
         report.rate_limited = True
 
-    def _set_state(
-        self,
-        vin: str,
-        state: str,
-        report: CycleReport | None,
-        transitions: list[Transition],
-    ) -> None:
+    def _set_state(self, vin: str, state: str) -> None:
         car = self._cars[vin]
         previous = car.status.state
         if state not in (VehicleState.ONLINE, VehicleState.ASLEEP):
             state = VehicleState.OFFLINE
-        first = not car.observed
         changes: dict[str, Any] = {"state": state}
         if previous is not None and state not in (previous, VehicleState.ONLINE):
             changes.update(shift_state=None, speed_mph=None)
-        self._update(vin, **changes)
-        self._replace(vin, observed=True)
-        if first or previous is None or previous == state:
+        self._replace(vin, status=replace(car.status, **changes), observed=True)
+        if not car.observed or previous == state:
             return  # The first observation after setup fires nothing.
         _LOGGER.debug("Vehicle %s is now %s (was %s)", car.status.name, state, previous)
         self._emit(
@@ -508,19 +482,10 @@ class VehicleTracker:
                 kind=TransitionKind.STATE_CHANGED,
                 from_state=previous,
                 to_state=state,
-            ),
-            report,
-            transitions,
+            )
         )
 
-    def _set_position(
-        self,
-        vin: str,
-        latitude: float,
-        longitude: float,
-        report: CycleReport | None,
-        transitions: list[Transition],
-    ) -> None:
+    def _set_position(self, vin: str, latitude: float, longitude: float) -> None:
         car = self._cars[vin]
         status = car.status
         distance = distance_m(
@@ -528,36 +493,30 @@ class VehicleTracker:
         )
         at_home = is_at_home(distance, self.home.radius_m)
         was_home = status.at_home
-        self._update(
+        self._replace(
             vin,
-            latitude=latitude,
-            longitude=longitude,
-            previous_distance_m=status.distance_m,
-            distance_m=distance,
-            at_home=at_home,
+            status=replace(
+                status,
+                latitude=latitude,
+                longitude=longitude,
+                previous_distance_m=status.distance_m,
+                distance_m=distance,
+                at_home=at_home,
+            ),
+            positioned=True,
         )
-        first = not car.positioned
-        self._replace(vin, positioned=True)
         kind: TransitionKind | None = None
         if was_home is not None and was_home != at_home:
             # Also after a restart: the car came home (or left) meanwhile.
             kind = TransitionKind.ARRIVED_HOME if at_home else TransitionKind.LEFT_HOME
-        elif first and at_home:
+        elif not car.positioned and at_home:
             kind = TransitionKind.FIRST_SEEN_HOME
         if kind is None:
             return
         _LOGGER.debug("Vehicle %s: %s", status.name, kind)
-        self._emit(Transition(vin=vin, kind=kind), report, transitions)
+        self._emit(Transition(vin=vin, kind=kind))
 
-    def _emit(
-        self,
-        transition: Transition,
-        report: CycleReport | None,
-        transitions: list[Transition],
-    ) -> None:
-        if report is not None:
-            report.transitions.append(transition)
-        transitions.append(transition)
+    def _emit(self, transition: Transition) -> None:
         if self.on_transition is not None:
             self.on_transition(transition)
 
