@@ -107,6 +107,7 @@ async def async_adopt_saved_token(hass: HomeAssistant, entry: ConfigEntry[Any]) 
 async def async_remove_saved_token(hass: HomeAssistant, entry_id: str) -> None:
     """Delete an entry's saved token (the entry is being deleted)."""
     await _token_store(hass, entry_id).async_remove()
+    hass.data.get(_REFRESHES_KEY, {}).pop(entry_id, None)
 
 
 @dataclass
@@ -258,6 +259,14 @@ class TokenManager:
             )
         return await asyncio.shield(shared.task)
 
+    def _reauth_needed(self, reason: str, message: str) -> ConfigEntryAuthFailed:
+        """Count and log a refusal no retry can fix, start reauth, say why."""
+        self.stats.failures += 1
+        self.stats.last_failure = reason
+        LOGGER.warning(message + "; reauthentication is needed", self._entry.title)
+        self._entry.async_start_reauth(self._hass)
+        return ConfigEntryAuthFailed(translation_domain=DOMAIN, translation_key=reason)
+
     async def _async_refresh_and_save(self) -> Token:
         data = self._entry.data
         try:
@@ -272,28 +281,12 @@ class TokenManager:
         except InvalidClientError as err:
             # The developer application was revoked or deleted: no retry can
             # help; reauth lets the user enter a new client id.
-            self.stats.failures += 1
-            self.stats.last_failure = "invalid_client"
-            LOGGER.warning(
-                "Tesla no longer knows the application of %s; reauthentication"
-                " with a new client id is needed",
-                self._entry.title,
-            )
-            self._entry.async_start_reauth(self._hass)
-            raise ConfigEntryAuthFailed(
-                translation_domain=DOMAIN, translation_key="invalid_client"
+            raise self._reauth_needed(
+                "invalid_client", "Tesla no longer knows the application of %s"
             ) from err
         except LoginRequiredError as err:
-            self.stats.failures += 1
-            self.stats.last_failure = "login_required"
-            LOGGER.warning(
-                "Tesla no longer accepts the refresh token of %s; reauthentication"
-                " is needed",
-                self._entry.title,
-            )
-            self._entry.async_start_reauth(self._hass)
-            raise ConfigEntryAuthFailed(
-                translation_domain=DOMAIN, translation_key="login_required"
+            raise self._reauth_needed(
+                "login_required", "Tesla no longer accepts the refresh token of %s"
             ) from err
         except TeslaFleetError as err:
             self.stats.failures += 1
