@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import time
 from typing import Any
 
-from homeassistant.core import HomeAssistant
+from homeassistant.core import Event, HomeAssistant, callback
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.test_util.aiohttp import AiohttpClientMocker
@@ -25,6 +25,7 @@ from custom_components.tesla_scout_worker.const import (
     CONF_TOKEN_URL,
     CONF_VINS,
     DOMAIN,
+    EVENT_TYPE,
 )
 
 from . import make_jwt
@@ -118,6 +119,19 @@ def no_deprecation_reported(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
         and ("Detected that custom integration" in message or "deprecated" in message)
     ]
     assert reported == []
+
+
+@pytest.fixture
+def events(hass: HomeAssistant) -> list[dict[str, Any]]:
+    """Every event of this integration on the bus, as its data."""
+    seen: list[dict[str, Any]] = []
+
+    @callback
+    def listener(event: Event) -> None:
+        seen.append(dict(event.data))
+
+    hass.bus.async_listen(EVENT_TYPE, listener)
+    return seen
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.const import ATTR_ENTITY_ID
-from homeassistant.core import Event, HomeAssistant, State, callback
+from homeassistant.core import HomeAssistant, State
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
@@ -28,7 +28,6 @@ from custom_components.tesla_scout_worker.const import (
     CONF_TARIFF,
     CONF_VINS,
     DOMAIN,
-    EVENT_TYPE,
 )
 
 from . import load_json_fixture
@@ -43,18 +42,6 @@ async def warsaw(hass: HomeAssistant, freezer: FrozenDateTimeFactory) -> None:
     """17:00 on a Wednesday in Warsaw."""
     await hass.config.async_set_time_zone("Europe/Warsaw")
     freezer.move_to("2026-12-02 17:00:00+01:00")
-
-
-@pytest.fixture
-def events(hass: HomeAssistant) -> list[dict[str, Any]]:
-    seen: list[dict[str, Any]] = []
-
-    @callback
-    def listener(event: Event) -> None:
-        seen.append(dict(event.data))
-
-    hass.bus.async_listen(EVENT_TYPE, listener)
-    return seen
 
 
 @pytest.fixture

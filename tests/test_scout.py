@@ -10,7 +10,7 @@ from unittest.mock import AsyncMock, patch
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
 from homeassistant.const import STATE_UNAVAILABLE
-from homeassistant.core import Event, HomeAssistant, callback
+from homeassistant.core import HomeAssistant
 from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import (
@@ -24,7 +24,6 @@ from pytest_homeassistant_custom_component.test_util.aiohttp import (
 from custom_components.tesla_scout_worker.const import (
     CONF_PRESENCE_ENTITY,
     CONF_SCOUT_INTERVAL,
-    EVENT_TYPE,
 )
 from custom_components.tesla_scout_worker.domain.tracker import VehicleStatus
 from custom_components.tesla_scout_worker.scout import ScoutCoordinator
@@ -63,18 +62,6 @@ async def next_cycle(
     freezer.tick(scout.update_interval)
     async_fire_time_changed(hass)
     await hass.async_block_till_done()
-
-
-@pytest.fixture
-def events(hass: HomeAssistant) -> list[dict[str, Any]]:
-    seen: list[dict[str, Any]] = []
-
-    @callback
-    def listener(event: Event) -> None:
-        seen.append(dict(event.data))
-
-    hass.bus.async_listen(EVENT_TYPE, listener)
-    return seen
 
 
 @pytest.fixture
