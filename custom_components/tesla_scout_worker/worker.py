@@ -186,21 +186,23 @@ class WorkerScheduler:
         smart charging on is planned again when the forecast changes (the day
         ahead is published once a day), within the cooldown.
         """
-        if self.tariff() is None:
-            return
-        waiting, self._waiting_for_tariff = self._waiting_for_tariff, {}
-        for vin, trigger in waiting.items():
-            LOGGER.debug("Prices are here: planning again (%s)", trigger)
-            self._async_run_in_background(vin, trigger, force=True)
         old, new = event.data["old_state"], event.data["new_state"]
-        if (
+        forecast_changed = not (
             old is None
             or new is None
             or all(
                 old.attributes.get(key) == new.attributes.get(key)
                 for key in FORECAST_ATTRIBUTES
             )
-        ):
+        )
+        # Parse the forecast only when something could come of it.
+        if not (self._waiting_for_tariff or forecast_changed) or self.tariff() is None:
+            return
+        waiting, self._waiting_for_tariff = self._waiting_for_tariff, {}
+        for vin, trigger in waiting.items():
+            LOGGER.debug("Prices are here: planning again (%s)", trigger)
+            self._async_run_in_background(vin, trigger, force=True)
+        if not forecast_changed:
             return
         for vin, car in self.tracker.cars.items():
             if (
