@@ -5,7 +5,8 @@ Import :class:`FleetSimulator` and :func:`create_app` in tests, or run
 """
 
 from .app import SIMULATOR_KEY, classify, create_app
-from .billing import PRICE_USD, RequestRecord, SimStats
+from .billing import NO_ANSWER, PRICE_USD, RequestRecord, SimStats
+from .chaos import FAULT_KINDS, FOREIGN_REGION_URL, ChaosAnswer, FaultKind, FaultMix
 from .commands import COMMANDS, CommandArgumentError
 from .model import Fault, FleetSimulator, ManualClock, RateLimits, default_vehicle
 from .render import parse_endpoints, vehicle_data, vehicle_record
@@ -39,15 +40,21 @@ __all__ = [
     "DEFAULT_CLIENT_ID",
     "DEFAULT_SCOPES",
     "DEFAULT_VIN",
+    "FAULT_KINDS",
+    "FOREIGN_REGION_URL",
     "HOME_WARSAW",
+    "NO_ANSWER",
     "PRICE_USD",
     "SIMULATOR_KEY",
     "WORK_WARSAW",
     "AccessGrant",
+    "ChaosAnswer",
     "ChargeSchedule",
     "CommandArgumentError",
     "Drive",
     "Fault",
+    "FaultKind",
+    "FaultMix",
     "FleetSimulator",
     "ManualClock",
     "PlugIn",

@@ -24,7 +24,8 @@ from typing import Any, Final, cast
 
 from aiohttp import web
 
-from .billing import RequestKind, RequestRecord, category_of
+from .billing import NO_ANSWER, RequestKind, RequestRecord, category_of
+from .chaos import ChaosAnswer
 from .commands import COMMANDS, CommandArgumentError
 from .model import Fault, FleetSimulator, RateKind
 from .render import parse_endpoints, vehicle_data, vehicle_record
@@ -119,6 +120,23 @@ def _fault_response(fault: Fault) -> web.Response:
     )
 
 
+def _chaos_response(answer: ChaosAnswer) -> web.Response:
+    headers = dict(answer.headers)
+    if isinstance(answer.body, dict):
+        return web.json_response(answer.body, status=answer.status, headers=headers)
+    if answer.body is None:
+        return web.Response(status=answer.status, headers=headers)
+    content_type = "text/html" if answer.body.startswith("<") else "application/json"
+    if not answer.body.startswith(("<", "{")):
+        content_type = "text/plain"
+    return web.Response(
+        status=answer.status,
+        text=answer.body,
+        content_type=content_type,
+        headers=headers,
+    )
+
+
 def _record(sim: FleetSimulator, request: web.Request, status: int) -> None:
     classified = classify(request.path)
     if classified is None:
@@ -153,11 +171,26 @@ async def _tesla_middleware(
         except _Abort as abort:
             return abort.response
     fault = sim.take_fault(request.method, request.path)
+    chaos = (
+        None
+        if fault is not None or sim.chaos is None
+        else sim.chaos.draw(request.path, sim.clock())
+    )
     response: web.StreamResponse
     if fault is not None:
         if fault.delay > 0:
             await asyncio.sleep(fault.delay)
         response = _fault_response(fault)
+    elif chaos is not None:
+        if chaos.delay > 0:
+            await asyncio.sleep(chaos.delay)
+        if chaos.reset:
+            # Drop the connection without an answer (nothing is billed).
+            if request.transport is not None:
+                request.transport.abort()
+            _record(sim, request, NO_ANSWER)
+            return web.Response(status=500)
+        response = _chaos_response(chaos)
     else:
         try:
             response = await handler(request)

@@ -41,9 +41,16 @@ def category_of(kind: RequestKind) -> Category:
     return "data"
 
 
+NO_ANSWER: Final = 0
+"""The status recorded for a request whose connection was dropped unanswered."""
+
+
 def is_billable(category: Category, status: int) -> bool:
-    """Tesla bills every Fleet API answer below 500; token requests are free."""
-    return category != "auth" and status < 500
+    """Tesla bills every Fleet API answer below 500; token requests are free.
+
+    A request that got no answer at all (:data:`NO_ANSWER`) is not billed.
+    """
+    return category != "auth" and NO_ANSWER < status < 500
 
 
 @dataclass(frozen=True, slots=True)

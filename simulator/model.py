@@ -21,6 +21,7 @@ from typing import Any, Final, Literal
 from zoneinfo import ZoneInfo
 
 from .billing import RequestRecord, SimStats
+from .chaos import FaultMix
 from .commands import COMMANDS, CommandResult
 from .tokens import DEFAULT_CLIENT_ID, AccessGrant, TokenStore, normalize_region
 from .vehicle import (
@@ -204,6 +205,8 @@ class FleetSimulator:
         self.stats = SimStats()
         self.requests: list[RequestRecord] = []
         self.faults: list[Fault] = []
+        # Random faults at configurable rates (soak tests); None: none.
+        self.chaos: FaultMix | None = None
         self._synced: dict[str, float] = {}
         self._schedules_checked: dict[str, float] = {}
         self._rate_windows: dict[tuple[str, RateKind], deque[float]] = {}
