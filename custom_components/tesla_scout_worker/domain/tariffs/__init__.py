@@ -6,6 +6,8 @@ By kind:
 * ``fixed`` — :class:`FixedWindowTariff`: a peak and an off-peak price with
   off-peak windows as local wall-clock times (the Polish G11, G12 and G12w
   tariffs through :func:`preset_tariff`, or any custom windows);
+* ``holidays`` — :func:`polish_public_holidays`: the statutory days free from
+  work that G12w prices off-peak all day, Easter-based ones computed;
 * ``forecast`` — :class:`PriceForecastTariff`: a day-ahead price forecast;
 * ``adapters`` — :func:`tariff_from_price_attributes`: other integrations'
   price sensors (Nord Pool, ENTSO-e) read into a forecast.
@@ -30,6 +32,12 @@ from .fixed import (
     preset_tariff,
 )
 from .forecast import PriceForecastTariff
+from .holidays import (
+    easter_sunday,
+    is_polish_public_holiday,
+    polish_public_holiday_name,
+    polish_public_holidays,
+)
 
 __all__ = [
     "DEFAULT_PRICES",
@@ -43,7 +51,11 @@ __all__ = [
     "Tariff",
     "TariffError",
     "TariffUnavailableError",
+    "easter_sunday",
+    "is_polish_public_holiday",
     "parse_windows",
+    "polish_public_holiday_name",
+    "polish_public_holidays",
     "preset_tariff",
     "require_aware",
     "require_finite",

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import KW_ONLY, dataclass
 from datetime import UTC, date, datetime, time
 from itertools import pairwise
 import re
@@ -15,9 +15,11 @@ from .base import (
     _ONE_DAY,
     _SATURDAY,
     PriceSlot,
+    TariffUnavailableError,
     _check_period,
     require_finite,
 )
+from .holidays import FIRST_YEAR, is_polish_public_holiday
 
 
 @dataclass(frozen=True)
@@ -90,10 +92,17 @@ class FixedWindowTariff:
 
     Windows repeat every day in ``tz``; with ``weekends_offpeak`` the whole of
     Saturday and Sunday (00:00 Saturday to 24:00 Sunday, local) is off-peak too.
-    Overlapping windows are merged. Wall-clock times are turned into instants
-    with zoneinfo, so a 22:00–06:00 window lasts 9 real hours on the night the
-    clocks go back and 7 on the night they go forward. A window edge that does
+    With ``holidays_offpeak`` so is every Polish public holiday (see
+    :mod:`.holidays`), and every date in ``extra_offpeak_dates`` always is:
+    each such day from 00:00 to 24:00 local (:meth:`is_offpeak_day`).
+    Overlapping windows and days are merged. Wall-clock times are turned into
+    instants with zoneinfo, so a 22:00–06:00 window lasts 9 real hours on the
+    night the clocks go back and 7 on the night they go forward. A window edge that does
     not exist on a spring-forward day resolves as zoneinfo does (``fold=0``).
+
+    Polish holidays are known from :data:`.holidays.FIRST_YEAR`; with
+    ``holidays_offpeak``, pricing a period that covers an earlier day raises
+    :class:`TariffUnavailableError`.
     """
 
     tz: ZoneInfo
@@ -101,12 +110,41 @@ class FixedWindowTariff:
     peak_price: float
     offpeak_price: float
     weekends_offpeak: bool = False
+    _: KW_ONLY
+    holidays_offpeak: bool = False
+    extra_offpeak_dates: frozenset[date] = frozenset()
 
     def __post_init__(self) -> None:
-        """Validate prices and freeze the window sequence."""
+        """Validate prices and dates; freeze the window and date collections."""
         object.__setattr__(self, "windows", tuple(self.windows))
+        dates = frozenset(self.extra_offpeak_dates)
+        for day in dates:
+            if isinstance(day, datetime) or not isinstance(day, date):
+                raise TypeError(f"extra off-peak dates must be dates, got {day!r}")
+        object.__setattr__(self, "extra_offpeak_dates", dates)
         require_finite(self.peak_price, "peak_price")
         require_finite(self.offpeak_price, "offpeak_price")
+
+    def is_offpeak_day(self, day: date) -> bool:
+        """Tell whether the whole local ``day`` is off-peak.
+
+        A weekend day with ``weekends_offpeak``, a Polish public holiday with
+        ``holidays_offpeak``, or one of ``extra_offpeak_dates``. Raise
+        :class:`TariffUnavailableError` for a day before
+        :data:`.holidays.FIRST_YEAR` that might be a holiday.
+        """
+        if day in self.extra_offpeak_dates:
+            return True
+        if self.weekends_offpeak and day.weekday() >= _SATURDAY:
+            return True
+        if not self.holidays_offpeak:
+            return False
+        if day.year < FIRST_YEAR:
+            raise TariffUnavailableError(
+                f"Polish public holidays are known from {FIRST_YEAR} on, "
+                f"not for {day.isoformat()}"
+            )
+        return is_polish_public_holiday(day)
 
     def _instant(self, day: date, clock: time) -> datetime:
         """Return the UTC instant of a local wall-clock time on ``day``."""
@@ -120,13 +158,12 @@ class FixedWindowTariff:
         day = start_utc.astimezone(self.tz).date() - _ONE_DAY
         last = end_utc.astimezone(self.tz).date()
         while day <= last:
-            if self.weekends_offpeak and day.weekday() >= _SATURDAY:
-                intervals.append(
-                    (
-                        self._instant(day, _MIDNIGHT),
-                        self._instant(day + _ONE_DAY, _MIDNIGHT),
-                    )
-                )
+            day_start = self._instant(day, _MIDNIGHT)
+            day_end = self._instant(day + _ONE_DAY, _MIDNIGHT)
+            # Only a day that overlaps the period is asked about, so the day
+            # before it (looked at for windows crossing midnight) never is.
+            if day_end > start_utc and day_start < end_utc and self.is_offpeak_day(day):
+                intervals.append((day_start, day_end))
             for window in self.windows:
                 end_day = day + _ONE_DAY if window.crosses_midnight else day
                 intervals.append(
@@ -202,13 +239,17 @@ def preset_tariff(
     *,
     peak_price: float | None = None,
     offpeak_price: float | None = None,
+    extra_offpeak_dates: Iterable[date] = (),
 ) -> FixedWindowTariff:
     """Build a Polish preset tariff: ``"G11"``, ``"G12"`` or ``"G12w"``.
 
     The name is case-insensitive (``"g12w"`` works). G11 has one price all day:
     ``peak_price`` or ``offpeak_price`` sets it (both must agree when both are
     given). G12 is off-peak 13:00–15:00 and 22:00–06:00 every day; G12w adds the
-    whole of Saturday and Sunday. Public holidays are not modelled. Raise
+    whole of Saturday and Sunday and of every Polish public holiday (as the
+    distribution operators count them; see :mod:`.holidays`), and of every date
+    in ``extra_offpeak_dates`` (days the user's operator adds). G11 and G12
+    have no whole off-peak days and ignore ``extra_offpeak_dates``. Raise
     ``ValueError`` for an unknown name.
     """
     canonical = {preset.lower(): preset for preset in PRESET_NAMES}.get(
@@ -230,10 +271,13 @@ def preset_tariff(
             (p for p in (peak_price, offpeak_price) if p is not None), default_peak
         )
         return FixedWindowTariff(tz, (), price, price)
+    g12w = canonical == "G12w"
     return FixedWindowTariff(
         tz,
         _G12_WINDOWS,
         default_peak if peak_price is None else peak_price,
         default_offpeak if offpeak_price is None else offpeak_price,
-        weekends_offpeak=canonical == "G12w",
+        weekends_offpeak=g12w,
+        holidays_offpeak=g12w,
+        extra_offpeak_dates=frozenset(extra_offpeak_dates) if g12w else frozenset(),
     )
