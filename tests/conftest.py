@@ -21,6 +21,7 @@ from custom_components.tesla_scout_worker.const import (
     CONF_HOME_LATITUDE,
     CONF_HOME_LONGITUDE,
     CONF_HOME_RADIUS,
+    CONF_SHARE_TOKEN,
     CONF_TOKEN,
     CONF_TOKEN_URL,
     CONF_VINS,
@@ -154,6 +155,20 @@ async def init_integration(
 ) -> MockConfigEntry:
     """Set up the integration with a valid token (no Tesla request needed)."""
     mock_config_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    return mock_config_entry
+
+
+@pytest.fixture
+async def shared_entry(
+    hass: HomeAssistant, mock_config_entry: MockConfigEntry, fleet: FakeFleet
+) -> MockConfigEntry:
+    """The loaded entry with token sharing switched on."""
+    mock_config_entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(
+        mock_config_entry, options={**mock_config_entry.options, CONF_SHARE_TOKEN: True}
+    )
     assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
     await hass.async_block_till_done(wait_background_tasks=True)
     return mock_config_entry

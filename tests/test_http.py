@@ -12,25 +12,9 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.test_util.aiohttp import AiohttpClientMocker
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
-from custom_components.tesla_scout_worker.const import CONF_SHARE_TOKEN
-
 from .conftest import TOKEN_URL, token_calls, token_data
-from .fake_fleet import FakeFleet
 
 NEW_TOKEN = {"access_token": "fresh", "refresh_token": "EU_r2", "expires_in": 28800}
-
-
-@pytest.fixture
-async def shared_entry(
-    hass: HomeAssistant, mock_config_entry: MockConfigEntry, fleet: FakeFleet
-) -> MockConfigEntry:
-    mock_config_entry.add_to_hass(hass)
-    hass.config_entries.async_update_entry(
-        mock_config_entry, options={**mock_config_entry.options, CONF_SHARE_TOKEN: True}
-    )
-    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
-    await hass.async_block_till_done(wait_background_tasks=True)
-    return mock_config_entry
 
 
 async def test_token_view_returns_the_token(

@@ -79,6 +79,7 @@ from .flow_schemas import (
     SECTION_ADVANCED,
     TEXT_SELECTOR,
     URL_SELECTOR,
+    credential_errors,
     default_home,
     entry_title,
     fleet_error_key,
@@ -170,18 +171,16 @@ class ConfigFlow(config_entry_oauth2_flow.AbstractOAuth2FlowHandler, domain=DOMA
         if user_input is not None:
             advanced = user_input.get(SECTION_ADVANCED) or {}
             token_url = http_url(advanced.get(CONF_TOKEN_URL) or TOKEN_URL)
+            client_id = user_input[CONF_CLIENT_ID].strip()
+            old_refresh_token = user_input[CONF_REFRESH_TOKEN].strip()
+            errors = credential_errors(client_id, old_refresh_token)
             if token_url is None:
                 errors[CONF_TOKEN_URL] = "invalid_url"
-            else:
-                credentials = {
-                    CONF_CLIENT_ID: user_input[CONF_CLIENT_ID].strip(),
-                    CONF_TOKEN_URL: token_url,
-                }
+            elif not errors:
+                credentials = {CONF_CLIENT_ID: client_id, CONF_TOKEN_URL: token_url}
                 if secret := (user_input.get(CONF_CLIENT_SECRET) or "").strip():
                     credentials[CONF_CLIENT_SECRET] = secret
-                errors = await self._async_refresh(
-                    credentials, user_input[CONF_REFRESH_TOKEN].strip()
-                )
+                errors = await self._async_refresh(credentials, old_refresh_token)
                 if not errors:
                     return await self._async_step_account()
         schema = vol.Schema(
@@ -381,6 +380,9 @@ class ConfigFlow(config_entry_oauth2_flow.AbstractOAuth2FlowHandler, domain=DOMA
         errors: dict[str, str] = {}
         if user_input is not None:
             client_id = user_input[CONF_CLIENT_ID].strip()
+            old_refresh_token = user_input[CONF_REFRESH_TOKEN].strip()
+            errors = credential_errors(client_id, old_refresh_token)
+        if user_input is not None and not errors:
             credentials: dict[str, Any] = {
                 CONF_CLIENT_ID: client_id,
                 CONF_TOKEN_URL: entry.data.get(CONF_TOKEN_URL, TOKEN_URL),
@@ -391,9 +393,7 @@ class ConfigFlow(config_entry_oauth2_flow.AbstractOAuth2FlowHandler, domain=DOMA
                 secret = entry.data.get(CONF_CLIENT_SECRET, "")
             if secret:
                 credentials[CONF_CLIENT_SECRET] = secret
-            errors = await self._async_refresh(
-                credentials, user_input[CONF_REFRESH_TOKEN].strip()
-            )
+            errors = await self._async_refresh(credentials, old_refresh_token)
             if not errors:
                 return await self._async_finish_reauth()
         schema = vol.Schema(

@@ -8,7 +8,10 @@ form itself refuses a value out of range.
 from __future__ import annotations
 
 from collections.abc import Mapping
+import ipaddress
+import math
 import os
+import re
 from typing import Any, Final
 
 from homeassistant.core import HomeAssistant
@@ -180,13 +183,36 @@ def subject_of(access_token: str) -> str | None:
     return sub if isinstance(sub, str) and sub else None
 
 
-def normalise_url(value: str, *, schemes: tuple[str, ...]) -> str | None:
-    """An absolute URL with one of ``schemes`` without its trailing slash."""
+_HOST_LABEL = re.compile(r"^[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?$", re.IGNORECASE)
+
+
+def _valid_host(host: str) -> bool:
+    """An IP address or a DNS name (IDNs arrive punycode-encoded)."""
     try:
-        url = URL(value.strip())
+        ipaddress.ip_address(host)
+    except ValueError:
+        labels = host.removesuffix(".").split(".")
+        return len(host) <= 253 and all(_HOST_LABEL.match(label) for label in labels)
+    return True
+
+
+def normalise_url(value: str, *, schemes: tuple[str, ...]) -> str | None:
+    """An absolute URL with one of ``schemes`` without its trailing slash.
+
+    A base URL gets paths appended, so a query or a fragment is refused; so is
+    whitespace or a control character inside (yarl would silently drop a
+    pasted line break) and a host that is no IP address or DNS name.
+    """
+    text = value.strip()
+    if not text.isprintable() or any(char.isspace() for char in text):
+        return None
+    try:
+        url = URL(text)
     except ValueError:
         return None
-    if url.scheme not in schemes or not url.host:
+    if url.scheme not in schemes or not url.raw_host:
+        return None
+    if url.query_string or url.raw_fragment or not _valid_host(url.raw_host):
         return None
     return str(url).rstrip("/")
 
@@ -256,9 +282,11 @@ def home_options(home: Mapping[str, Any]) -> tuple[dict[str, float], str | None]
     latitude = float(home["latitude"])
     longitude = float(home["longitude"])
     radius = float(home.get("radius", DEFAULT_HOME_RADIUS))
+    # NaN fails both range checks; an infinite radius would put the car at home
+    # everywhere.
     if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
         return {}, "invalid_location"
-    if radius <= 0:
+    if not (0 < radius < math.inf):
         return {}, "invalid_radius"
     return {
         CONF_HOME_LATITUDE: latitude,
@@ -384,16 +412,18 @@ async def async_validate_options(
         errors[CONF_HOME] = home_error
     options: dict[str, Any] = dict(home)
 
-    # The selectors hold the limits; whole minutes are checked here.
+    # The selectors hold the limits (NaN passes them); whole minutes are checked here.
     interval = float(user_input[CONF_SCOUT_INTERVAL])
     if not interval.is_integer():
         errors[CONF_SCOUT_INTERVAL] = "invalid_interval"
-    options[CONF_SCOUT_INTERVAL] = int(interval)
+    else:
+        options[CONF_SCOUT_INTERVAL] = int(interval)
 
     cooldown = float(user_input[CONF_WORKER_COOLDOWN])
     if not cooldown.is_integer():
         errors[CONF_WORKER_COOLDOWN] = "invalid_cooldown"
-    options[CONF_WORKER_COOLDOWN] = int(cooldown)
+    else:
+        options[CONF_WORKER_COOLDOWN] = int(cooldown)
 
     # The time selector already rejects most bad values; this guards the rest.
     failsafe = dt_util.parse_time(str(user_input[CONF_FAILSAFE_TIME]))
@@ -436,10 +466,14 @@ def charging_options(
             errors[CONF_PRICE_ENTITY] = "price_entity_required"
         else:
             options[CONF_PRICE_ENTITY] = values[CONF_PRICE_ENTITY]
+    # The selectors hold the limits (5-250 kWh, 0.5-350 kW, 50-100 %, prices
+    # from 0), but NaN passes any limit and the prices have no upper one.
     for key in (CONF_PEAK_PRICE, CONF_OFFPEAK_PRICE):
         if values.get(key) is not None:
-            options[key] = float(values[key])
-    # The selectors hold the limits (5-250 kWh, 0.5-350 kW, 50-100 %).
+            if math.isfinite(price := float(values[key])):
+                options[key] = price
+            else:
+                errors[key] = "invalid_number"
     defaults = {
         CONF_BATTERY_CAPACITY: DEFAULT_BATTERY_CAPACITY,
         CONF_CHARGER_POWER: DEFAULT_CHARGER_POWER,
@@ -447,5 +481,28 @@ def charging_options(
     }
     for key, default in defaults.items():
         value = float(values.get(key, default))
+        if not math.isfinite(value):
+            errors[key] = "invalid_number"
+            continue
         options[key] = value / 100 if key == CONF_CHARGING_EFFICIENCY else value
     return options
+
+
+def credential_errors(client_id: str, refresh_token: str) -> dict[str, str]:
+    """Error keys for a client id or refresh token that cannot be one.
+
+    Neither ever contains whitespace: a pasted value broken over two lines, or
+    two values pasted at once, is refused here instead of being sent to Tesla.
+    Leading and trailing whitespace has been stripped already.
+    """
+    errors: dict[str, str] = {}
+    if not _single_word(client_id):
+        errors[CONF_CLIENT_ID] = "invalid_client_id"
+    if not _single_word(refresh_token):
+        errors[CONF_REFRESH_TOKEN] = "invalid_refresh_token"
+    return errors
+
+
+def _single_word(value: str) -> bool:
+    """Non-empty, printable and without whitespace."""
+    return bool(value) and value.isprintable() and not any(c.isspace() for c in value)

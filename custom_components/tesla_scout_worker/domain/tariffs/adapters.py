@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import MAXYEAR, MINYEAR, UTC, datetime
 import math
 from typing import Any, Final
 from zoneinfo import ZoneInfo
@@ -38,7 +38,13 @@ def _parse_moment(value: Any, tz: ZoneInfo) -> datetime | None:
         return None
     if value.tzinfo is None:
         value = value.replace(tzinfo=tz)
-    return value.astimezone(UTC)
+    try:
+        moment = value.astimezone(UTC)
+    except (OverflowError, ValueError):
+        return None
+    # Year 1 or 9999: no price of this world, and any shift to a local time
+    # (the planner's) could overflow.
+    return None if moment.year in (MINYEAR, MAXYEAR) else moment
 
 
 def _parse_price(value: Any) -> float | None:
@@ -75,8 +81,10 @@ def _entries(
         if start is None:
             continue
         end = _parse_moment(item.get(end_key), tz) if end_key else None
-        if end is not None and end <= start:
-            end = None
+        if end is not None and end < start:
+            continue  # Ends before it starts: which of the two is wrong?
+        if end == start:
+            end = None  # A point in time: the slot length is inferred.
         entries.append(_Entry(start, end, _parse_price(item.get(price_key))))
     return entries
 
@@ -107,7 +115,10 @@ def _to_slots(entries: list[_Entry]) -> list[PriceSlot]:
                 end = following
                 step = following - entry.start
             else:
-                end = entry.start + step
+                try:
+                    end = entry.start + step
+                except OverflowError:
+                    continue  # At the end of time: nothing to charge in.
         if entry.price is not None:
             slots.append(PriceSlot(start=entry.start, end=end, price=entry.price))
     return slots
