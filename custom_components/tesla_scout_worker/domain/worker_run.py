@@ -248,9 +248,10 @@ class ChargingWorker:
         if not (status.plugged_in and status.at_home):
             run.reason = "not_plugged_in_at_home"
             return
-        if tariff is None:
-            # No price known (a price sensor not there yet): charging now could
-            # mean the peak price. Do nothing; the run is retried when it comes.
+        if tariff is None or run.plan.reason == "no_tariff":
+            # No price known (a price sensor not there yet, or holding only old
+            # prices): charging now could mean the peak price. Do nothing; the
+            # run is retried when prices come.
             run.result, run.reason = WorkerResult.NO_ACTION, "no_tariff"
             return
         if not self._needs_command(run.plan, vin, fresh=fresh):
