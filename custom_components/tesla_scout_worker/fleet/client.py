@@ -91,10 +91,10 @@ class TeslaFleetClient:
                 msg = "vehicle list is not a list"
                 raise MalformedResponseError(msg)
             vehicles.extend(_parse_vehicle(item) for item in items)
-            pagination = payload.get("pagination")
-            if not isinstance(pagination, Mapping) or not pagination.get("next"):
+            next_page = _next_page(payload.get("pagination"), page)
+            if next_page is None:
                 return vehicles
-            page += 1
+            page = next_page
 
     async def vehicle(self, vin: str) -> Vehicle:
         """One vehicle record: Tesla's recommended "is it awake?" check."""
@@ -309,6 +309,23 @@ class TeslaFleetClient:
             msg = "answer is not a JSON object"
             raise MalformedResponseError(msg, status=status)
         return payload
+
+
+def _next_page(pagination: Any, page: int) -> int | None:
+    """The page after ``page``, or ``None`` when this was the last one.
+
+    Only a page number past the current one is followed: an answer that keeps
+    naming the same page (or ``true``) must not make the client loop, each
+    request billed.
+    """
+    if not isinstance(pagination, Mapping):
+        return None
+    value = pagination.get("next")
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or value <= page:
+        return None
+    return value
 
 
 def _parse_vehicle(item: Any) -> Vehicle:

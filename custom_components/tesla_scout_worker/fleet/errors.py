@@ -7,6 +7,32 @@ authentication errors start a reauth, transient ones become ``UpdateFailed``.
 
 from __future__ import annotations
 
+import re
+
+_VIN_TEXT = re.compile(r"\b[A-HJ-NPR-Z0-9]{17}\b")
+_OPAQUE_TEXT = re.compile(r"[\w.~+/=-]{20,}")
+_COORDINATE_TEXT = re.compile(r"-?\d{1,3}\.\d{4,}")
+REDACTED = "**REDACTED**"
+
+
+def _opaque(match: re.Match[str]) -> str:
+    text = match.group(0)
+    if any(c.isdigit() for c in text) and any(c.isalpha() for c in text):
+        return REDACTED
+    return text
+
+
+def redact(text: str) -> str:
+    """``text`` from Tesla or a proxy, fit for a message that may be logged.
+
+    Answers can echo a request: a VIN, a token or the client secret (long
+    strings of letters and digits), or an exact position. Messages end up in
+    tracebacks in Home Assistant's log, so these are masked.
+    """
+    text = _VIN_TEXT.sub(REDACTED, text)
+    text = _OPAQUE_TEXT.sub(_opaque, text)
+    return _COORDINATE_TEXT.sub(REDACTED, text)
+
 
 class TeslaFleetError(Exception):
     """Base class of every error raised by the Fleet client."""
@@ -14,8 +40,11 @@ class TeslaFleetError(Exception):
     def __init__(
         self, message: str = "", *, status: int | None = None, error: str | None = None
     ) -> None:
-        """Keep the HTTP status and Tesla's ``error`` text beside the message."""
-        super().__init__(message or error or self.__class__.__name__)
+        """Keep the HTTP status and Tesla's ``error`` text beside the message.
+
+        The message is redacted (:func:`redact`); ``error`` is kept as sent.
+        """
+        super().__init__(redact(message or error or self.__class__.__name__))
         self.status = status
         self.error = error
 

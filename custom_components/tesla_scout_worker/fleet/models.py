@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+import math
 import time
 from typing import Any, Self
 
@@ -33,32 +34,32 @@ def vin_tail(vin: str) -> str:
     return f"…{vin[-4:]}"
 
 
+_INT_LIMIT = 2**63
+"""Beyond a 64-bit integer no reading is real (and arithmetic on it overflows)."""
+
+
 def _int(value: Any) -> int | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
-        return value
-    if isinstance(value, float):
-        return round(value)
-    if isinstance(value, str):
-        try:
-            return round(float(value))
-        except ValueError:
+        number = value
+    else:
+        real = _float(value)
+        if real is None:
             return None
-    return None
+        number = round(real)
+    return number if -_INT_LIMIT < number < _INT_LIMIT else None
 
 
 def _float(value: Any) -> float | None:
-    if isinstance(value, bool):
+    # "NaN", "inf" and 1e999 parse as floats but are no usable reading.
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
         return None
-    if isinstance(value, int | float):
-        return float(value)
-    if isinstance(value, str):
-        try:
-            return float(value)
-        except ValueError:
-            return None
-    return None
+    try:
+        number = float(value)
+    except (ValueError, OverflowError):
+        return None
+    return number if math.isfinite(number) else None
 
 
 def _str(value: Any) -> str | None:
@@ -69,6 +70,12 @@ def _str(value: Any) -> str | None:
 
 def _bool(value: Any) -> bool | None:
     return value if isinstance(value, bool) else None
+
+
+def _vins(value: Any) -> frozenset[str]:
+    """The VINs of a list; anything else in it (``null``, objects) is dropped."""
+    items = value if isinstance(value, list) else []
+    return frozenset(item for item in items if isinstance(item, str) and item)
 
 
 def _section(data: Mapping[str, Any], key: str) -> Mapping[str, Any] | None:
@@ -249,7 +256,11 @@ class ChargeSchedule:
         return cls(
             id=schedule_id,
             name=_str(data.get("name")),
-            days_of_week=days if isinstance(days, int | str) else None,
+            days_of_week=(
+                days
+                if isinstance(days, int | str) and not isinstance(days, bool)
+                else None
+            ),
             enabled=bool(data.get("enabled")),
             start_enabled=bool(data.get("start_enabled")),
             start_time=_int(data.get("start_time")),
@@ -325,11 +336,9 @@ class FleetStatus:
                 flag = _bool(details.get("vehicle_command_protocol_required"))
                 if flag is not None:
                     required[vin] = flag
-        paired = data.get("key_paired_vins")
-        unpaired = data.get("unpaired_vins")
         return cls(
-            key_paired_vins=frozenset(paired if isinstance(paired, list) else []),
-            unpaired_vins=frozenset(unpaired if isinstance(unpaired, list) else []),
+            key_paired_vins=_vins(data.get("key_paired_vins")),
+            unpaired_vins=_vins(data.get("unpaired_vins")),
             protocol_required=required,
         )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from email.utils import parsedate_to_datetime
 import json
+import math
 import re
 import time
 from typing import Any
@@ -24,6 +25,7 @@ from .errors import (
     TokenExpiredError,
     VehicleUnavailableError,
     WrongRegionError,
+    redact,
 )
 from .regions import fleet_api_base_url
 
@@ -42,7 +44,8 @@ async def read_json(response: aiohttp.ClientResponse) -> tuple[Any, str]:
         return None, text
     try:
         return json.loads(text), text
-    except ValueError:
+    except (ValueError, RecursionError):
+        # RecursionError: nested too deep for Python's parser (a few thousand).
         return None, text
 
 
@@ -59,12 +62,18 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
         except (TypeError, ValueError):
             return None
         seconds = when.timestamp() - (time.time() if now is None else now)
+    if not math.isfinite(seconds):
+        # "nan", "inf", "1e999": no usable wait.
+        return None
     return max(seconds, 0.0)
 
 
 def snippet(text: str) -> str:
-    """A short, single-line excerpt of a body for an error message."""
-    return " ".join(text.split())[:120]
+    """A short, single-line excerpt of a body for an error message.
+
+    Redacted before it is cut: a secret cut in half would escape redaction.
+    """
+    return " ".join(redact(text[:4096]).split())[:120]
 
 
 def error_text(payload: Any) -> str | None:
