@@ -738,3 +738,73 @@ async def test_a_token_that_cannot_be_refreshed_ends_the_run_recorded(
     assert events[-1]["result"] == "error"
     assert events[-1]["trigger"] == "action"
     assert worker.last_run(VIN) is run
+
+
+async def later(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, delta: timedelta
+) -> None:
+    """Let ``delta`` pass and what is due run."""
+    freezer.tick(delta)
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+
+async def test_a_run_that_failed_on_a_transient_error_is_retried(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    fleet: FakeFleet,
+    car: FakeCar,
+    events: list[dict[str, Any]],
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    # Tesla answers the schedule with 503 at setup and at the first retry.
+    fleet.fail_next("add_charge_schedule", 503, "<html>Service Unavailable</html>")
+    fleet.fail_next("add_charge_schedule", 503, "<html>Service Unavailable</html>")
+    await setup(hass, mock_config_entry, smart=True)
+    assert [(e["result"], e["trigger"]) for e in events] == [("error", "init")]
+
+    await later(hass, freezer, timedelta(minutes=14))
+    assert len(events) == 1  # not before 15 minutes
+
+    await later(hass, freezer, timedelta(minutes=1))
+    assert [(e["result"], e["trigger"]) for e in events][1:] == [("error", "init")]
+
+    # The second retry, an hour later, gets through; then no more retries.
+    await later(hass, freezer, timedelta(minutes=60))
+    assert [e["result"] for e in events] == ["error", "error", "applied"]
+    assert fleet.count("add_charge_schedule") == 3
+    await later(hass, freezer, timedelta(hours=3))
+    assert len(events) == 3
+
+
+async def test_retries_give_up_and_never_retry_what_needs_the_user(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    fleet: FakeFleet,
+    car: FakeCar,
+    events: list[dict[str, Any]],
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    for _ in range(5):
+        fleet.fail_next("add_charge_schedule", 500, None)
+    await setup(hass, mock_config_entry, smart=True)
+    for _ in range(4):
+        await later(hass, freezer, timedelta(minutes=61))
+    # The run and two retries; then it waits for its next trigger.
+    assert [e["result"] for e in events] == ["error"] * 3
+
+    # Signed commands needed: the user must act, so no retry.
+    fleet.faults.clear()
+    fleet.fail_next(
+        "add_charge_schedule",
+        403,
+        {"error": "Tesla Vehicle Command Protocol required, please refer to the docs"},
+    )
+    await hass.services.async_call(
+        DOMAIN,
+        "run_worker",
+        {"config_entry_id": mock_config_entry.entry_id, "force": True},
+        blocking=True,
+    )
+    await later(hass, freezer, timedelta(hours=2))
+    assert [e["result"] for e in events] == ["error"] * 4

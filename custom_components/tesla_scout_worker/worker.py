@@ -27,6 +27,7 @@ from homeassistant.core import (
 from homeassistant.exceptions import ConfigEntryAuthFailed, HomeAssistantError
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.event import (
+    async_call_later,
     async_track_state_change_event,
     async_track_time_change,
 )
@@ -76,6 +77,7 @@ from .fleet import (
     TeslaFleetError,
     VehicleUnavailableError,
 )
+from .fleet.models import vin_tail
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable
@@ -86,6 +88,11 @@ if TYPE_CHECKING:
 ISSUE_COMMAND_PROTOCOL = "command_protocol_required"
 ISSUE_KEY_NOT_PAIRED = "key_not_paired"
 VIRTUAL_KEY_URL = "https://github.com/teslamotors/vehicle-command"
+RETRY_DELAYS_S = (15 * 60.0, 60 * 60.0)
+"""A run that failed on a transient error (Tesla unreachable, a 5xx, a car
+that did not wake) is tried again this much later, then gives up until its
+next trigger. Auth and signing errors are not retried: a user must act."""
+NOT_RETRIED = frozenset({"command_protocol_required", "ConfigEntryAuthFailed"})
 KEY_PAIRING_URL = "https://tesla.com/_ak/"
 """Followed by the application's domain: Tesla's virtual-key pairing link."""
 
@@ -121,6 +128,8 @@ class WorkerScheduler:
         """VIN → trigger of a run that found no tariff, to run again."""
         self._ready = asyncio.Event()
         """Set once the entities restored the user's settings."""
+        self._retries: dict[str, tuple[int, CALLBACK_TYPE]] = {}
+        """VIN → (retries so far, cancel) of a failed run waiting to retry."""
 
     @callback
     def async_set_ready(self) -> None:
@@ -175,8 +184,37 @@ class WorkerScheduler:
         def _stop() -> None:
             for unsubscribe in unsubscribers:
                 unsubscribe()
+            for _count, cancel in self._retries.values():
+                cancel()
+            self._retries.clear()
 
         return _stop
+
+    @callback
+    def _async_schedule_retry(self, run: WorkerRun) -> None:
+        """After a transient failure, try again later (a few times at most)."""
+        vin = run.vin
+        count, cancel = self._retries.pop(vin, (0, None))
+        if cancel is not None:
+            cancel()
+        if run.result is not WorkerResult.ERROR or run.error in NOT_RETRIED:
+            return  # Succeeded (or cannot succeed without the user): start over.
+        if count >= len(RETRY_DELAYS_S):
+            LOGGER.debug(
+                "Worker run for %s failed again; next at its trigger", vin_tail(vin)
+            )
+            return
+        trigger = str(run.trigger)
+
+        @callback
+        def _retry(_now: datetime) -> None:
+            self._retries[vin] = (count + 1, lambda: None)
+            self._async_run_in_background(vin, trigger, force=True)
+
+        self._retries[vin] = (
+            count,
+            async_call_later(self.hass, RETRY_DELAYS_S[count], _retry),
+        )
 
     @callback
     def _async_price_changed(self, event: Event[EventStateChangedData]) -> None:
@@ -320,6 +358,7 @@ class WorkerScheduler:
             self._waiting_for_tariff[vin] = trigger
         self.tracker.record_run(vin, run)
         self._update_repair(run)
+        self._async_schedule_retry(run)
         self.hass.bus.async_fire(
             EVENT_TYPE,
             {
@@ -327,7 +366,7 @@ class WorkerScheduler:
                 ATTR_CONFIG_ENTRY_ID: self.entry.entry_id,
                 ATTR_VIN: vin,
                 "result": str(run.result),
-                "trigger": trigger,
+                "trigger": str(trigger),
             },
         )
         return run
