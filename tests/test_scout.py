@@ -533,3 +533,48 @@ async def test_a_401_inside_the_refresh_window_is_not_a_lost_login(
     assert mock_config_entry.data["token"]["refresh_token"] == "EU_r3"
     assert scout.last_update_success
     assert not list(mock_config_entry.async_get_active_flows(hass, {SOURCE_REAUTH}))
+
+
+async def test_a_failed_check_is_retried_soon_then_less_often(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    fleet: FakeFleet,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """State checks are free: after a failure the next comes within minutes."""
+    scout = await setup(hass, mock_config_entry)
+    normal = scout.update_interval
+    assert normal is not None
+    assert normal >= timedelta(minutes=15)
+    waits = []
+    for _ in range(5):
+        fleet.fail_next("list", 503, "<html>Service unavailable</html>")
+        await next_cycle(hass, scout, freezer)
+        assert scout.update_interval is not None
+        waits.append(scout.update_interval.total_seconds())
+    assert waits == [60, 120, 300, 600, 600]
+    # Tesla answers again: back to the policy's interval.
+    await next_cycle(hass, scout, freezer)
+    assert scout.update_interval == normal
+    # A 429 that asks for longer still wins over the quick retry.
+    fleet.fail_next("list", 429, {"error": "rate limited"}, {"Retry-After": "900"})
+    await next_cycle(hass, scout, freezer)
+    assert scout.update_interval is not None
+    assert scout.update_interval.total_seconds() >= 900
+
+
+async def test_a_single_failed_check_is_not_an_outage(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    fleet: FakeFleet,
+    freezer: FrozenDateTimeFactory,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """One 502 that the next check (a minute later) gets past: no warning."""
+    scout = await setup(hass, mock_config_entry)
+    fleet.fail_next("list", 502, "<html>Bad gateway</html>")
+    await next_cycle(hass, scout, freezer)
+    await next_cycle(hass, scout, freezer)
+    assert "Tesla cannot be reached" not in caplog.text
+    assert "Tesla can be reached again" not in caplog.text
+    assert "Tesla check failed: ServerError" in caplog.text

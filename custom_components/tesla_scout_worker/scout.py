@@ -44,6 +44,7 @@ from .const import (
     EVENT_TYPE,
     LOGGER,
 )
+from .domain.policy import failed_check_interval
 from .domain.tracker import Car, Home, Transition, TransitionKind, VehicleTracker
 from .fleet import TeslaAuthenticationError, TeslaFleetError, WrongRegionError
 from .storage import VehicleStore
@@ -53,6 +54,9 @@ if TYPE_CHECKING:
 
 PRESENCE_LEFT_DELAY_S = 180.0
 """After the presence entity leaves home, check this much later."""
+
+OUTAGE_AFTER_FAILURES = 2
+"""Failed checks in a row that make an outage (logged once, and its end)."""
 
 OUTAGE_GRACE_S = 3600.0
 """How long the vehicle entities keep their last known values while Tesla
@@ -117,6 +121,8 @@ class ScoutCoordinator(DataUpdateCoordinator[dict[str, Car]]):
         self.worker_trigger = worker_trigger
         self.last_scout: float | None = None
         self._outage_since: float | None = None
+        self._failures = 0
+        """Failed cycles in a row: the next check comes sooner."""
         self._rate_limit_logged = False
         self._publish_scheduled = False
         self._presence_timer: CALLBACK_TYPE | None = None
@@ -226,17 +232,17 @@ class ScoutCoordinator(DataUpdateCoordinator[dict[str, Car]]):
             self._rate_limit_logged = False
         if not report.skipped:
             self.last_scout = now
-        self.update_interval = timedelta(
-            seconds=self.tracker.next_interval(
-                self.base_interval_s,
-                now,
-                presence_tracked=bool(
-                    self.config_entry.options.get(CONF_PRESENCE_ENTITY)
-                ),
-            )
-        )
+        self.update_interval = timedelta(seconds=self._normal_interval_s(now))
         # The transitions were fired as they were seen (tracker.on_transition).
         return self.tracker.cars
+
+    def _normal_interval_s(self, now: float) -> float:
+        """Seconds to the next cycle as the policy wants it (Retry-After included)."""
+        return self.tracker.next_interval(
+            self.base_interval_s,
+            now,
+            presence_tracked=bool(self.config_entry.options.get(CONF_PRESENCE_ENTITY)),
+        )
 
     def _switch_region(self, url: str) -> None:
         LOGGER.warning("Tesla says the account lives in another region; switching")
@@ -249,24 +255,46 @@ class ScoutCoordinator(DataUpdateCoordinator[dict[str, Car]]):
     def _cached_or_fail(self, err: Exception, now: float) -> dict[str, Car]:
         """Keep showing the last known values, for the first hour of an outage.
 
-        Logged once when Tesla goes away and once when it is back.
+        Logged once when Tesla goes away (the second failed check in a row)
+        and once when it is back.
         """
         if self._outage_since is None:
-            LOGGER.warning("Tesla cannot be reached: %s", type(err).__name__)
             self._outage_since = now
+        self._failures += 1
+        # A blip that the next check (a minute later) gets past is not worth a
+        # warning; a second failure in a row is an outage.
+        if self._failures == OUTAGE_AFTER_FAILURES:
+            LOGGER.warning("Tesla cannot be reached: %s", type(err).__name__)
+        else:
+            LOGGER.debug("Tesla check failed: %s", type(err).__name__)
+        retry_at = self.tracker.retry_at
+        self.update_interval = timedelta(
+            seconds=failed_check_interval(
+                self._failures,
+                self._normal_interval_s(now),
+                retry_at - now if retry_at is not None and retry_at > now else None,
+            )
+        )
         has_data = any(s.state is not None for s in self.tracker.vehicles.values())
-        if not has_data or now - self._outage_since >= OUTAGE_GRACE_S:
+        if not has_data:
             raise UpdateFailed(
                 translation_domain=DOMAIN,
                 translation_key="cannot_reach_tesla",
                 translation_placeholders={"error": type(err).__name__},
             ) from err
+        if now - self._outage_since >= OUTAGE_GRACE_S:
+            raise UpdateFailed(
+                translation_domain=DOMAIN,
+                translation_key="tesla_unreachable_for_an_hour",
+                translation_placeholders={"error": type(err).__name__},
+            ) from err
         return self.tracker.cars
 
     def _recovered(self) -> None:
-        if self._outage_since is not None:
+        if self._failures >= OUTAGE_AFTER_FAILURES:
             LOGGER.info("Tesla can be reached again")
-            self._outage_since = None
+        self._failures = 0
+        self._outage_since = None
 
     @callback
     def _fire(self, transition: Transition) -> None:

@@ -117,3 +117,20 @@ def next_interval(
     if retry_after_s is not None:
         interval = max(interval, retry_after_s)
     return interval
+
+
+FAILED_CHECK_RETRY_S = (60.0, 120.0, 300.0, 600.0)
+"""After a failed state check, the next one comes this soon (by failures in a
+row): state checks are free, and a check that failed once (a 5xx, a reset)
+mostly answers the next minute. A ``Retry-After`` still wins."""
+
+
+def failed_check_interval(
+    failures: int, normal_s: float, retry_after_s: float | None = None
+) -> float:
+    """Seconds until the next check after ``failures`` failed ones in a row."""
+    index = min(max(failures, 1), len(FAILED_CHECK_RETRY_S)) - 1
+    interval = min(FAILED_CHECK_RETRY_S[index], normal_s)
+    if retry_after_s is not None:
+        interval = max(interval, retry_after_s)
+    return max(interval, MIN_INTERVAL_S)
