@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
@@ -187,6 +188,35 @@ async def test_expired_token_inside_the_window_fails_clearly(
     assert aioclient_mock.call_count == 1
     assert tokens.stats.failures == 1
     assert tokens.stats.last_failure == "ServerError"
+
+
+async def test_a_429_from_the_token_endpoint_is_waited_out(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    aioclient_mock: AiohttpClientMocker,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """Retry-After from the token endpoint wins over the one-minute window."""
+    mock_config_entry.add_to_hass(hass)
+    aioclient_mock.post(
+        TOKEN_URL,
+        status=429,
+        json={"error": "rate limit exceeded"},
+        headers={"Retry-After": "600"},
+    )
+    tokens = manager(hass, mock_config_entry)
+    with pytest.raises(TokenRefreshFailedError):
+        await tokens.async_force_refresh()
+    freezer.tick(61)
+    with pytest.raises(TokenRefreshRateLimitedError):
+        await tokens.async_force_refresh()
+    assert aioclient_mock.call_count == 1
+    assert tokens.next_attempt_at == pytest.approx(time.time() - 61 + 600)
+    aioclient_mock.clear_requests()
+    forms = rotating_token_endpoint(aioclient_mock, delay=0)
+    freezer.tick(540)
+    await tokens.async_force_refresh()
+    assert len(forms) == 1
 
 
 async def test_expiring_token_inside_the_window_is_still_handed_out(

@@ -40,7 +40,13 @@ from .const import (
     TOKEN_REFRESH_MARGIN,
     TOKEN_REFRESH_MIN_INTERVAL,
 )
-from .fleet import InvalidClientError, LoginRequiredError, TeslaFleetError, Token
+from .fleet import (
+    InvalidClientError,
+    LoginRequiredError,
+    RateLimitedError,
+    TeslaFleetError,
+    Token,
+)
 from .fleet.auth import TOKEN_URL, refresh_token
 from .fleet.transport import RequestListener
 from .listeners import Listeners
@@ -121,6 +127,8 @@ class _EntryRefresh:
 
     task: asyncio.Task[Token] | None = None
     last_attempt: float | None = None
+    retry_at: float = 0.0
+    """A 429 from the token endpoint: no attempt before this (Retry-After)."""
 
 
 _REFRESHES_KEY = f"{DOMAIN}_token_refreshes"
@@ -192,9 +200,10 @@ class TokenManager:
     @property
     def next_attempt_at(self) -> float:
         """When the rate limit next allows a refresh attempt (epoch seconds)."""
-        if self._shared.last_attempt is None:
-            return 0.0
-        return self._shared.last_attempt + TOKEN_REFRESH_MIN_INTERVAL
+        shared = self._shared
+        if shared.last_attempt is None:
+            return shared.retry_at
+        return max(shared.last_attempt + TOKEN_REFRESH_MIN_INTERVAL, shared.retry_at)
 
     def is_valid(self) -> bool:
         """Whether the access token has not expired yet."""
@@ -289,6 +298,8 @@ class TokenManager:
                 "login_required", "Tesla no longer accepts the refresh token of %s"
             ) from err
         except TeslaFleetError as err:
+            if isinstance(err, RateLimitedError) and err.retry_after is not None:
+                self._shared.retry_at = self._clock() + err.retry_after
             self.stats.failures += 1
             self.stats.last_failure = type(err).__name__
             LOGGER.warning("Token refresh failed: %s", type(err).__name__)
