@@ -1063,6 +1063,7 @@ async def test_reauth_manual(
         ({CONF_CLIENT_ID: "other-client"}, "other-client", None),
     ],
 )
+@pytest.mark.usefixtures("fleet")  # the reload after reauth talks to Tesla
 async def test_reauth_manual_client_secret(
     hass: HomeAssistant,
     mock_refresh: AsyncMock,
