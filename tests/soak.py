@@ -68,6 +68,7 @@ from simulator import (
 )
 from simulator.scenarios import commute
 
+_LOGGER = logging.getLogger(__name__)
 MAX_STEP_S = 60.0
 SETTLE_YIELDS = 400
 
@@ -174,7 +175,7 @@ class Soak:
             for t in wakes
         )
         results = Counter(
-            f"{data.get('result')}: {data.get('reason')}"
+            str(data.get("result"))
             for _t, data in self.events
             if data["type"] == "worker_finished"
         )
@@ -270,6 +271,12 @@ def _retry_after_violations(soak: Soak) -> int:
         key = (record.kind, record.vin)
         if record.time < blocked.get(key, 0.0) - 1:
             violations += 1
+            _LOGGER.debug(
+                "Retry-After not honoured: %s %s, %.0f s early",
+                record.kind,
+                record.path,
+                blocked[key] - record.time,
+            )
         if record.status == 429 and (record.time, record.path) in asked:
             blocked[key] = record.time + soak.mix.retry_after
     return violations
