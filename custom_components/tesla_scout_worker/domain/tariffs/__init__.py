@@ -9,11 +9,17 @@ By kind:
 * ``holidays`` — :func:`polish_public_holidays`: the statutory days free from
   work that G12w prices off-peak all day, Easter-based ones computed;
 * ``forecast`` — :class:`PriceForecastTariff`: a day-ahead price forecast;
-* ``adapters`` — :func:`tariff_from_price_attributes`: other integrations'
-  price sensors (Nord Pool, ENTSO-e) read into a forecast.
+* ``adapters`` — :func:`tariff_from_price_attributes` and
+  :func:`tariff_from_nordpool_action`: other integrations' prices (Nord Pool
+  sensors and the core Nord Pool action, ENTSO-e) read into a forecast.
 """
 
-from .adapters import FORECAST_ATTRIBUTES, tariff_from_price_attributes
+from .adapters import (
+    FORECAST_ATTRIBUTES,
+    MWH_PER_KWH,
+    tariff_from_nordpool_action,
+    tariff_from_price_attributes,
+)
 from .base import (
     ForecastHorizon,
     PriceSlot,
@@ -42,6 +48,7 @@ from .holidays import (
 __all__ = [
     "DEFAULT_PRICES",
     "FORECAST_ATTRIBUTES",
+    "MWH_PER_KWH",
     "PRESET_NAMES",
     "FixedWindowTariff",
     "ForecastHorizon",
@@ -59,5 +66,6 @@ __all__ = [
     "preset_tariff",
     "require_aware",
     "require_finite",
+    "tariff_from_nordpool_action",
     "tariff_from_price_attributes",
 ]

@@ -1,7 +1,8 @@
-"""Other integrations' price sensors, read into a forecast: one place for all.
+"""Other integrations' prices, read into a forecast: one place for all.
 
-Nord Pool (custom, ``raw_today``/``raw_tomorrow``) and ENTSO-e
-(``prices_today``/``prices_tomorrow``), hourly or 15-minute.
+Price sensors of Nord Pool (custom, ``raw_today``/``raw_tomorrow``) and ENTSO-e
+(``prices_today``/``prices_tomorrow``), hourly or 15-minute; and the answer of
+the core Nord Pool integration's ``nordpool.get_prices_for_date`` action.
 """
 
 from __future__ import annotations
@@ -153,5 +154,35 @@ def tariff_from_price_attributes(
         raise TariffUnavailableError(
             "the price sensor has no usable forecast (expected Nord Pool "
             "raw_today/raw_tomorrow or ENTSO-e prices_today/prices_tomorrow)"
+        )
+    return PriceForecastTariff(tuple(slots))
+
+
+MWH_PER_KWH: Final = 1000.0
+
+
+def tariff_from_nordpool_action(
+    responses: Sequence[Mapping[str, Any]], area: str, tz: ZoneInfo
+) -> PriceForecastTariff:
+    """Build a forecast tariff from answers of ``nordpool.get_prices_for_date``.
+
+    The core Nord Pool integration (Home Assistant 2024.12+) exposes its prices
+    only through that action: one answer per delivery day, shaped
+    ``{"PL": [{"start": iso, "end": iso, "price": per MWh}, …]}`` (15-minute
+    slots since October 2025). ``responses`` are the answers for today and
+    tomorrow, in any order; prices are turned into the currency per kWh. Raise
+    :class:`TariffUnavailableError` when ``area`` has no usable price.
+    """
+    entries: list[_Entry] = []
+    for response in responses:
+        items = response.get(area) if isinstance(response, Mapping) else None
+        for entry in _entries(items, tz, "start", "end", "price"):
+            price = None if entry.price is None else entry.price / MWH_PER_KWH
+            entries.append(_Entry(entry.start, entry.end, price))
+    entries.sort(key=lambda entry: entry.start)
+    slots = _to_slots(entries)
+    if not slots:
+        raise TariffUnavailableError(
+            f"the Nord Pool integration gave no usable prices for area {area}"
         )
     return PriceForecastTariff(tuple(slots))
