@@ -917,6 +917,22 @@ BAD_OPTION_VALUES = [
         "price_entity_required",
         id="price-sensor-missing",
     ),
+    pytest.param(
+        {"charging": charging(tariff="nordpool")},
+        "nordpool_entry",
+        "nordpool_entry_required",
+        id="nordpool-entry-missing",
+    ),
+    pytest.param(
+        {
+            "charging": charging(
+                tariff="nordpool", nordpool_entry="np", nordpool_area="P L; drop"
+            )
+        },
+        "nordpool_area",
+        "invalid_nordpool_area",
+        id="nordpool-area-garbage",
+    ),
 ]
 
 

@@ -32,6 +32,8 @@ CONF_SHARE_TOKEN: Final = "share_token"
 CONF_PRESENCE_ENTITY: Final = "presence_entity"
 CONF_TARIFF: Final = "tariff"
 CONF_PRICE_ENTITY: Final = "price_entity"
+CONF_NORDPOOL_ENTRY: Final = "nordpool_entry"
+CONF_NORDPOOL_AREA: Final = "nordpool_area"
 CONF_PEAK_PRICE: Final = "peak_price"
 CONF_OFFPEAK_PRICE: Final = "offpeak_price"
 CONF_BATTERY_CAPACITY: Final = "battery_capacity"
@@ -42,7 +44,15 @@ TARIFF_G11: Final = "g11"
 TARIFF_G12: Final = "g12"
 TARIFF_G12W: Final = "g12w"
 TARIFF_PRICE_ENTITY: Final = "price_entity"
-TARIFFS: Final = (TARIFF_G11, TARIFF_G12, TARIFF_G12W, TARIFF_PRICE_ENTITY)
+TARIFF_NORDPOOL: Final = "nordpool"
+TARIFFS: Final = (
+    TARIFF_G11,
+    TARIFF_G12,
+    TARIFF_G12W,
+    TARIFF_PRICE_ENTITY,
+    TARIFF_NORDPOOL,
+)
+DEFAULT_NORDPOOL_AREA: Final = "PL"
 DEFAULT_TARIFF: Final = TARIFF_G12
 DEFAULT_BATTERY_CAPACITY: Final = 75.0
 DEFAULT_CHARGER_POWER: Final = 11.0

@@ -19,6 +19,8 @@ from homeassistant.data_entry_flow import section
 from homeassistant.exceptions import ConfigEntryAuthFailed, HomeAssistantError
 from homeassistant.helpers.selector import (
     BooleanSelector,
+    ConfigEntrySelector,
+    ConfigEntrySelectorConfig,
     EntitySelector,
     EntitySelectorConfig,
     LocationSelector,
@@ -53,6 +55,8 @@ from .const import (
     CONF_HOME_LATITUDE,
     CONF_HOME_LONGITUDE,
     CONF_HOME_RADIUS,
+    CONF_NORDPOOL_AREA,
+    CONF_NORDPOOL_ENTRY,
     CONF_OFFPEAK_PRICE,
     CONF_PEAK_PRICE,
     CONF_PRESENCE_ENTITY,
@@ -69,6 +73,7 @@ from .const import (
     DEFAULT_CHARGING_EFFICIENCY,
     DEFAULT_FAILSAFE_TIME,
     DEFAULT_HOME_RADIUS,
+    DEFAULT_NORDPOOL_AREA,
     DEFAULT_SCOUT_INTERVAL,
     DEFAULT_SHARE_TOKEN,
     DEFAULT_TARIFF,
@@ -76,6 +81,7 @@ from .const import (
     LOGGER,
     MAX_SCOUT_INTERVAL,
     MIN_SCOUT_INTERVAL,
+    TARIFF_NORDPOOL,
     TARIFF_PRICE_ENTITY,
     TARIFFS,
 )
@@ -129,6 +135,8 @@ OPTION_KEYS: Final = (
     CONF_PRESENCE_ENTITY,
     CONF_TARIFF,
     CONF_PRICE_ENTITY,
+    CONF_NORDPOOL_ENTRY,
+    CONF_NORDPOOL_AREA,
     CONF_PEAK_PRICE,
     CONF_OFFPEAK_PRICE,
     CONF_BATTERY_CAPACITY,
@@ -144,6 +152,9 @@ TARIFF_SELECTOR = SelectSelector(
     )
 )
 PRICE_SENSOR_SELECTOR = EntitySelector(EntitySelectorConfig(domain="sensor"))
+NORDPOOL_ENTRY_SELECTOR = ConfigEntrySelector(
+    ConfigEntrySelectorConfig(integration="nordpool")
+)
 PRESENCE_SELECTOR = EntitySelector(
     EntitySelectorConfig(domain=["person", "device_tracker"])
 )
@@ -340,6 +351,8 @@ def options_schema() -> vol.Schema:
                     {
                         vol.Required(CONF_TARIFF): TARIFF_SELECTOR,
                         vol.Optional(CONF_PRICE_ENTITY): PRICE_SENSOR_SELECTOR,
+                        vol.Optional(CONF_NORDPOOL_ENTRY): NORDPOOL_ENTRY_SELECTOR,
+                        vol.Optional(CONF_NORDPOOL_AREA): TEXT_SELECTOR,
                         vol.Optional(CONF_PEAK_PRICE): PRICE_SELECTOR,
                         vol.Optional(CONF_OFFPEAK_PRICE): PRICE_SELECTOR,
                         vol.Required(CONF_BATTERY_CAPACITY): CAPACITY_SELECTOR,
@@ -380,7 +393,13 @@ def options_form_values(
             100 * options.get(CONF_CHARGING_EFFICIENCY, DEFAULT_CHARGING_EFFICIENCY)
         ),
     }
-    for key in (CONF_PRICE_ENTITY, CONF_PEAK_PRICE, CONF_OFFPEAK_PRICE):
+    for key in (
+        CONF_PRICE_ENTITY,
+        CONF_NORDPOOL_ENTRY,
+        CONF_NORDPOOL_AREA,
+        CONF_PEAK_PRICE,
+        CONF_OFFPEAK_PRICE,
+    ):
         if options.get(key) is not None:
             charging[key] = options[key]
     presence = (
@@ -466,6 +485,16 @@ def charging_options(
             errors[CONF_PRICE_ENTITY] = "price_entity_required"
         else:
             options[CONF_PRICE_ENTITY] = values[CONF_PRICE_ENTITY]
+    if options[CONF_TARIFF] == TARIFF_NORDPOOL:
+        area = str(values.get(CONF_NORDPOOL_AREA) or DEFAULT_NORDPOOL_AREA)
+        area = area.strip().upper()
+        if not values.get(CONF_NORDPOOL_ENTRY):
+            errors[CONF_NORDPOOL_ENTRY] = "nordpool_entry_required"
+        elif not (area.isascii() and area.isalnum() and len(area) <= 8):
+            errors[CONF_NORDPOOL_AREA] = "invalid_nordpool_area"
+        else:
+            options[CONF_NORDPOOL_ENTRY] = values[CONF_NORDPOOL_ENTRY]
+            options[CONF_NORDPOOL_AREA] = area
     # The selectors hold the limits (5-250 kWh, 0.5-350 kW, 50-100 %, prices
     # from 0), but NaN passes any limit and the prices have no upper one.
     for key in (CONF_PEAK_PRICE, CONF_OFFPEAK_PRICE):

@@ -39,6 +39,8 @@ from .const import (
     CONF_CHARGER_POWER,
     CONF_CHARGING_EFFICIENCY,
     CONF_FAILSAFE_TIME,
+    CONF_NORDPOOL_AREA,
+    CONF_NORDPOOL_ENTRY,
     CONF_OFFPEAK_PRICE,
     CONF_PEAK_PRICE,
     CONF_PRICE_ENTITY,
@@ -48,12 +50,14 @@ from .const import (
     DEFAULT_CHARGER_POWER,
     DEFAULT_CHARGING_EFFICIENCY,
     DEFAULT_FAILSAFE_TIME,
+    DEFAULT_NORDPOOL_AREA,
     DEFAULT_TARIFF,
     DEFAULT_WORKER_COOLDOWN,
     DOMAIN,
     EVENT_TYPE,
     EVENT_WORKER_FINISHED,
     LOGGER,
+    TARIFF_NORDPOOL,
     TARIFF_PRICE_ENTITY,
 )
 from .domain.planner import ChargingPlan
@@ -62,6 +66,7 @@ from .domain.tariffs import (
     Tariff,
     TariffError,
     preset_tariff,
+    tariff_from_nordpool_action,
     tariff_from_price_attributes,
 )
 from .domain.worker_run import (
@@ -78,6 +83,7 @@ from .fleet import (
     VehicleUnavailableError,
 )
 from .fleet.models import vin_tail
+from .prices import NordPoolPrices
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable
@@ -128,6 +134,17 @@ class WorkerScheduler:
         """VIN → trigger of a run that found no tariff, to run again."""
         self._ready = asyncio.Event()
         """Set once the entities restored the user's settings."""
+        options = entry.options
+        self.nordpool: NordPoolPrices | None = None
+        """Prices of the core Nord Pool integration, for its tariff."""
+        if options.get(CONF_TARIFF) == TARIFF_NORDPOOL and options.get(
+            CONF_NORDPOOL_ENTRY
+        ):
+            self.nordpool = NordPoolPrices(
+                hass,
+                options[CONF_NORDPOOL_ENTRY],
+                options.get(CONF_NORDPOOL_AREA, DEFAULT_NORDPOOL_AREA),
+            )
         self._retries: dict[str, tuple[int, CALLBACK_TYPE]] = {}
         """VIN → (retries so far, cancel) of a failed run waiting to retry."""
 
@@ -293,6 +310,12 @@ class WorkerScheduler:
         options = self.entry.options
         name = options.get(CONF_TARIFF, DEFAULT_TARIFF)
         try:
+            if name == TARIFF_NORDPOOL:
+                if self.nordpool is None or not self.nordpool.responses:
+                    return None
+                return tariff_from_nordpool_action(
+                    self.nordpool.responses, self.nordpool.area, self.tz
+                )
             if name == TARIFF_PRICE_ENTITY:
                 entity_id = options.get(CONF_PRICE_ENTITY)
                 state = self.hass.states.get(entity_id) if entity_id else None
@@ -339,6 +362,8 @@ class WorkerScheduler:
             return None
         self._running.add(vin)
         try:
+            if self.nordpool is not None:
+                await self.nordpool.async_update()
             try:
                 run = await self.worker.async_run(
                     vin, trigger, self.charge_settings(vin), self.tariff()

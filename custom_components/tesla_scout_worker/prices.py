@@ -1,0 +1,84 @@
+"""Day-ahead prices from the core Nord Pool integration, fetched and cached.
+
+The core ``nordpool`` integration (Home Assistant 2024.12+) gives its prices
+only through the ``nordpool.get_prices_for_date`` action. The worker asks for
+today and tomorrow before it plans, and keeps the answers: the day ahead is
+published once a day (about 13:00 CET), so until tomorrow's prices are out it
+asks again at most every :data:`REFETCH_S`, and once they are in, not before
+the next local day.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any, Final
+
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
+from homeassistant.util import dt as dt_util
+
+from .const import LOGGER
+
+NORDPOOL_DOMAIN: Final = "nordpool"
+SERVICE_GET_PRICES: Final = "get_prices_for_date"
+REFETCH_S: Final = 30 * 60.0
+"""While tomorrow's prices are not published yet, ask again this often."""
+
+
+class NordPoolPrices:
+    """The answers of ``nordpool.get_prices_for_date`` for today and tomorrow."""
+
+    def __init__(self, hass: HomeAssistant, config_entry_id: str, area: str) -> None:
+        """Prices of one Nord Pool config entry and area."""
+        self.hass = hass
+        self.config_entry_id = config_entry_id
+        self.area = area
+        self.responses: list[dict[str, Any]] = []
+        self._fetched_at: datetime | None = None
+        self._has_tomorrow = False
+        self.fetches = 0
+
+    def _fresh(self, now: datetime) -> bool:
+        if self._fetched_at is None:
+            return False
+        if dt_util.as_local(self._fetched_at).date() != dt_util.as_local(now).date():
+            return False  # A new day: today's answer is yesterday's tomorrow.
+        return self._has_tomorrow or now - self._fetched_at < timedelta(
+            seconds=REFETCH_S
+        )
+
+    async def async_update(self) -> None:
+        """Fetch today's and tomorrow's prices unless the cached ones will do."""
+        now = dt_util.utcnow()
+        if self._fresh(now):
+            return
+        today = dt_util.as_local(now).date()
+        responses: list[dict[str, Any]] = []
+        for day in (today, today + timedelta(days=1)):
+            answer = await self._async_get(day.isoformat())
+            if answer is not None:
+                responses.append(answer)
+        self._fetched_at = now
+        self.fetches += 1
+        self._has_tomorrow = len(responses) == 2
+        if responses or not self.responses:
+            self.responses = responses
+
+    async def _async_get(self, day: str) -> dict[str, Any] | None:
+        try:
+            answer = await self.hass.services.async_call(
+                NORDPOOL_DOMAIN,
+                SERVICE_GET_PRICES,
+                {
+                    "config_entry": self.config_entry_id,
+                    "date": day,
+                    "areas": [self.area],
+                },
+                blocking=True,
+                return_response=True,
+            )
+        except HomeAssistantError as err:
+            # Tomorrow before publication, the entry not loaded, Nord Pool down.
+            LOGGER.debug("Nord Pool prices for %s unavailable: %s", day, err)
+            return None
+        return dict(answer) if isinstance(answer, dict) else None
