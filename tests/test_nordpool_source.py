@@ -20,31 +20,17 @@ from custom_components.tesla_scout_worker.const import (
 
 from . import load_json_fixture
 from .conftest import VIN
-from .fake_fleet import FakeCar, FakeFleet
+from .fake_fleet import FakeFleet
 from .test_nordpool_core import shifted
-from .test_worker import later, setup
+
+# The Warsaw clock (autouse) and the car at home come from the worker tests.
+from .test_worker import car, later, setup, warsaw  # noqa: F401
 
 NORDPOOL_OPTIONS = {
     CONF_TARIFF: "nordpool",
     CONF_NORDPOOL_ENTRY: "nordpool-entry-id",
     CONF_NORDPOOL_AREA: "PL",
 }
-
-
-@pytest.fixture(autouse=True)
-async def warsaw(hass: HomeAssistant, freezer: FrozenDateTimeFactory) -> None:
-    """17:00 on Wednesday 2 December 2026 in Warsaw: the car has just come home."""
-    await hass.config.async_set_time_zone("Europe/Warsaw")
-    freezer.move_to("2026-12-02 17:00:00+01:00")
-
-
-@pytest.fixture
-def car(fleet: FakeFleet) -> FakeCar:
-    car = fleet.cars[VIN]
-    car.state = "online"
-    car.battery_level = 40
-    car.charge_limit_soc = 80
-    return car
 
 
 @pytest.fixture
@@ -77,11 +63,11 @@ def nordpool(
     return calls
 
 
+@pytest.mark.usefixtures("car")
 async def test_a_plan_from_the_core_nordpool_integration(
     hass: HomeAssistant,
     mock_config_entry: MockConfigEntry,
     fleet: FakeFleet,
-    car: FakeCar,
     nordpool: list[dict[str, Any]],
     freezer: FrozenDateTimeFactory,
 ) -> None:
@@ -117,11 +103,11 @@ async def test_a_plan_from_the_core_nordpool_integration(
     assert len(nordpool) == 2
 
 
+@pytest.mark.usefixtures("car")
 async def test_before_the_day_ahead_is_out_it_asks_again_later(
     hass: HomeAssistant,
     mock_config_entry: MockConfigEntry,
     fleet: FakeFleet,
-    car: FakeCar,
     nordpool: list[dict[str, Any]],
     answers: dict[date, dict[str, Any]],
     freezer: FrozenDateTimeFactory,
@@ -138,11 +124,11 @@ async def test_before_the_day_ahead_is_out_it_asks_again_later(
     assert [c["date"] for c in nordpool][2:] == ["2026-12-02", "2026-12-03"]
 
 
+@pytest.mark.usefixtures("car")
 async def test_without_the_nordpool_integration_nothing_is_sent(
     hass: HomeAssistant,
     mock_config_entry: MockConfigEntry,
     fleet: FakeFleet,
-    car: FakeCar,
 ) -> None:
     """No such action (not installed): no price is known, so no command."""
     worker = await setup(hass, mock_config_entry, smart=True, options=NORDPOOL_OPTIONS)
