@@ -100,11 +100,11 @@ from .fake_fleet import FakeCar, FakeFleet
 PACKAGE = "custom_components.tesla_scout_worker"
 HARNESS = "pytest_homeassistant_custom_component"
 
-VIN_A = "LRW3E7FS9PC584217"
-VIN_B = "5YJ3E1EB8LF771946"
+VIN_A = "LRW3E7FS0TEST4217"  # VIN-shaped, not a real car
+VIN_B = "5YJ3E1EB0TEST1946"
 CLIENT_ID = "ta-client-7f3e9a0c"
-CLIENT_SECRET = "ta-secret.Zq8vN2xK5mW7pR4tY1uJ6hB3"
-FIRST_REFRESH_TOKEN = "EU_0a1b2c3d4e5f60718293a4b5c6d7e8f9-rt-first"
+CLIENT_SECRET = "fake-client-secret-for-tests-0001"  # no real secret
+FIRST_REFRESH_TOKEN = "EU_fake-refresh-token-for-tests-0001"
 HOME_LATITUDE = 52.229676543210
 HOME_LONGITUDE = 21.012229876543
 WORK = (52.300123456789, 21.100987654321)
