@@ -145,8 +145,10 @@ class WorkerScheduler:
                 options[CONF_NORDPOOL_ENTRY],
                 options.get(CONF_NORDPOOL_AREA, DEFAULT_NORDPOOL_AREA),
             )
-        self._retries: dict[str, tuple[int, CALLBACK_TYPE]] = {}
-        """VIN → (retries so far, cancel) of a failed run waiting to retry."""
+        self._retries_fired: dict[str, int] = {}
+        """VIN → retries of a failed run so far (forgotten when a run succeeds)."""
+        self._retry_timers: dict[str, CALLBACK_TYPE] = {}
+        """VIN → cancel of the pending retry."""
 
     @callback
     def async_set_ready(self) -> None:
@@ -201,9 +203,9 @@ class WorkerScheduler:
         def _stop() -> None:
             for unsubscribe in unsubscribers:
                 unsubscribe()
-            for _count, cancel in self._retries.values():
+            for cancel in self._retry_timers.values():
                 cancel()
-            self._retries.clear()
+            self._retry_timers.clear()
 
         return _stop
 
@@ -211,12 +213,15 @@ class WorkerScheduler:
     def _async_schedule_retry(self, run: WorkerRun) -> None:
         """After a transient failure, try again later (a few times at most)."""
         vin = run.vin
-        count, cancel = self._retries.pop(vin, (0, None))
-        if cancel is not None:
+        if (cancel := self._retry_timers.pop(vin, None)) is not None:
             cancel()
         if run.result is not WorkerResult.ERROR or run.error in NOT_RETRIED:
-            return  # Succeeded (or cannot succeed without the user): start over.
-        if count >= len(RETRY_DELAYS_S):
+            # Succeeded (or cannot succeed without the user): start over.
+            self._retries_fired.pop(vin, None)
+            return
+        fired = self._retries_fired.get(vin, 0)
+        if fired >= len(RETRY_DELAYS_S):
+            self._retries_fired.pop(vin)
             LOGGER.debug(
                 "Worker run for %s failed again; next at its trigger", vin_tail(vin)
             )
@@ -225,12 +230,12 @@ class WorkerScheduler:
 
         @callback
         def _retry(_now: datetime) -> None:
-            self._retries[vin] = (count + 1, lambda: None)
+            self._retry_timers.pop(vin, None)
+            self._retries_fired[vin] = fired + 1
             self._async_run_in_background(vin, trigger, force=True)
 
-        self._retries[vin] = (
-            count,
-            async_call_later(self.hass, RETRY_DELAYS_S[count], _retry),
+        self._retry_timers[vin] = async_call_later(
+            self.hass, RETRY_DELAYS_S[fired], _retry
         )
 
     @callback
