@@ -44,7 +44,6 @@ from .const import (
     EVENT_TYPE,
     LOGGER,
 )
-from .domain.policy import failed_check_interval
 from .domain.tracker import Car, Home, Transition, TransitionKind, VehicleTracker
 from .fleet import TeslaAuthenticationError, TeslaFleetError, WrongRegionError
 from .storage import VehicleStore
@@ -232,17 +231,17 @@ class ScoutCoordinator(DataUpdateCoordinator[dict[str, Car]]):
             self._rate_limit_logged = False
         if not report.skipped:
             self.last_scout = now
-        self.update_interval = timedelta(seconds=self._normal_interval_s(now))
+        self.update_interval = timedelta(
+            seconds=self.tracker.next_interval(
+                self.base_interval_s, now, presence_tracked=self._presence_tracked
+            )
+        )
         # The transitions were fired as they were seen (tracker.on_transition).
         return self.tracker.cars
 
-    def _normal_interval_s(self, now: float) -> float:
-        """Seconds to the next cycle as the policy wants it (Retry-After included)."""
-        return self.tracker.next_interval(
-            self.base_interval_s,
-            now,
-            presence_tracked=bool(self.config_entry.options.get(CONF_PRESENCE_ENTITY)),
-        )
+    @property
+    def _presence_tracked(self) -> bool:
+        return bool(self.config_entry.options.get(CONF_PRESENCE_ENTITY))
 
     def _switch_region(self, url: str) -> None:
         LOGGER.warning("Tesla says the account lives in another region; switching")
@@ -267,12 +266,12 @@ class ScoutCoordinator(DataUpdateCoordinator[dict[str, Car]]):
             LOGGER.warning("Tesla cannot be reached: %s", type(err).__name__)
         else:
             LOGGER.debug("Tesla check failed: %s", type(err).__name__)
-        retry_at = self.tracker.retry_at
         self.update_interval = timedelta(
-            seconds=failed_check_interval(
+            seconds=self.tracker.next_interval_after_failure(
                 self._failures,
-                self._normal_interval_s(now),
-                retry_at - now if retry_at is not None and retry_at > now else None,
+                self.base_interval_s,
+                now,
+                presence_tracked=self._presence_tracked,
             )
         )
         has_data = any(s.state is not None for s in self.tracker.vehicles.values())

@@ -31,7 +31,12 @@ from ..fleet import (
     vin_tail,
 )
 from .geo import distance_m, is_at_home
-from .policy import VehicleOutlook, may_fetch_live_data, next_interval
+from .policy import (
+    VehicleOutlook,
+    failed_check_interval,
+    may_fetch_live_data,
+    next_interval,
+)
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -423,13 +428,31 @@ class VehicleTracker:
         self, base_interval_s: float, now: float, *, presence_tracked: bool = False
     ) -> float:
         """Seconds until the next cycle, by :func:`policy.next_interval`."""
-        retry = self.retry_at - now if self.retry_at is not None else None
         return next_interval(
             (car.status.outlook() for car in self._cars.values()),
             base_interval_s,
-            retry_after_s=retry,
+            retry_after_s=self._retry_after_s(now),
             presence_tracked=presence_tracked,
         )
+
+    def next_interval_after_failure(
+        self,
+        failures: int,
+        base_interval_s: float,
+        now: float,
+        *,
+        presence_tracked: bool = False,
+    ) -> float:
+        """Seconds until the next cycle after ``failures`` failed ones in a row."""
+        return failed_check_interval(
+            failures,
+            self.next_interval(base_interval_s, now, presence_tracked=presence_tracked),
+            self._retry_after_s(now),
+        )
+
+    def _retry_after_s(self, now: float) -> float | None:
+        """What is left of Tesla's ``Retry-After`` (negative once it passed)."""
+        return self.retry_at - now if self.retry_at is not None else None
 
     def update_home(self, home: Home) -> None:
         """Move the geofence; positions are re-judged at the next observation."""
