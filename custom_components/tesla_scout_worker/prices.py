@@ -36,7 +36,6 @@ class NordPoolPrices:
         self.responses: list[dict[str, Any]] = []
         self._fetched_at: datetime | None = None
         self._has_tomorrow = False
-        self.fetches = 0
 
     def _fresh(self, now: datetime) -> bool:
         if self._fetched_at is None:
@@ -59,7 +58,6 @@ class NordPoolPrices:
             if answer is not None:
                 responses.append(answer)
         self._fetched_at = now
-        self.fetches += 1
         self._has_tomorrow = len(responses) == 2
         if responses or not self.responses:
             self.responses = responses
