@@ -16,7 +16,7 @@ middleware, after the answer (scripted fault or handler) is known.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 import json
 import re
@@ -25,7 +25,6 @@ from typing import Any, Final, cast
 from aiohttp import web
 
 from .billing import NO_ANSWER, RequestKind, RequestRecord, category_of
-from .chaos import ChaosAnswer
 from .commands import COMMANDS, CommandArgumentError
 from .model import Fault, FleetSimulator, RateKind
 from .render import parse_endpoints, vehicle_data, vehicle_record
@@ -108,32 +107,21 @@ def classify(path: str) -> _Classified | None:
     return None
 
 
-def _fault_response(fault: Fault) -> web.Response:
-    headers = dict(fault.headers)
-    if isinstance(fault.body, dict):
-        return web.json_response(fault.body, status=fault.status, headers=headers)
-    if fault.body is None:
-        return web.Response(status=fault.status, headers=headers)
-    content_type = "text/html" if fault.body.lstrip().startswith("<") else "text/plain"
+def _scripted_response(
+    status: int,
+    body: str | dict[str, Any] | None,
+    headers: Mapping[str, str],
+    content_type: str | None = None,
+) -> web.Response:
+    """A scripted or random fault's answer: JSON, text (HTML sniffed) or empty."""
+    if isinstance(body, dict):
+        return web.json_response(body, status=status, headers=dict(headers))
+    if body is None:
+        return web.Response(status=status, headers=dict(headers))
+    if content_type is None:
+        content_type = "text/html" if body.lstrip().startswith("<") else "text/plain"
     return web.Response(
-        status=fault.status, text=fault.body, content_type=content_type, headers=headers
-    )
-
-
-def _chaos_response(answer: ChaosAnswer) -> web.Response:
-    headers = dict(answer.headers)
-    if isinstance(answer.body, dict):
-        return web.json_response(answer.body, status=answer.status, headers=headers)
-    if answer.body is None:
-        return web.Response(status=answer.status, headers=headers)
-    content_type = "text/html" if answer.body.startswith("<") else "application/json"
-    if not answer.body.startswith(("<", "{")):
-        content_type = "text/plain"
-    return web.Response(
-        status=answer.status,
-        text=answer.body,
-        content_type=content_type,
-        headers=headers,
+        status=status, text=body, content_type=content_type, headers=dict(headers)
     )
 
 
@@ -180,7 +168,7 @@ async def _tesla_middleware(
     if fault is not None:
         if fault.delay > 0:
             await asyncio.sleep(fault.delay)
-        response = _fault_response(fault)
+        response = _scripted_response(fault.status, fault.body, fault.headers)
     elif chaos is not None:
         if chaos.delay > 0:
             await asyncio.sleep(chaos.delay)
@@ -190,7 +178,9 @@ async def _tesla_middleware(
                 request.transport.abort()
             _record(sim, request, NO_ANSWER)
             return web.Response(status=500)
-        response = _chaos_response(chaos)
+        response = _scripted_response(
+            chaos.status, chaos.body, chaos.headers, chaos.content_type
+        )
     else:
         try:
             response = await handler(request)

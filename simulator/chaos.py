@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 import random
 import re
-from typing import Final, Literal, get_args
+from typing import Any, Final, Literal, get_args
 
 type FaultKind = Literal[
     "408",
@@ -45,19 +45,21 @@ class ChaosAnswer:
     """What the middleware does for one drawn fault.
 
     ``status`` and ``body`` (a JSON object, text, or None for an empty body)
-    make the answer; ``delay`` seconds pass first; ``reset`` drops the
-    connection instead of answering.
+    make the answer; text is sent as HTML or plain text unless
+    ``content_type`` says otherwise; ``delay`` seconds pass first; ``reset``
+    drops the connection instead of answering.
     """
 
     kind: FaultKind
     status: int = 503
-    body: str | dict[str, object] | None = None
+    body: str | dict[str, Any] | None = None
     headers: Mapping[str, str] = field(default_factory=dict)
     delay: float = 0.0
     reset: bool = False
+    content_type: str | None = None
 
 
-def _envelope(error: str) -> dict[str, object]:
+def _envelope(error: str) -> dict[str, Any]:
     return {"response": None, "error": error, "error_description": ""}
 
 
@@ -144,7 +146,12 @@ class FaultMix:
                 "<body><center><h1>502 Bad Gateway</h1></center></body></html>",
             ),
             "empty": ChaosAnswer(kind, 200, None),
-            "truncated": ChaosAnswer(kind, 200, '{"response": {"id": 1, "vin": "LRW'),
+            "truncated": ChaosAnswer(
+                kind,
+                200,
+                '{"response": {"id": 1, "vin": "LRW',
+                content_type="application/json",
+            ),
             "421": ChaosAnswer(
                 kind,
                 421,
