@@ -1096,6 +1096,11 @@ async def test_reauth_manual_client_secret(
     # An entry made before token_url was stored gets Tesla's default.
     assert mock_refresh.await_args.kwargs["token_url"] == TOKEN_URL
     assert entry.data[CONF_TOKEN_URL] == TOKEN_URL
+    # The entry is set up again with the new credentials (and stopped here,
+    # so that no timer of it outlives the test).
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.LOADED
+    assert await hass.config_entries.async_unload(entry.entry_id)
 
 
 async def test_reauth_manual_wrong_account(
@@ -1443,6 +1448,14 @@ async def test_reconfigure_opaque_token_conflict(
 # --- options ------------------------------------------------------------------
 
 
+CHARGING_G12 = {
+    "tariff": "g12",
+    "battery_capacity": 75,
+    "charger_power": 11,
+    "charging_efficiency": 90,
+}
+
+
 def options_input(**overrides: Any) -> dict[str, Any]:
     return {
         "home": NEW_HOME,
@@ -1509,9 +1522,53 @@ async def test_options_defaults_and_success(
         "battery_capacity": 75.0,
         "charger_power": 11.0,
         "charging_efficiency": 0.9,
+        "max_charge_windows": 1,
+        "split_min_saving": 1.0,
         # Options the form does not know survive.
         "future_option": "kept",
     }
+
+
+async def test_options_split_plans_price_attribute_and_extra_days_round_trip(
+    hass: HomeAssistant, options_entry: MockConfigEntry
+) -> None:
+    result = await hass.config_entries.options.async_init(options_entry.entry_id)
+    assert suggested(result, "max_charge_windows") == 1
+    assert suggested(result, "split_min_saving") == 1.0
+    charging = CHARGING_G12 | {
+        "tariff": "g12w",
+        "extra_offpeak_dates": "2026-12-31\n2026-12-24, 2026-12-31 ;2027-01-02",
+        "max_charge_windows": 3,
+        "split_min_saving": 0.5,
+    }
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], options_input(charging=charging)
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    options = options_entry.options
+    # Sorted, unique, ISO: what the tariff is built from.
+    assert options["extra_offpeak_dates"] == ["2026-12-24", "2026-12-31", "2027-01-02"]
+    assert (options["max_charge_windows"], options["split_min_saving"]) == (3, 0.5)
+
+    # Shown again as the user would type them; cleared by emptying the field.
+    result = await hass.config_entries.options.async_init(options_entry.entry_id)
+    assert suggested(result, "extra_offpeak_dates") == (
+        "2026-12-24\n2026-12-31\n2027-01-02"
+    )
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        options_input(
+            charging=CHARGING_G12
+            | {
+                "tariff": "price_entity",
+                "price_entity": "sensor.prices",
+                "price_attribute": " forecast ",
+            }
+        ),
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert "extra_offpeak_dates" not in options_entry.options
+    assert options_entry.options["price_attribute"] == "forecast"
 
 
 async def test_options_stored_values_are_shown_and_can_be_cleared(
@@ -1600,6 +1657,36 @@ async def test_options_relative_ca_file(
             },
             "price_entity",
             "price_entity_required",
+        ),
+        *(
+            (
+                {"charging": CHARGING_G12 | {"extra_offpeak_dates": dates}},
+                "extra_offpeak_dates",
+                "invalid_dates",
+            )
+            for dates in ("24.12.2026", "2026-02-30", "2026-12-24, tomorrow")
+        ),
+        (
+            {
+                "charging": CHARGING_G12
+                | {
+                    "tariff": "price_entity",
+                    "price_entity": "sensor.prices",
+                    "price_attribute": "bad\nname",
+                }
+            },
+            "price_attribute",
+            "invalid_price_attribute",
+        ),
+        (
+            {"charging": CHARGING_G12 | {"max_charge_windows": 2.5}},
+            "max_charge_windows",
+            "invalid_number",
+        ),
+        (
+            {"charging": CHARGING_G12 | {"split_min_saving": float("inf")}},
+            "split_min_saving",
+            "invalid_number",
         ),
     ],
 )

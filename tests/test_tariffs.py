@@ -590,3 +590,76 @@ def test_first_source_wins_and_nulls_yield() -> None:
 def test_no_usable_prices(attributes: dict[str, Any]) -> None:
     with pytest.raises(TariffUnavailableError, match="no usable forecast"):
         tariff_from_price_attributes(copy.deepcopy(attributes), WAW)
+
+
+# --- a named attribute with a generic list ----------------------------------------
+
+
+def test_named_attribute_start_end_price() -> None:
+    items: list[dict[str, Any]] = [
+        {
+            "start": "2026-12-03T00:00:00+01:00",
+            "end": "2026-12-03T00:15:00+01:00",
+            "price": 0.41,
+        },
+        {
+            "start": "2026-12-03T00:15:00+01:00",
+            "end": "2026-12-03T00:30:00+01:00",
+            "price": "0.39",
+        },
+    ]
+    tariff = tariff_from_price_attributes(
+        # raw_today would win without the name; with it, only "forecast" counts.
+        {
+            "forecast": items,
+            "raw_today": [
+                {"start": items[0]["start"], "end": items[0]["end"], "value": 9.0}
+            ],
+        },
+        WAW,
+        "forecast",
+    )
+    assert simple(tariff.slots(local(2026, 12, 3), local(2026, 12, 3, 0, 30))) == [
+        ("2026-12-03T00:00:00+01:00", "2026-12-03T00:15:00+01:00", 0.41),
+        ("2026-12-03T00:15:00+01:00", "2026-12-03T00:30:00+01:00", 0.39),
+    ]
+
+
+def test_named_attribute_time_price_and_value() -> None:
+    """``time`` items last until the next one; ``value`` stands for ``price``."""
+    items = [
+        {"time": "2026-12-03T22:00:00+01:00", "price": 0.30},
+        {"time": "2026-12-03T23:00:00+01:00", "value": 0.20},
+        {"time": "2026-12-04T00:00:00+01:00", "price": 0.25},
+    ]
+    tariff = tariff_from_price_attributes({"prices": items}, WAW, "prices")
+    assert simple(tariff.slots(local(2026, 12, 3, 22), local(2026, 12, 4, 1))) == [
+        ("2026-12-03T22:00:00+01:00", "2026-12-03T23:00:00+01:00", 0.30),
+        ("2026-12-03T23:00:00+01:00", "2026-12-04T00:00:00+01:00", 0.20),
+        ("2026-12-04T00:00:00+01:00", "2026-12-04T01:00:00+01:00", 0.25),
+    ]
+
+
+@pytest.mark.parametrize(
+    "attributes",
+    [
+        {},
+        {"forecast": None},
+        {"forecast": "0.41"},
+        {"forecast": [{"from": "2026-12-03T00:00:00+01:00", "price": 0.4}]},
+        {"forecast": [{"start": "2026-12-03T00:00:00+01:00", "cost": 0.4}]},
+        # The known shapes are not read when another attribute is named.
+        {
+            "raw_today": [
+                {
+                    "start": "2026-12-03T00:00:00+01:00",
+                    "end": "2026-12-03T01:00:00+01:00",
+                    "value": 0.4,
+                }
+            ]
+        },
+    ],
+)
+def test_named_attribute_without_usable_prices(attributes: dict[str, Any]) -> None:
+    with pytest.raises(TariffUnavailableError, match="'forecast'"):
+        tariff_from_price_attributes(attributes, WAW, "forecast")

@@ -25,6 +25,8 @@ from pytest_homeassistant_custom_component.test_util.aiohttp import AiohttpClien
 
 from custom_components.tesla_scout_worker.const import (
     CONF_COMMAND_PROXY_URL,
+    CONF_EXTRA_OFFPEAK_DATES,
+    CONF_PRICE_ATTRIBUTE,
     CONF_PRICE_ENTITY,
     CONF_TARIFF,
     DOMAIN,
@@ -375,6 +377,101 @@ async def test_price_sensor_tariff(
     # The window covers the cheap hour 02:00-03:00 (earliest such window).
     assert plan.start.isoformat() <= "2026-12-03T02:00:00+01:00"
     assert plan.end.isoformat() >= "2026-12-03T03:00:00+01:00"
+
+
+def quarter_hours(cheap: str, cheap_price: float = 0.2) -> list[dict[str, Any]]:
+    """2 and 3 December in 15-minute items of a template sensor, one cheap hour."""
+    start = dt_util.parse_datetime("2026-12-02T00:00:00+01:00")
+    assert start is not None
+    items = []
+    for index in range(2 * 96):
+        begin = start + timedelta(minutes=15 * index)
+        items.append(
+            {
+                "start": begin.isoformat(),
+                "end": (begin + timedelta(minutes=15)).isoformat(),
+                "price": cheap_price if begin.isoformat().startswith(cheap) else 0.9,
+            }
+        )
+    return items
+
+
+async def test_price_sensor_with_a_named_attribute(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    fleet: FakeFleet,
+    car: FakeCar,
+    events: list[dict[str, Any]],
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    worker = await setup(
+        hass,
+        mock_config_entry,
+        smart=True,
+        options={
+            CONF_TARIFF: "price_entity",
+            CONF_PRICE_ENTITY: "sensor.prices",
+            CONF_PRICE_ATTRIBUTE: "forecast",
+        },
+    )
+    # No sensor yet: nothing sent, waiting for prices.
+    assert [e["result"] for e in events] == ["no_action"]
+    hass.states.async_set(
+        "sensor.prices", "0.9", {"forecast": quarter_hours("2026-12-03T03")}
+    )
+    await hass.async_block_till_done(wait_background_tasks=True)
+    plan = worker.current_plan(VIN)
+    assert plan is not None
+    assert plan.reason == "cheapest_window"
+    assert plan.start is not None
+    assert plan.start.isoformat() <= "2026-12-03T03:00:00+01:00"
+    assert [e["result"] for e in events] == ["no_action", "applied"]
+
+    # Another attribute changing is no new forecast; the named one is.
+    hass.states.async_set(
+        "sensor.prices",
+        "0.9",
+        {"forecast": quarter_hours("2026-12-03T03"), "raw_today": []},
+    )
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert len(events) == 2
+    freezer.tick(timedelta(minutes=15))  # past the cooldown
+    hass.states.async_set(
+        "sensor.prices", "0.9", {"forecast": quarter_hours("2026-12-03T01")}
+    )
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert len(events) == 3
+    plan = worker.current_plan(VIN)
+    assert plan is not None
+    assert plan.start is not None
+    assert plan.start.isoformat() <= "2026-12-03T01:00:00+01:00"
+
+
+async def test_extra_off_peak_days_in_g12w(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    fleet: FakeFleet,
+    car: FakeCar,
+) -> None:
+    # Wednesday 17:00 is peak in G12w, unless the user made today off-peak.
+    options = {CONF_TARIFF: "g12w", CONF_EXTRA_OFFPEAK_DATES: ["2026-12-02"]}
+    worker = await setup(hass, mock_config_entry, options=options)
+    plan = worker.current_plan(VIN)
+    assert plan is not None
+    assert plan.start is not None
+    assert plan.start.isoformat() == "2026-12-02T17:00:00+01:00"
+    assert plan.saving == 0
+
+    hass.config_entries.async_update_entry(
+        mock_config_entry,
+        options={**mock_config_entry.options, CONF_EXTRA_OFFPEAK_DATES: []},
+    )
+    plan = worker.current_plan(VIN)
+    assert plan is not None
+    assert plan.start is not None
+    assert plan.start.isoformat() == "2026-12-02T22:00:00+01:00"
+    assert plan.saving is not None
+    assert plan.saving > 0
 
 
 async def test_missing_price_sensor_charges_at_once(

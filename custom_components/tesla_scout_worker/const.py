@@ -34,11 +34,15 @@ CONF_TARIFF: Final = "tariff"
 CONF_PRICE_ENTITY: Final = "price_entity"
 CONF_NORDPOOL_ENTRY: Final = "nordpool_entry"
 CONF_NORDPOOL_AREA: Final = "nordpool_area"
+CONF_PRICE_ATTRIBUTE: Final = "price_attribute"
+CONF_EXTRA_OFFPEAK_DATES: Final = "extra_offpeak_dates"
 CONF_PEAK_PRICE: Final = "peak_price"
 CONF_OFFPEAK_PRICE: Final = "offpeak_price"
 CONF_BATTERY_CAPACITY: Final = "battery_capacity"
 CONF_CHARGER_POWER: Final = "charger_power"
 CONF_CHARGING_EFFICIENCY: Final = "charging_efficiency"
+CONF_MAX_CHARGE_WINDOWS: Final = "max_charge_windows"
+CONF_SPLIT_MIN_SAVING: Final = "split_min_saving"
 
 TARIFF_G11: Final = "g11"
 TARIFF_G12: Final = "g12"
@@ -57,6 +61,9 @@ DEFAULT_TARIFF: Final = TARIFF_G12
 DEFAULT_BATTERY_CAPACITY: Final = 75.0
 DEFAULT_CHARGER_POWER: Final = 11.0
 DEFAULT_CHARGING_EFFICIENCY: Final = 0.9
+DEFAULT_MAX_CHARGE_WINDOWS: Final = 1
+MAX_CHARGE_WINDOWS: Final = 3
+DEFAULT_SPLIT_MIN_SAVING: Final = 1.0
 
 DEFAULT_HOME_RADIUS: Final = 100.0
 DEFAULT_SCOUT_INTERVAL: Final = 15

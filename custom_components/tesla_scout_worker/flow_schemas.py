@@ -8,6 +8,7 @@ form itself refuses a value out of range.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import date
 import ipaddress
 import math
 import os
@@ -51,19 +52,23 @@ from .const import (
     CONF_COMMAND_PROXY_CA_FILE,
     CONF_COMMAND_PROXY_URL,
     CONF_COMMAND_PROXY_VERIFY_SSL,
+    CONF_EXTRA_OFFPEAK_DATES,
     CONF_FAILSAFE_TIME,
     CONF_HOME_LATITUDE,
     CONF_HOME_LONGITUDE,
     CONF_HOME_RADIUS,
+    CONF_MAX_CHARGE_WINDOWS,
     CONF_NORDPOOL_AREA,
     CONF_NORDPOOL_ENTRY,
     CONF_OFFPEAK_PRICE,
     CONF_PEAK_PRICE,
     CONF_PRESENCE_ENTITY,
+    CONF_PRICE_ATTRIBUTE,
     CONF_PRICE_ENTITY,
     CONF_REFRESH_TOKEN,
     CONF_SCOUT_INTERVAL,
     CONF_SHARE_TOKEN,
+    CONF_SPLIT_MIN_SAVING,
     CONF_TARIFF,
     CONF_TOKEN,
     CONF_TOKEN_URL,
@@ -73,12 +78,15 @@ from .const import (
     DEFAULT_CHARGING_EFFICIENCY,
     DEFAULT_FAILSAFE_TIME,
     DEFAULT_HOME_RADIUS,
+    DEFAULT_MAX_CHARGE_WINDOWS,
     DEFAULT_NORDPOOL_AREA,
     DEFAULT_SCOUT_INTERVAL,
     DEFAULT_SHARE_TOKEN,
+    DEFAULT_SPLIT_MIN_SAVING,
     DEFAULT_TARIFF,
     DEFAULT_WORKER_COOLDOWN,
     LOGGER,
+    MAX_CHARGE_WINDOWS,
     MAX_SCOUT_INTERVAL,
     MIN_SCOUT_INTERVAL,
     TARIFF_NORDPOOL,
@@ -137,11 +145,15 @@ OPTION_KEYS: Final = (
     CONF_PRICE_ENTITY,
     CONF_NORDPOOL_ENTRY,
     CONF_NORDPOOL_AREA,
+    CONF_PRICE_ATTRIBUTE,
+    CONF_EXTRA_OFFPEAK_DATES,
     CONF_PEAK_PRICE,
     CONF_OFFPEAK_PRICE,
     CONF_BATTERY_CAPACITY,
     CONF_CHARGER_POWER,
     CONF_CHARGING_EFFICIENCY,
+    CONF_MAX_CHARGE_WINDOWS,
+    CONF_SPLIT_MIN_SAVING,
 )
 """The options the options form owns; any other stored option is kept as is."""
 
@@ -179,6 +191,12 @@ def _number(low: float, high: float, step: float, unit: str) -> NumberSelector:
 CAPACITY_SELECTOR = _number(5, 250, 0.1, "kWh")
 POWER_SELECTOR = _number(0.5, 350, 0.1, "kW")
 EFFICIENCY_SELECTOR = _number(50, 100, 1, "%")
+WINDOWS_SELECTOR = NumberSelector(
+    NumberSelectorConfig(
+        min=1, max=MAX_CHARGE_WINDOWS, step=1, mode=NumberSelectorMode.SLIDER
+    )
+)
+DATES_SELECTOR = TextSelector(TextSelectorConfig(multiline=True))
 
 PASSWORD_SELECTOR = TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD))
 TEXT_SELECTOR = TextSelector()
@@ -353,11 +371,15 @@ def options_schema() -> vol.Schema:
                         vol.Optional(CONF_PRICE_ENTITY): PRICE_SENSOR_SELECTOR,
                         vol.Optional(CONF_NORDPOOL_ENTRY): NORDPOOL_ENTRY_SELECTOR,
                         vol.Optional(CONF_NORDPOOL_AREA): TEXT_SELECTOR,
+                        vol.Optional(CONF_PRICE_ATTRIBUTE): TEXT_SELECTOR,
                         vol.Optional(CONF_PEAK_PRICE): PRICE_SELECTOR,
                         vol.Optional(CONF_OFFPEAK_PRICE): PRICE_SELECTOR,
+                        vol.Optional(CONF_EXTRA_OFFPEAK_DATES): DATES_SELECTOR,
                         vol.Required(CONF_BATTERY_CAPACITY): CAPACITY_SELECTOR,
                         vol.Required(CONF_CHARGER_POWER): POWER_SELECTOR,
                         vol.Required(CONF_CHARGING_EFFICIENCY): EFFICIENCY_SELECTOR,
+                        vol.Optional(CONF_MAX_CHARGE_WINDOWS): WINDOWS_SELECTOR,
+                        vol.Optional(CONF_SPLIT_MIN_SAVING): PRICE_SELECTOR,
                     }
                 ),
                 {"collapsed": True},
@@ -392,16 +414,25 @@ def options_form_values(
         CONF_CHARGING_EFFICIENCY: round(
             100 * options.get(CONF_CHARGING_EFFICIENCY, DEFAULT_CHARGING_EFFICIENCY)
         ),
+        CONF_MAX_CHARGE_WINDOWS: options.get(
+            CONF_MAX_CHARGE_WINDOWS, DEFAULT_MAX_CHARGE_WINDOWS
+        ),
+        CONF_SPLIT_MIN_SAVING: options.get(
+            CONF_SPLIT_MIN_SAVING, DEFAULT_SPLIT_MIN_SAVING
+        ),
     }
     for key in (
         CONF_PRICE_ENTITY,
         CONF_NORDPOOL_ENTRY,
         CONF_NORDPOOL_AREA,
+        CONF_PRICE_ATTRIBUTE,
         CONF_PEAK_PRICE,
         CONF_OFFPEAK_PRICE,
     ):
         if options.get(key) is not None:
             charging[key] = options[key]
+    if dates := options.get(CONF_EXTRA_OFFPEAK_DATES):
+        charging[CONF_EXTRA_OFFPEAK_DATES] = "\n".join(dates)
     presence = (
         {CONF_PRESENCE_ENTITY: options[CONF_PRESENCE_ENTITY]}
         if options.get(CONF_PRESENCE_ENTITY)
@@ -485,6 +516,16 @@ def charging_options(
             errors[CONF_PRICE_ENTITY] = "price_entity_required"
         else:
             options[CONF_PRICE_ENTITY] = values[CONF_PRICE_ENTITY]
+        if attribute := str(values.get(CONF_PRICE_ATTRIBUTE) or "").strip():
+            if attribute.isprintable() and len(attribute) <= 255:
+                options[CONF_PRICE_ATTRIBUTE] = attribute
+            else:
+                errors[CONF_PRICE_ATTRIBUTE] = "invalid_price_attribute"
+    if raw_dates := str(values.get(CONF_EXTRA_OFFPEAK_DATES) or "").strip():
+        if (dates := parse_dates(raw_dates)) is None:
+            errors[CONF_EXTRA_OFFPEAK_DATES] = "invalid_dates"
+        else:
+            options[CONF_EXTRA_OFFPEAK_DATES] = dates
     if options[CONF_TARIFF] == TARIFF_NORDPOOL:
         area = str(values.get(CONF_NORDPOOL_AREA) or DEFAULT_NORDPOOL_AREA)
         area = area.strip().upper()
@@ -503,6 +544,16 @@ def charging_options(
                 options[key] = price
             else:
                 errors[key] = "invalid_number"
+    windows = float(values.get(CONF_MAX_CHARGE_WINDOWS, DEFAULT_MAX_CHARGE_WINDOWS))
+    if windows.is_integer() and 1 <= windows <= MAX_CHARGE_WINDOWS:
+        options[CONF_MAX_CHARGE_WINDOWS] = int(windows)
+    else:
+        errors[CONF_MAX_CHARGE_WINDOWS] = "invalid_number"
+    saving = float(values.get(CONF_SPLIT_MIN_SAVING, DEFAULT_SPLIT_MIN_SAVING))
+    if math.isfinite(saving) and saving >= 0:
+        options[CONF_SPLIT_MIN_SAVING] = saving
+    else:
+        errors[CONF_SPLIT_MIN_SAVING] = "invalid_number"
     defaults = {
         CONF_BATTERY_CAPACITY: DEFAULT_BATTERY_CAPACITY,
         CONF_CHARGER_POWER: DEFAULT_CHARGER_POWER,
@@ -515,6 +566,25 @@ def charging_options(
             continue
         options[key] = value / 100 if key == CONF_CHARGING_EFFICIENCY else value
     return options
+
+
+_ISO_DATE: Final = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def parse_dates(text: str) -> list[str] | None:
+    """Dates (``YYYY-MM-DD``, split by commas, spaces or lines), sorted, unique.
+
+    ``None`` when any piece is not a date.
+    """
+    dates: set[str] = set()
+    for piece in text.replace(",", " ").replace(";", " ").split():
+        if not _ISO_DATE.fullmatch(piece):
+            return None
+        try:
+            dates.add(date.fromisoformat(piece).isoformat())
+        except ValueError:  # 2026-02-30
+            return None
+    return sorted(dates)
 
 
 def credential_errors(client_id: str, refresh_token: str) -> dict[str, str]:

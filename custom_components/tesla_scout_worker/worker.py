@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from datetime import datetime, time
+from datetime import date, datetime, time
 import time as time_module
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -38,11 +38,13 @@ from .const import (
     CONF_BATTERY_CAPACITY,
     CONF_CHARGER_POWER,
     CONF_CHARGING_EFFICIENCY,
+    CONF_EXTRA_OFFPEAK_DATES,
     CONF_FAILSAFE_TIME,
     CONF_NORDPOOL_AREA,
     CONF_NORDPOOL_ENTRY,
     CONF_OFFPEAK_PRICE,
     CONF_PEAK_PRICE,
+    CONF_PRICE_ATTRIBUTE,
     CONF_PRICE_ENTITY,
     CONF_TARIFF,
     CONF_WORKER_COOLDOWN,
@@ -252,7 +254,7 @@ class WorkerScheduler:
             or new is None
             or all(
                 old.attributes.get(key) == new.attributes.get(key)
-                for key in FORECAST_ATTRIBUTES
+                for key in self._forecast_attributes()
             )
         )
         # Parse the forecast only when something could come of it.
@@ -274,6 +276,12 @@ class WorkerScheduler:
             ):
                 LOGGER.debug("New price forecast: planning again")
                 self._async_run_in_background(vin, car.last_run.trigger)
+
+    def _forecast_attributes(self) -> tuple[str, ...]:
+        """The price sensor's attributes that hold its forecast."""
+        if attribute := self.entry.options.get(CONF_PRICE_ATTRIBUTE):
+            return (attribute,)
+        return FORECAST_ATTRIBUTES
 
     @callback
     def _async_run_in_background(
@@ -326,12 +334,18 @@ class WorkerScheduler:
                 state = self.hass.states.get(entity_id) if entity_id else None
                 if state is None:
                     return None
-                return tariff_from_price_attributes(state.attributes, self.tz)
+                return tariff_from_price_attributes(
+                    state.attributes, self.tz, options.get(CONF_PRICE_ATTRIBUTE)
+                )
             return preset_tariff(
                 name,
                 self.tz,
                 peak_price=options.get(CONF_PEAK_PRICE),
                 offpeak_price=options.get(CONF_OFFPEAK_PRICE),
+                extra_offpeak_dates=[
+                    date.fromisoformat(day)
+                    for day in options.get(CONF_EXTRA_OFFPEAK_DATES, ())
+                ],
             )
         except (TariffError, ValueError) as err:
             LOGGER.warning("Tariff unavailable (%s): no charging command", err)

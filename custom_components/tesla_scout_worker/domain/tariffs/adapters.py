@@ -1,8 +1,10 @@
 """Other integrations' prices, read into a forecast: one place for all.
 
 Price sensors of Nord Pool (custom, ``raw_today``/``raw_tomorrow``) and ENTSO-e
-(``prices_today``/``prices_tomorrow``), hourly or 15-minute; and the answer of
-the core Nord Pool integration's ``nordpool.get_prices_for_date`` action.
+(``prices_today``/``prices_tomorrow``), hourly or 15-minute; any sensor with a
+list of ``{start, end, price}`` or ``{time, price}`` in an attribute the user
+names; and the answer of the core Nord Pool integration's
+``nordpool.get_prices_for_date`` action.
 """
 
 from __future__ import annotations
@@ -68,17 +70,31 @@ class _Entry:
     price: float | None
 
 
+def _first(item: Mapping[str, Any], keys: tuple[str, ...]) -> Any:
+    """The value of the first of ``keys`` that ``item`` has."""
+    return next((item[key] for key in keys if key in item), None)
+
+
 def _entries(
-    items: Any, tz: ZoneInfo, start_key: str, end_key: str | None, price_key: str
+    items: Any,
+    tz: ZoneInfo,
+    start_key: str | tuple[str, ...],
+    end_key: str | None,
+    price_key: str | tuple[str, ...],
 ) -> list[_Entry]:
-    """Read one attribute list into entries, skipping malformed items."""
+    """Read one attribute list into entries, skipping malformed items.
+
+    A key given as a tuple takes the first of those names an item has.
+    """
     if not isinstance(items, Sequence) or isinstance(items, str):
         return []
+    starts = (start_key,) if isinstance(start_key, str) else start_key
+    prices = (price_key,) if isinstance(price_key, str) else price_key
     entries: list[_Entry] = []
     for item in items:
         if not isinstance(item, Mapping):
             continue
-        start = _parse_moment(item.get(start_key), tz)
+        start = _parse_moment(_first(item, starts), tz)
         if start is None:
             continue
         end = _parse_moment(item.get(end_key), tz) if end_key else None
@@ -86,7 +102,7 @@ def _entries(
             continue  # Ends before it starts: which of the two is wrong?
         if end == start:
             end = None  # A point in time: the slot length is inferred.
-        entries.append(_Entry(start, end, _parse_price(item.get(price_key))))
+        entries.append(_Entry(start, end, _parse_price(_first(item, prices))))
     return entries
 
 
@@ -125,12 +141,22 @@ def _to_slots(entries: list[_Entry]) -> list[PriceSlot]:
     return slots
 
 
+GENERIC_START_KEYS: Final = ("start", "time")
+GENERIC_PRICE_KEYS: Final = ("price", "value")
+
+
 def tariff_from_price_attributes(
-    attributes: Mapping[str, Any], tz: ZoneInfo
+    attributes: Mapping[str, Any], tz: ZoneInfo, attribute: str | None = None
 ) -> PriceForecastTariff:
     """Build a forecast tariff from a price sensor's state attributes.
 
-    Understood shapes (hourly or 15-minute; both may be present):
+    With ``attribute`` named, only that attribute is read: a list of
+    ``{"start", "end", "price"}`` or ``{"time", "price"}`` items (``value``
+    for ``price`` works too; without an end the slot lasts until the next
+    item), the shape of many template sensors and other price integrations.
+
+    Otherwise the understood shapes are (hourly or 15-minute; both may be
+    present):
 
     * Nord Pool custom integration: ``raw_today`` / ``raw_tomorrow``, lists of
       ``{"start", "end", "value"}``; ``raw_tomorrow`` is empty or missing until
@@ -145,6 +171,20 @@ def tariff_from_price_attributes(
     :class:`TariffUnavailableError` when no usable price is present.
     """
     entries: list[_Entry] = []
+    if attribute:
+        entries = _entries(
+            attributes.get(attribute),
+            tz,
+            GENERIC_START_KEYS,
+            "end",
+            GENERIC_PRICE_KEYS,
+        )
+        if not (slots := _to_slots(entries)):
+            raise TariffUnavailableError(
+                f"the price sensor's attribute {attribute!r} holds no usable "
+                "list of {start, end, price} or {time, price}"
+            )
+        return PriceForecastTariff(tuple(slots))
     for key in _NORDPOOL_KEYS:
         entries += _entries(attributes.get(key), tz, "start", "end", "value")
     for key in _ENTSOE_KEYS:
