@@ -180,6 +180,17 @@ def test_worked_example_g12_wednesday_evening() -> None:
         "cost_if_now": 36.67,
         "saving": 16.67,
         "prices_until": None,
+        "windows": [
+            {
+                "start": "2025-05-14T22:00:00+02:00",
+                "end": "2025-05-15T01:01:49+02:00",
+                "energy_kwh": 33.333,
+                "cost": 20.0,
+                "average_price": 0.6,
+            }
+        ],
+        "cost_single_window": None,
+        "saving_vs_single_window": None,
         "explanation": (
             "Cheapest window: 33.3 kWh from 2025-05-14 22:00 to 2025-05-15 01:02 "
             "(3 h 02 min) at 0.600/kWh on average, cost 20.00, saving 16.67 "

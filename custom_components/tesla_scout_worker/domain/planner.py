@@ -1,9 +1,12 @@
-"""The charging planner: the cheapest single window before departure (HA-free, pure).
+"""The charging planner: the cheapest window(s) before departure (HA-free, pure).
 
-The car's own charge schedule holds one start and one end, so a plan is one
-contiguous window. Its length is fixed by the energy needed and the charger
-power; the planner slides it between now and the departure and picks the start
-with the lowest cost.
+A car's charge schedule holds one start and one end, so a plan is one
+contiguous window, or (:func:`plan_charging` with ``max_windows`` > 1) up to
+that many windows, each its own schedule, when splitting saves more than a
+threshold against the best single window (see :mod:`.split`). The single
+window's length is fixed by the energy needed and the charger power; the
+planner slides it between now and the departure and picks the start with the
+lowest cost.
 
 Why checking a few candidates is exact: prices are piecewise constant, so the
 cost of a window of fixed length ``d`` starting at ``t`` is piecewise linear in
@@ -26,6 +29,7 @@ from datetime import UTC, datetime, timedelta
 import math
 from typing import Any, Final, Literal
 
+from .split import cheapest_unit_windows, grid_unit_s
 from .tariffs import (
     ForecastHorizon,
     PriceSlot,
@@ -36,17 +40,29 @@ from .tariffs import (
 )
 
 __all__ = [
+    "MAX_WINDOWS",
+    "ChargeWindow",
     "ChargingPlan",
     "PlanReason",
     "PlanRequest",
+    "plan_charging",
     "plan_cheapest_window",
 ]
 
 PlanReason = Literal[
-    "already_at_target", "cheapest_window", "cannot_reach_target", "no_tariff"
+    "already_at_target",
+    "cheapest_window",
+    "cheapest_windows",
+    "cannot_reach_target",
+    "no_tariff",
 ]
+MAX_WINDOWS: Final = 3
+"""At most this many windows (charge schedules) in one plan."""
 
 _MICROS_PER_HOUR: Final = 3_600_000_000
+_GRID_SLACK_S: Final = 1.0
+"""A split plan may charge this much less than the exact duration (the car's
+schedule has whole minutes anyway)."""
 _TIE_TOLERANCE: Final = 1e-9
 """Relative cost difference below which two windows count as equally cheap."""
 
@@ -115,6 +131,33 @@ class PlanRequest:
 
 
 @dataclass(frozen=True, kw_only=True)
+class ChargeWindow:
+    """One window of a plan: when, how much energy, at what cost."""
+
+    start: datetime
+    end: datetime
+    energy_kwh: float
+    cost: float | None
+
+    @property
+    def average_price(self) -> float | None:
+        """Cost per kWh over the window."""
+        if self.cost is None or self.energy_kwh <= 0:
+            return None
+        return self.cost / self.energy_kwh
+
+    def as_dict(self) -> dict[str, Any]:
+        """A JSON-friendly summary."""
+        return {
+            "start": _iso(self.start),
+            "end": _iso(self.end),
+            "energy_kwh": round(self.energy_kwh, 3),
+            "cost": _round(self.cost, 2),
+            "average_price": _round(self.average_price, 4),
+        }
+
+
+@dataclass(frozen=True, kw_only=True)
 class ChargingPlan:
     """The planner's answer.
 
@@ -124,9 +167,13 @@ class ChargingPlan:
     per kWh, ``cost_if_now`` the cost of charging at once from ``now``.
     ``feasible`` is false when the target cannot be reached by departure.
     ``reason`` is one of ``already_at_target``, ``cheapest_window``,
-    ``cannot_reach_target`` or ``no_tariff``. ``departure`` echoes the request;
-    ``prices_until`` is set when the forecast ended before departure and the
-    window was chosen among the known prices only.
+    ``cheapest_windows`` (several windows), ``cannot_reach_target`` or
+    ``no_tariff``. ``departure`` echoes the request; ``prices_until`` is set
+    when the forecast ended before departure and the window was chosen among
+    the known prices only. ``windows`` lists the charging windows in time
+    order (one unless split; none without charging): ``start`` is the first
+    one's start, ``end`` the last one's end. ``cost_single_window`` is the
+    best single window's cost, kept when a split plan beat it.
     """
 
     start: datetime | None
@@ -140,6 +187,19 @@ class ChargingPlan:
     reason: PlanReason
     departure: datetime | None = None
     prices_until: datetime | None = None
+    windows: tuple[ChargeWindow, ...] = ()
+    cost_single_window: float | None = None
+
+    def __post_init__(self) -> None:
+        """A plan with a start has at least its one window."""
+        if not self.windows and self.start is not None and self.end is not None:
+            window = ChargeWindow(
+                start=self.start,
+                end=self.end,
+                energy_kwh=self.energy_kwh,
+                cost=self.cost,
+            )
+            object.__setattr__(self, "windows", (window,))
 
     @property
     def saving(self) -> float | None:
@@ -147,6 +207,13 @@ class ChargingPlan:
         if self.cost is None or self.cost_if_now is None:
             return None
         return self.cost_if_now - self.cost
+
+    @property
+    def saving_vs_single_window(self) -> float | None:
+        """What splitting saves against the best single window."""
+        if self.cost is None or self.cost_single_window is None:
+            return None
+        return self.cost_single_window - self.cost
 
     @property
     def explanation(self) -> str:
@@ -159,6 +226,8 @@ class ChargingPlan:
         )
         if self.reason == "no_tariff":
             return f"No price information; charging now: {window}."
+        if self.reason == "cheapest_windows":
+            return self._split_explanation()
         cost = "" if self.cost is None else f", cost {self.cost:.2f}"
         if self.reason == "cannot_reach_target":
             before = "" if self.departure is None else f" ({_clock(self.departure)})"
@@ -179,6 +248,40 @@ class ChargingPlan:
             text += f"; prices known only until {_clock(self.prices_until)}"
         return text + "."
 
+    def _split_explanation(self) -> str:
+        parts = []
+        for window in self.windows:
+            text = (
+                f"{_clock(window.start)}–{_clock(window.end)[-5:]} "
+                f"({window.energy_kwh:.1f} kWh"
+            )
+            if window.average_price is not None:
+                text += f" at {window.average_price:.3f}/kWh"
+            parts.append(text + ")")
+        text = (
+            f"Cheapest {len(self.windows)} windows: {', '.join(parts[:-1])} and "
+            f"{parts[-1]}; {self.energy_kwh:.1f} kWh in "
+            f"{_span(self.duration)}"
+        )
+        if self.cost is not None:
+            text += f", cost {self.cost:.2f}"
+        if self.saving is not None and self.cost_if_now is not None:
+            text += (
+                f", saving {self.saving:.2f} against charging now"
+                f" ({self.cost_if_now:.2f})"
+            )
+        if (
+            self.saving_vs_single_window is not None
+            and self.cost_single_window is not None
+        ):
+            text += (
+                f" and {self.saving_vs_single_window:.2f} against the best single"
+                f" window ({self.cost_single_window:.2f})"
+            )
+        if self.prices_until is not None:
+            text += f"; prices known only until {_clock(self.prices_until)}"
+        return text + "."
+
     def as_dict(self) -> dict[str, Any]:
         """Return a JSON-friendly summary (ISO times, rounded numbers)."""
         return {
@@ -194,6 +297,9 @@ class ChargingPlan:
             "cost_if_now": _round(self.cost_if_now, 2),
             "saving": _round(self.saving, 2),
             "prices_until": _iso(self.prices_until),
+            "windows": [window.as_dict() for window in self.windows],
+            "cost_single_window": _round(self.cost_single_window, 2),
+            "saving_vs_single_window": _round(self.saving_vs_single_window, 2),
             "explanation": self.explanation,
         }
 
@@ -403,4 +509,117 @@ def plan_cheapest_window(request: PlanRequest, tariff: Tariff | None) -> Chargin
         reason="cheapest_window",
         departure=echo,
         prices_until=prices_until,
+    )
+
+
+def plan_charging(
+    request: PlanRequest,
+    tariff: Tariff | None,
+    *,
+    max_windows: int = 1,
+    min_split_saving: float = 0.0,
+) -> ChargingPlan:
+    """Plan the cheapest charging in up to ``max_windows`` windows.
+
+    Starts from :func:`plan_cheapest_window`. With ``max_windows`` > 1 and
+    prices known, the cheapest choice of up to that many windows is searched
+    (:mod:`.split`); it is taken only when it saves more than
+    ``min_split_saving`` against the best single window, so a plan is split
+    only when that is worth a second schedule. Without ``max_windows`` > 1
+    this is :func:`plan_cheapest_window`.
+    """
+    if not 1 <= max_windows <= MAX_WINDOWS:
+        raise ValueError(f"max_windows must be 1 to {MAX_WINDOWS}, got {max_windows}")
+    require_finite(min_split_saving, "min_split_saving")
+    single = plan_cheapest_window(request, tariff)
+    if max_windows == 1 or single.reason != "cheapest_window" or tariff is None:
+        return single
+    split = _split_plan(request, tariff, single, max_windows)
+    if split is None or split.cost is None or single.cost is None:
+        return single
+    if single.cost - split.cost <= max(min_split_saving, 0.0) + _TIE_TOLERANCE * max(
+        1.0, abs(single.cost)
+    ):
+        return single
+    return split
+
+
+def _split_plan(
+    request: PlanRequest, tariff: Tariff, single: ChargingPlan, max_windows: int
+) -> ChargingPlan | None:
+    """The cheapest plan of 2 to ``max_windows`` windows, or ``None``."""
+    tz = request.now.tzinfo
+    now = request.now.astimezone(UTC)
+    known = _known_slots(
+        tariff,
+        request.now,
+        request.departure.astimezone(tz),
+        request.duration,
+    )
+    if known is None:  # pragma: no cover - the single plan found prices
+        return None
+    slots, prices_until = known
+    horizon = slots[-1].end.astimezone(UTC)
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
+    duration_s = request.duration.total_seconds()
+    unit_s = grid_unit_s(
+        [
+            int((slot.start.astimezone(UTC) - epoch).total_seconds())
+            for slot in slots[1:]
+        ],
+        int((horizon - now).total_seconds()),
+        math.ceil(duration_s),
+        max_windows,
+    )
+    unit = timedelta(seconds=unit_s)
+    first = math.ceil((now - epoch) / unit)
+    origin = epoch + first * unit
+    units = int((horizon - origin) // unit)
+    # The duration is rounded up to the microsecond: a second less is the grid's.
+    need = max(1, math.ceil((duration_s - _GRID_SLACK_S) / unit_s))
+    if units < need:
+        return None
+    curve = _PriceCurve(now, slots)
+    unit_us = unit // timedelta(microseconds=1)
+    start_us = (origin - now) // timedelta(microseconds=1)
+    power = request.charger_power_kw
+    costs = [
+        power * curve.window(start_us + index * unit_us, unit_us)
+        for index in range(units)
+    ]
+    choice = cheapest_unit_windows(costs, need, max_windows)[max_windows]
+    if choice is None or len(choice.runs) < 2:
+        return None
+    # The car stops when full: the grid's extra time comes off the last window.
+    excess = max(timedelta(0), need * unit - request.duration)
+    windows = []
+    for index, (begin, length) in enumerate(choice.runs):
+        start = origin + begin * unit
+        end = start + length * unit
+        if index == len(choice.runs) - 1:
+            end -= excess
+        local_start, local_end = start.astimezone(tz), end.astimezone(tz)
+        windows.append(
+            ChargeWindow(
+                start=local_start,
+                end=local_end,
+                energy_kwh=power * (end - start) / timedelta(hours=1),
+                cost=_window_cost(tariff, local_start, local_end, power),
+            )
+        )
+    cost = sum(window.cost or 0.0 for window in windows)
+    return ChargingPlan(
+        start=windows[0].start,
+        end=windows[-1].end,
+        energy_kwh=request.energy_kwh,
+        duration=request.duration,
+        cost=cost,
+        average_price=cost / request.energy_kwh,
+        cost_if_now=single.cost_if_now,
+        feasible=True,
+        reason="cheapest_windows",
+        departure=single.departure,
+        prices_until=prices_until,
+        windows=tuple(windows),
+        cost_single_window=single.cost,
     )
