@@ -784,14 +784,14 @@ async def test_a_schedule_that_cannot_be_read_back_is_taken_as_written(
     written = worker.tracker.car(VIN).schedule
     assert written is not None
     # The user deleted our schedule in the Tesla app; the car says so.
-    worker.tracker.note_schedule(VIN, None, time_module_now())
+    worker.tracker.note_schedule(VIN, (), time_module_now())
     fleet.fail_next("data", 503, None)  # the read-back after the write
     run = await worker.async_request_run(VIN, "action", force=True)
     assert run is not None
     assert run.commands == ["add_charge_schedule"]
     known = worker.tracker.car(VIN).schedule
     assert known is not None
-    assert known.window == written.window
+    assert known.windows == written.windows
 
 
 async def test_a_command_to_a_car_that_fell_asleep_wakes_it_once(

@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 from typing import Final
 
+from .domain.planner import MAX_WINDOWS
+
 DOMAIN: Final = "tesla_scout_worker"
 LOGGER = logging.getLogger(__package__)
 
@@ -62,7 +64,7 @@ DEFAULT_BATTERY_CAPACITY: Final = 75.0
 DEFAULT_CHARGER_POWER: Final = 11.0
 DEFAULT_CHARGING_EFFICIENCY: Final = 0.9
 DEFAULT_MAX_CHARGE_WINDOWS: Final = 1
-MAX_CHARGE_WINDOWS: Final = 3
+MAX_CHARGE_WINDOWS: Final = MAX_WINDOWS
 DEFAULT_SPLIT_MIN_SAVING: Final = 1.0
 
 DEFAULT_HOME_RADIUS: Final = 100.0

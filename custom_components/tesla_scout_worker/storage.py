@@ -31,36 +31,39 @@ async def async_remove_vehicles(hass: HomeAssistant, entry_id: str) -> None:
     await _store(hass, entry_id).async_remove()
 
 
+def _encode_schedule(schedule: KnownSchedule | None) -> dict[str, Any] | None:
+    if schedule is None:
+        return None
+    windows = [list(w) if w is not None else None for w in schedule.windows]
+    # "window" (slot 0) is what versions before split plans read.
+    return {"windows": windows, "window": windows[0], "known_at": schedule.known_at}
+
+
 def _encode(cars: dict[str, Car]) -> dict[str, Any]:
     return {
         "vehicles": {
             vin: {
                 "status": car.status.as_dict(),
-                "schedule": (
-                    {
-                        "window": list(car.schedule.window)
-                        if car.schedule.window is not None
-                        else None,
-                        "known_at": car.schedule.known_at,
-                    }
-                    if car.schedule is not None
-                    else None
-                ),
+                "schedule": _encode_schedule(car.schedule),
             }
             for vin, car in cars.items()
         }
     }
 
 
+def _decode_window(raw: Any) -> tuple[int, int] | None:
+    return (int(raw[0]), int(raw[1])) if raw else None
+
+
 def _decode_schedule(raw: Any) -> KnownSchedule | None:
     if not isinstance(raw, dict):
         return None
-    window = raw.get("window")
     try:
-        return KnownSchedule(
-            window=(int(window[0]), int(window[1])) if window else None,
-            known_at=float(raw["known_at"]),
-        )
+        if isinstance(windows := raw.get("windows"), list):
+            slots = tuple(_decode_window(window) for window in windows)
+        else:  # saved before split plans: one window
+            slots = (_decode_window(raw.get("window")),)
+        return KnownSchedule(windows=slots, known_at=float(raw["known_at"]))
     except (KeyError, IndexError, TypeError, ValueError):
         return None
 

@@ -40,19 +40,23 @@ from .const import (
     CONF_CHARGING_EFFICIENCY,
     CONF_EXTRA_OFFPEAK_DATES,
     CONF_FAILSAFE_TIME,
+    CONF_MAX_CHARGE_WINDOWS,
     CONF_NORDPOOL_AREA,
     CONF_NORDPOOL_ENTRY,
     CONF_OFFPEAK_PRICE,
     CONF_PEAK_PRICE,
     CONF_PRICE_ATTRIBUTE,
     CONF_PRICE_ENTITY,
+    CONF_SPLIT_MIN_SAVING,
     CONF_TARIFF,
     CONF_WORKER_COOLDOWN,
     DEFAULT_BATTERY_CAPACITY,
     DEFAULT_CHARGER_POWER,
     DEFAULT_CHARGING_EFFICIENCY,
     DEFAULT_FAILSAFE_TIME,
+    DEFAULT_MAX_CHARGE_WINDOWS,
     DEFAULT_NORDPOOL_AREA,
+    DEFAULT_SPLIT_MIN_SAVING,
     DEFAULT_TARIFF,
     DEFAULT_WORKER_COOLDOWN,
     DOMAIN,
@@ -315,6 +319,12 @@ class WorkerScheduler:
             ),
             efficiency=float(
                 options.get(CONF_CHARGING_EFFICIENCY, DEFAULT_CHARGING_EFFICIENCY)
+            ),
+            max_windows=int(
+                options.get(CONF_MAX_CHARGE_WINDOWS, DEFAULT_MAX_CHARGE_WINDOWS)
+            ),
+            min_split_saving=float(
+                options.get(CONF_SPLIT_MIN_SAVING, DEFAULT_SPLIT_MIN_SAVING)
             ),
         )
 

@@ -10,7 +10,7 @@ coordinator (``scout.py``) and the cost benchmark both drive this class.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import time
 from enum import StrEnum
@@ -31,6 +31,7 @@ from ..fleet import (
     vin_tail,
 )
 from .geo import distance_m, is_at_home
+from .planner import MAX_WINDOWS
 from .policy import (
     VehicleOutlook,
     failed_check_interval,
@@ -175,18 +176,36 @@ class VehicleSettings:
     departure: time = DEFAULT_DEPARTURE
 
 
+OWN_SCHEDULES = MAX_WINDOWS
+"""Charge schedules of this integration in one car, at most."""
+type ScheduleWindows = tuple[tuple[int, int] | None, ...]
+"""This integration's schedules in one car, by slot: (start, end) in local
+minutes after midnight, or ``None`` for a slot without an enabled schedule.
+Slot ``i`` is the schedule with id :func:`schedule_id_for` ``(vin, i)``."""
+
+
+def schedule_slots(windows: Sequence[tuple[int, int] | None]) -> ScheduleWindows:
+    """``windows`` as exactly :data:`OWN_SCHEDULES` slots (padded with ``None``)."""
+    slots = tuple(windows)[:OWN_SCHEDULES]
+    return slots + (None,) * (OWN_SCHEDULES - len(slots))
+
+
 @dataclass(frozen=True)
 class KnownSchedule:
-    """This integration's charge schedule in the car, as the car last said.
+    """This integration's charge schedules in the car, as the car last said.
 
-    ``window`` is (start, end) in local minutes after midnight, or ``None``
-    when the car has no enabled schedule of ours. Read back from
-    ``charge_schedule_data`` after every write, and saved across restarts:
-    "must the car be told anything?" is answered from it.
+    ``windows`` holds one entry per slot (see :data:`ScheduleWindows`); a
+    plan of one window uses slot 0. Read back from ``charge_schedule_data``
+    after every write, and saved across restarts: "must the car be told
+    anything?" is answered from it.
     """
 
-    window: tuple[int, int] | None
+    windows: ScheduleWindows
     known_at: float
+
+    def __post_init__(self) -> None:
+        """Always :data:`OWN_SCHEDULES` slots."""
+        object.__setattr__(self, "windows", schedule_slots(self.windows))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -385,7 +404,7 @@ class VehicleTracker:
         if position is not None:
             self._set_position(vin, *position)
         if data.charge_schedules is not None:
-            self.note_schedule(vin, own_schedule_window(vin, data), now)
+            self.note_schedule(vin, own_schedule_windows(vin, data), now)
 
     def observe_state(self, vin: str, state: str) -> None:
         """Take in a state check (the vehicle list, a record, a 408)."""
@@ -394,10 +413,10 @@ class VehicleTracker:
     # --- what the worker and the user change -------------------------------------
 
     def note_schedule(
-        self, vin: str, window: tuple[int, int] | None, now: float
+        self, vin: str, windows: Sequence[tuple[int, int] | None], now: float
     ) -> None:
-        """The car's own schedule of ours, as read back (or just written)."""
-        self._replace(vin, schedule=KnownSchedule(window=window, known_at=now))
+        """The car's own schedules of ours, as read back (or just written)."""
+        self._replace(vin, schedule=KnownSchedule(windows=tuple(windows), known_at=now))
 
     def note_command(self, vin: str, **status_changes: Any) -> None:
         """What a command the car accepted changed (e.g. the charge limit)."""
@@ -556,17 +575,24 @@ def firmware_of(data: VehicleData) -> tuple[int, int] | None:
         return None
 
 
-def schedule_id_for(vin: str) -> int:
-    """The stable id of this integration's charge schedule in one car."""
-    return 1_000_000 + zlib.crc32(vin.encode()) % 1_000_000
+def schedule_id_for(vin: str, slot: int = 0) -> int:
+    """The stable id of this integration's charge schedule ``slot`` in one car.
+
+    Slot 0 is the one schedule of a single-window plan (the id it always had);
+    a split plan adds slots 1 and 2.
+    """
+    return 1_000_000 + zlib.crc32(vin.encode()) % 1_000_000 + slot
 
 
-def own_schedule_window(vin: str, data: VehicleData) -> tuple[int, int] | None:
-    """The (start, end) of our enabled schedule in ``data``, or ``None``."""
-    ours = next(
-        (s for s in data.charge_schedules or () if s.id == schedule_id_for(vin)),
-        None,
-    )
-    if ours is None or not ours.enabled or ours.start_time is None:
-        return None
-    return ours.start_time, ours.end_time if ours.end_time is not None else -1
+def own_schedule_windows(vin: str, data: VehicleData) -> ScheduleWindows:
+    """Our enabled schedules in ``data``, by slot."""
+    by_id = {s.id: s for s in data.charge_schedules or ()}
+    windows: list[tuple[int, int] | None] = []
+    for slot in range(OWN_SCHEDULES):
+        ours = by_id.get(schedule_id_for(vin, slot))
+        if ours is None or not ours.enabled or ours.start_time is None:
+            windows.append(None)
+        else:
+            end = ours.end_time if ours.end_time is not None else -1
+            windows.append((ours.start_time, end))
+    return tuple(windows)

@@ -8,8 +8,10 @@ car is not read (that would be a billed 408) and is planned from what is known.
 It is woken at most once, and only when a command is actually needed: smart
 charging on, plugged in, at home, a tariff known, and the car's own schedule
 (read back after every write, kept across restarts) differs from the plan.
-Nothing known means no wake. Repeated runs change the same schedule (a stable
-id per car), so schedules never pile up.
+Nothing known means no wake. Repeated runs change the same schedules (stable
+ids per car and slot), so schedules never pile up: a plan split into several
+windows writes one schedule per window and removes the ones it no longer
+needs.
 """
 
 from __future__ import annotations
@@ -35,13 +37,16 @@ from ..fleet import (
     VehicleUnavailableError,
     vin_tail,
 )
-from .planner import ChargingPlan, PlanRequest, plan_cheapest_window
+from .planner import ChargingPlan, PlanRequest, plan_charging
 from .tariffs import Tariff
 from .tracker import (
     LIVE_DATA_ENDPOINTS,
+    KnownSchedule,
+    ScheduleWindows,
     VehicleStatus,
     VehicleTracker,
     schedule_id_for,
+    schedule_slots,
 )
 
 _LOGGER = logging.getLogger(__name__)
@@ -86,6 +91,10 @@ class ChargeSettings:
     capacity_kwh: float = 75.0
     charger_power_kw: float = 11.0
     efficiency: float = 0.9
+    max_windows: int = 1
+    """Charging windows (charge schedules) a plan may use."""
+    min_split_saving: float = 1.0
+    """What more than one window must save against the best single one."""
 
 
 @dataclass(kw_only=True)
@@ -188,7 +197,7 @@ class ChargingWorker:
             return None
         local_now = datetime.fromtimestamp(now, settings.tz)
         target = status.charge_limit_soc or 80
-        return plan_cheapest_window(
+        return plan_charging(
             PlanRequest(
                 now=local_now,
                 battery_level=float(status.battery_level),
@@ -199,6 +208,9 @@ class ChargingWorker:
                 departure=next_departure(local_now, settings.departure),
             ),
             tariff,
+            # Older firmware keeps one scheduled start, not several schedules.
+            max_windows=settings.max_windows if _supports_schedules(status) else 1,
+            min_split_saving=settings.min_split_saving,
         )
 
     async def async_run(
@@ -307,12 +319,18 @@ class ChargingWorker:
         )
         self.tracker.observe(run.vin, data, self._clock())
 
-    def _desired_schedule(self, plan: ChargingPlan) -> tuple[int, int] | None:
-        if plan.reason != "cheapest_window" or plan.start is None or plan.end is None:
+    def _desired_schedule(self, plan: ChargingPlan) -> ScheduleWindows | None:
+        """The schedules that follow ``plan``, by slot; ``None``: charge now."""
+        if plan.reason not in ("cheapest_window", "cheapest_windows"):
             return None
-        return (
-            minutes_after_midnight(plan.start),
-            minutes_after_midnight(plan.end, round_up=True),
+        return schedule_slots(
+            [
+                (
+                    minutes_after_midnight(window.start),
+                    minutes_after_midnight(window.end, round_up=True),
+                )
+                for window in plan.windows
+            ]
         )
 
     def _needs_command(self, plan: ChargingPlan, vin: str, *, fresh: bool) -> bool:
@@ -332,13 +350,20 @@ class ChargingWorker:
             return True
         if car.schedule is None:
             return fresh
-        return car.schedule.window != desired
+        return car.schedule.windows != desired
 
     def _charging_too_early(self, plan: ChargingPlan, status: VehicleStatus) -> bool:
-        if not status.charging or plan.start is None:
+        """Charging now, though the plan charges later (before or between windows)."""
+        if not status.charging or not plan.windows:
             return False
         # Compared as instants: wall clocks repeat an hour in autumn.
-        return self._clock() < plan.start.timestamp()
+        now = self._clock()
+        if now >= plan.windows[-1].end.timestamp():
+            return False
+        return not any(
+            window.start.timestamp() <= now < window.end.timestamp()
+            for window in plan.windows
+        )
 
     async def async_wake(self, vin: str, run: WorkerRun | None = None) -> None:
         """The one wake path: wake a car (never through the proxy) and wait.
@@ -380,32 +405,34 @@ class ChargingWorker:
                 await self._command(run, "charge_start", self.client.charge_start)
                 self.tracker.note_command(vin, charging_state="Starting")
             return
-        if car.schedule is None or car.schedule.window != desired:
-            await self._write_schedule(run, desired)
+        if car.schedule is None or car.schedule.windows != desired:
+            await self._write_schedules(run, desired, car.schedule)
         if self._charging_too_early(plan, self.tracker.car(vin).status):
             await self._command(run, "charge_stop", self.client.charge_stop)
             self.tracker.note_command(vin, charging_state="Stopped")
 
-    async def _write_schedule(self, run: WorkerRun, desired: tuple[int, int]) -> None:
+    async def _write_schedules(
+        self, run: WorkerRun, desired: ScheduleWindows, known: KnownSchedule | None
+    ) -> None:
+        """Make the car's schedules of ours ``desired``, slot by slot.
+
+        A slot already right is left alone; one no longer needed is removed
+        (only when the car said it has it: nothing is removed blindly).
+        """
         vin = run.vin
-        start, end = desired
         if _supports_schedules(self.tracker.car(vin).status):
-            home = self.tracker.home
             try:
-                await self._command(
-                    run,
-                    "add_charge_schedule",
-                    lambda vin: self.client.add_charge_schedule(
-                        vin,
-                        days_of_week=SCHEDULE_DAYS,
-                        start_time=start,
-                        end_time=end,
-                        latitude=home.latitude,
-                        longitude=home.longitude,
-                        schedule_id=schedule_id_for(vin),
-                    ),
-                )
+                for slot, window in enumerate(desired):
+                    have = known.windows[slot] if known is not None else None
+                    if window == have:  # right, or nothing to remove
+                        continue
+                    if window is None:
+                        await self._remove_schedule(run, slot)
+                        continue
+                    await self._add_schedule(run, slot, window)
             except (CommandFailedError, InvalidRequestError) as err:
+                if run.commands:
+                    raise
                 _LOGGER.debug(
                     "add_charge_schedule refused (%s); using scheduled charging",
                     type(err).__name__,
@@ -413,18 +440,52 @@ class ChargingWorker:
             else:
                 await self._read_back(run, desired)
                 return
+        first = next(window for window in desired if window is not None)
         await self._command(
             run,
             "set_scheduled_charging",
             lambda vin: self.client.set_scheduled_charging(
-                vin, enable=True, minutes_after_midnight=start
+                vin, enable=True, minutes_after_midnight=first[0]
             ),
         )
         # Older firmware reports no schedule list: what it accepted is what it has.
-        self.tracker.note_schedule(vin, desired, self._clock())
+        self.tracker.note_schedule(vin, (first,), self._clock())
 
-    async def _read_back(self, run: WorkerRun, desired: tuple[int, int]) -> None:
-        """Read the schedule back, so the next run knows what the car has."""
+    async def _add_schedule(
+        self, run: WorkerRun, slot: int, window: tuple[int, int]
+    ) -> None:
+        """Write our schedule in ``slot`` (a new one, or a change of it)."""
+        home = self.tracker.home
+        start, end = window
+        await self._command(
+            run,
+            "add_charge_schedule",
+            lambda vin: self.client.add_charge_schedule(
+                vin,
+                days_of_week=SCHEDULE_DAYS,
+                start_time=start,
+                end_time=end,
+                latitude=home.latitude,
+                longitude=home.longitude,
+                schedule_id=schedule_id_for(vin, slot),
+            ),
+        )
+
+    async def _remove_schedule(self, run: WorkerRun, slot: int) -> None:
+        """Remove our schedule in ``slot``; one the car no longer has is fine."""
+        try:
+            await self._command(
+                run,
+                "remove_charge_schedule",
+                lambda vin: self.client.remove_charge_schedule(
+                    vin, schedule_id_for(vin, slot)
+                ),
+            )
+        except CommandFailedError as err:
+            _LOGGER.debug("remove_charge_schedule refused: %s", err.reason)
+
+    async def _read_back(self, run: WorkerRun, desired: ScheduleWindows) -> None:
+        """Read the schedules back, so the next run knows what the car has."""
         try:
             await self._async_read(run)
         except TeslaFleetError:
