@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
-from datetime import datetime, time
+from dataclasses import dataclass, replace
+from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import aiohttp
 from aiohttp.test_utils import TestServer
 import pytest
 
-from custom_components.tesla_scout_worker.domain.tariffs import preset_tariff
+from custom_components.tesla_scout_worker.domain.tariffs import (
+    PriceForecastTariff,
+    PriceSlot,
+    preset_tariff,
+)
 from custom_components.tesla_scout_worker.domain.tracker import (
     Home,
     VehicleTracker,
@@ -23,6 +27,7 @@ from custom_components.tesla_scout_worker.domain.worker_run import (
 )
 from custom_components.tesla_scout_worker.fleet import TeslaFleetClient
 from simulator import DEFAULT_VIN, HOME_WARSAW, FleetSimulator, ManualClock, create_app
+from simulator.vehicle import ChargeSchedule
 
 TZ = ZoneInfo("Europe/Warsaw")
 ARRIVAL = datetime(2026, 12, 2, 17, 0, tzinfo=TZ).timestamp()  # a Wednesday
@@ -172,3 +177,94 @@ async def test_unsigned_command_to_a_car_that_needs_signing(
     assert run.result == "error"
     assert run.error == "command_protocol_required"
     assert sim.vehicle(DEFAULT_VIN).charge_schedules == []
+
+
+def evening_prices() -> PriceForecastTariff:
+    """15-minute prices from 17:00: cheap 01:00-02:00 and 04:00-05:00, dear between."""
+    evening = datetime(2026, 12, 2, 17, 0, tzinfo=TZ)
+    slots = []
+    for index in range(16 * 4):
+        start = evening + index * timedelta(minutes=15)
+        price = {1: 0.30, 2: 0.60, 3: 0.60, 4: 0.32}.get(start.hour, 0.90)
+        slots.append(
+            PriceSlot(start=start, end=start + timedelta(minutes=15), price=price)
+        )
+    return PriceForecastTariff(tuple(slots))
+
+
+def ours(rig: Rig) -> list[tuple[int, int, int]]:
+    """Our schedules in the simulated car: (slot, start, end)."""
+    ids = {schedule_id_for(DEFAULT_VIN, slot): slot for slot in range(3)}
+    return sorted(
+        (ids[s.id], s.start_time, s.end_time)
+        for s in rig.sim.vehicle(DEFAULT_VIN).charge_schedules
+        if s.id in ids
+    )
+
+
+async def test_split_plans_are_written_removed_and_left_alone(rig: Rig) -> None:
+    prices = evening_prices()
+    split = replace(rig.settings(), max_windows=3, min_split_saving=0.5)
+    car = rig.sim.vehicle(DEFAULT_VIN)
+    car.battery_level = 60.0  # 20 % of 75 kWh: 1 h 31 min at 11 kW
+    # The owner's own schedule (made in the Tesla app) is never touched.
+    car.charge_schedules.append(
+        ChargeSchedule(id=42, start_enabled=True, start_time=12 * 60, enabled=False)
+    )
+
+    first = await rig.worker.async_run(DEFAULT_VIN, "arrived_home", split, prices)
+    assert first.plan is not None
+    assert first.plan.reason == "cheapest_windows"
+    assert first.commands == ["add_charge_schedule", "add_charge_schedule"]
+    assert ours(rig) == [(0, 60, 120), (1, 240, 271)]  # 01:00-02:00, 04:00-04:31
+
+    # Asked again: the car already has both, nothing is sent.
+    again = await rig.worker.async_run(DEFAULT_VIN, "action", split, prices)
+    assert again.commands == []
+    assert again.reason == "schedule_up_to_date"
+
+    # Less to charge: one window will do; slot 0 changes, slot 1 goes.
+    car.battery_level = 72.0
+    rig.clock.advance(300)  # past the freshness of the last read
+    single = await rig.worker.async_run(DEFAULT_VIN, "action", split, prices)
+    assert single.plan is not None
+    assert single.plan.reason == "cheapest_window"
+    assert single.commands == ["add_charge_schedule", "remove_charge_schedule"]
+    assert ours(rig) == [(0, 60, 97)]
+    rig.clock.advance(300)
+    still = await rig.worker.async_run(DEFAULT_VIN, "action", split, prices)
+    assert still.commands == []
+
+    # A worker that knows nothing (a new install) reads the car and agrees.
+    fresh = ChargingWorker(
+        rig.worker.client,
+        VehicleTracker(rig.worker.client, [DEFAULT_VIN], rig.worker.tracker.home),
+        clock=rig.clock,
+    )
+    rig.clock.advance(300)
+    unknown = await fresh.async_run(DEFAULT_VIN, "init", split, prices)
+    assert unknown.commands == []
+    assert {s.id for s in car.charge_schedules} == {42, schedule_id_for(DEFAULT_VIN)}
+    assert rig.sim.stats.wakes.get(DEFAULT_VIN, 0) == 0
+
+
+async def test_the_car_charges_in_both_windows_and_not_between(rig: Rig) -> None:
+    prices = evening_prices()
+    split = replace(rig.settings(), max_windows=3, min_split_saving=0.5)
+    car = rig.sim.vehicle(DEFAULT_VIN)
+    car.battery_level = 60.0
+    run = await rig.worker.async_run(DEFAULT_VIN, "arrived_home", split, prices)
+    assert run.commands == ["add_charge_schedule", "add_charge_schedule"]
+
+    def at(hour: int, minute: int) -> str:
+        moment = datetime(2026, 12, 3, hour, minute, tzinfo=TZ).timestamp()
+        rig.clock.advance(moment - rig.clock())
+        rig.sim.sync(car)
+        return car.charging_state
+
+    assert at(0, 59) == "Stopped"
+    assert at(1, 30) == "Charging"
+    assert at(3, 0) == "Stopped"
+    assert at(4, 15) == "Charging"
+    assert at(5, 0) in {"Complete", "Stopped"}
+    assert car.battery_level == pytest.approx(80.0, abs=0.5)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 import json
 from pathlib import Path
 import re
@@ -151,8 +151,12 @@ def select_options(result: ConfigFlowResult, key: str) -> list[Any]:
 
 
 @pytest.fixture(autouse=True)
-def mock_setup_entry() -> Iterator[AsyncMock]:
-    """Keep the integration itself (and its HTTP views) out of these tests."""
+async def mock_setup_entry(hass: HomeAssistant) -> AsyncIterator[AsyncMock]:
+    """Keep the integration itself (and its HTTP views) out of these tests.
+
+    A flow that ends in a reload schedules it; it runs before the patch ends,
+    or the real integration would start after the test.
+    """
     with (
         patch(
             "custom_components.tesla_scout_worker.async_setup",
@@ -166,6 +170,7 @@ def mock_setup_entry() -> Iterator[AsyncMock]:
         ) as mock,
     ):
         yield mock
+        await hass.async_block_till_done()
 
 
 @pytest.fixture
@@ -1096,11 +1101,9 @@ async def test_reauth_manual_client_secret(
     # An entry made before token_url was stored gets Tesla's default.
     assert mock_refresh.await_args.kwargs["token_url"] == TOKEN_URL
     assert entry.data[CONF_TOKEN_URL] == TOKEN_URL
-    # The entry is set up again with the new credentials (and stopped here,
-    # so that no timer of it outlives the test).
+    # The entry is set up again with the new credentials.
     await hass.async_block_till_done()
     assert entry.state is ConfigEntryState.LOADED
-    assert await hass.config_entries.async_unload(entry.entry_id)
 
 
 async def test_reauth_manual_wrong_account(

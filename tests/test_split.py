@@ -19,6 +19,7 @@ from custom_components.tesla_scout_worker.domain.planner import (
 )
 from custom_components.tesla_scout_worker.domain.split import (
     STEP_BUDGET,
+    UnitWindows,
     cheapest_unit_windows,
     grid_unit_s,
 )
@@ -38,14 +39,37 @@ def runs_of(units: tuple[int, ...]) -> int:
     return sum(1 for i, u in enumerate(units) if i == 0 or units[i - 1] != u - 1)
 
 
-def brute_force(costs: list[float], need: int, max_runs: int) -> float | None:
-    """The least cost of ``need`` units in at most ``max_runs`` runs, by trying all."""
+def brute_force(
+    costs: list[float], need: int, max_runs: int, fraction: float = 1.0
+) -> float | None:
+    """The least cost of ``need`` units in at most ``max_runs`` runs, by trying all.
+
+    One unit is used for ``fraction`` of it: the first or the last of a run.
+    """
     best = None
     for units in combinations(range(len(costs)), need):
-        if runs_of(units) <= max_runs:
-            total = sum(costs[u] for u in units)
-            best = total if best is None else min(best, total)
+        if runs_of(units) > max_runs:
+            continue
+        full = sum(costs[u] for u in units)
+        # The first or the last unit of a run.
+        partial = [
+            u
+            for i, u in enumerate(units)
+            if i in {0, len(units) - 1}
+            or units[i - 1] != u - 1
+            or units[i + 1] != u + 1
+        ]
+        total = min(full - costs[u] * (1 - fraction) for u in partial)
+        best = total if best is None else min(best, total)
     return best
+
+
+def paid(costs: list[float], answer: UnitWindows, fraction: float) -> float:
+    """What a choice costs, its partial unit counted in part."""
+    units = [u for start, length in answer.runs for u in range(start, start + length)]
+    first, length = answer.runs[answer.partial]
+    partial = first if answer.partial_at_start else first + length - 1
+    return sum(costs[u] for u in units) - costs[partial] * (1 - fraction)
 
 
 # --- the search on the grid -------------------------------------------------------
@@ -64,10 +88,11 @@ def test_unit_windows_match_brute_force(
     costs: list[float], data: st.DataObject
 ) -> None:
     need = data.draw(st.integers(1, len(costs)))
-    answers = cheapest_unit_windows(costs, need, MAX_WINDOWS)
+    fraction = data.draw(st.sampled_from([1.0, 0.5, 0.07]))
+    answers = cheapest_unit_windows(costs, need, MAX_WINDOWS, fraction)
     assert answers[0] is None
     for k in range(1, MAX_WINDOWS + 1):
-        expected = brute_force(costs, need, k)
+        expected = brute_force(costs, need, k, fraction)
         answer = answers[k]
         if expected is None:
             assert answer is None
@@ -85,7 +110,7 @@ def test_unit_windows_match_brute_force(
             a + n < b
             for (a, n), (b, _) in zip(answer.runs, answer.runs[1:], strict=False)
         )
-        assert sum(costs[u] for u in units) == pytest.approx(answer.cost, abs=1e-9)
+        assert paid(costs, answer, fraction) == pytest.approx(answer.cost, abs=1e-9)
         # More windows allowed never costs more; fewer are kept on a tie.
         if k > 1 and (before := answers[k - 1]) is not None:
             assert answer.cost <= before.cost + 1e-9
@@ -108,7 +133,7 @@ def test_grid_follows_the_price_boundaries() -> None:
     hour = 1_796_198_400  # an o'clock instant
     assert grid_unit_s([hour, hour + 3600], 86_400, 3 * 3600, 3) == 3600
     assert grid_unit_s([hour, hour + 900, hour + 1800], 86_400, 3 * 3600, 3) == 900
-    assert grid_unit_s([hour + 420], 3 * 3600, 3 * 3600, 3) == 60  # 7 minutes past
+    assert grid_unit_s([hour + 420], 3600, 3600, 3) == 60  # 7 minutes past
     assert grid_unit_s([hour + 17], 3600, 600, 3) == 60  # seconds: the finest grid
     assert grid_unit_s([], 86_400, 3600, 3) == 3600  # one price: any grid
     # Odd boundaries over two days and 20 hours of charging: coarser, in budget.

@@ -26,8 +26,10 @@ from pytest_homeassistant_custom_component.test_util.aiohttp import AiohttpClien
 from custom_components.tesla_scout_worker.const import (
     CONF_COMMAND_PROXY_URL,
     CONF_EXTRA_OFFPEAK_DATES,
+    CONF_MAX_CHARGE_WINDOWS,
     CONF_PRICE_ATTRIBUTE,
     CONF_PRICE_ENTITY,
+    CONF_SPLIT_MIN_SAVING,
     CONF_TARIFF,
     DOMAIN,
     EVENT_TYPE,
@@ -445,6 +447,55 @@ async def test_price_sensor_with_a_named_attribute(
     assert plan is not None
     assert plan.start is not None
     assert plan.start.isoformat() <= "2026-12-03T01:00:00+01:00"
+
+
+async def test_split_plan_from_the_options(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    fleet: FakeFleet,
+    car: FakeCar,
+) -> None:
+    """Two cheap hours apart: with split plans on, two schedules, both shown."""
+    forecast = quarter_hours("2026-12-03T01")
+    for item in forecast:
+        if item["start"].startswith("2026-12-03T04"):
+            item["price"] = 0.25
+    hass.states.async_set("sensor.prices", "0.9", {"forecast": forecast})
+    worker = await setup(
+        hass,
+        mock_config_entry,
+        smart=True,
+        options={
+            CONF_TARIFF: "price_entity",
+            CONF_PRICE_ENTITY: "sensor.prices",
+            CONF_PRICE_ATTRIBUTE: "forecast",
+            CONF_MAX_CHARGE_WINDOWS: 2,
+            CONF_SPLIT_MIN_SAVING: 0.5,
+        },
+    )
+    plan = worker.current_plan(VIN)
+    assert plan is not None
+    assert plan.reason == "cheapest_windows"
+    ids = sorted(s["id"] for s in car.charge_schedules)
+    assert ids == [schedule_id_for(VIN), schedule_id_for(VIN, 1)]
+    start = hass.states.get("sensor.test_planned_charge_start")
+    end = hass.states.get("sensor.test_planned_charge_end")
+    assert start is not None
+    assert end is not None
+    # 3 hours to charge: both cheap hours, and an hour at the dear price
+    # beside one of them (where is a tie).
+    windows = [
+        (dt_util.parse_datetime(w["start"]), dt_util.parse_datetime(w["end"]))
+        for w in start.attributes["windows"]
+    ]
+    assert len(windows) == 2
+    for hour in ("01", "04"):
+        cheap = dt_util.parse_datetime(f"2026-12-03T{hour}:00:00+01:00")
+        assert any(begin <= cheap < end for begin, end in windows)  # type: ignore[operator]
+    # The sensors span the plan: the first start, the last end.
+    assert dt_util.parse_datetime(start.state) == windows[0][0]
+    assert dt_util.parse_datetime(end.state) == windows[-1][1]
+    assert start.attributes["saving_vs_single_window"] > 0.5
 
 
 async def test_extra_off_peak_days_in_g12w(

@@ -587,16 +587,20 @@ def _split_plan(
         power * curve.window(start_us + index * unit_us, unit_us)
         for index in range(units)
     ]
-    choice = cheapest_unit_windows(costs, need, max_windows)[max_windows]
+    # The grid's extra time: one window starts late or ends early.
+    excess = max(timedelta(0), need * unit - request.duration)
+    choice = cheapest_unit_windows(costs, need, max_windows, 1 - excess / unit)[
+        max_windows
+    ]
     if choice is None or len(choice.runs) < 2:
         return None
-    # The car stops when full: the grid's extra time comes off the last window.
-    excess = max(timedelta(0), need * unit - request.duration)
     windows = []
     for index, (begin, length) in enumerate(choice.runs):
         start = origin + begin * unit
         end = start + length * unit
-        if index == len(choice.runs) - 1:
+        if index == choice.partial and choice.partial_at_start:
+            start += excess
+        elif index == choice.partial:
             end -= excess
         local_start, local_end = start.astimezone(tz), end.astimezone(tz)
         windows.append(

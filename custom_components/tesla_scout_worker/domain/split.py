@@ -8,8 +8,14 @@ time, the cheapest choice of at most ``max_windows`` disjoint windows.
 The search runs on a grid of equal units (``unit_s`` seconds) that all price
 boundaries fall on, usually 15 or 60 minutes, by dynamic programming over the
 units: for each unit, each count of windows opened so far, whether the unit is
-charged, and how many units are charged so far, the least cost to get there.
-That is ``O(units × windows × needed units)`` steps, exact on the grid. The
+charged, whether the one partly used unit is placed yet, and how many units are
+charged so far, the least cost to get there. That is ``O(units × windows ×
+needed units)`` steps, exact on the grid.
+
+The charging time is rarely a whole number of units, so one unit is used in
+part: the first unit of some window (it starts late) or the last (it ends
+early). Which one, and of which window, is part of the search. Windows are
+apart by at least one unit. The
 grid is coarsened only when a forecast with odd boundaries would make that
 count too large (a budget of :data:`STEP_BUDGET`); the costs reported are
 always computed on the real prices.
@@ -24,17 +30,25 @@ from typing import Final
 
 GRID_UNITS_S: Final = (60, 300, 900, 1800, 3600)
 """Grids tried, finest first (all divide an hour)."""
-STEP_BUDGET: Final = 250_000
+STEP_BUDGET: Final = 60_000
 """At most this many DP states (units × windows × needed units)."""
 _TOLERANCE: Final = 1e-9
+_EPSILON: Final = 1e-9
+"""Costs closer than this are a tie (sums in another order differ a little)."""
 
 
 @dataclass(frozen=True)
 class UnitWindows:
-    """A choice of windows on the grid: ``(first unit, units)`` pairs, in order."""
+    """A choice of windows on the grid: ``(first unit, units)`` pairs, in order.
+
+    The run at index ``partial`` uses only part of one unit: its first one
+    (``partial_at_start``, it starts late) or its last one (it ends early).
+    """
 
     runs: tuple[tuple[int, int], ...]
     cost: float
+    partial: int = 0
+    partial_at_start: bool = False
 
 
 def grid_unit_s(bounds_s: Sequence[int], span_s: int, need_s: int, windows: int) -> int:
@@ -54,93 +68,173 @@ def grid_unit_s(bounds_s: Sequence[int], span_s: int, need_s: int, windows: int)
     return unit
 
 
-def cheapest_unit_windows(
-    unit_costs: Sequence[float], need: int, max_windows: int
-) -> list[UnitWindows | None]:
-    """The cheapest choice of exactly ``need`` units in ``k`` runs, for each ``k``.
+# The states of a unit, and how a charged one was reached (for the way back).
+_IDLE: Final = 0
+_CHARGED: Final = 1
+_ENDS_EARLY: Final = 2
+"""Charged, and the window ends inside this unit (so the next one is idle)."""
+_OPENED: Final = 0
+_CONTINUED: Final = 1
+_OPENED_LATE: Final = 2
+_IDLE_AFTER: Final = (_IDLE, _ENDS_EARLY, _CHARGED)
 
-    ``unit_costs[t]`` is what charging through unit ``t`` costs. The answer is
-    indexed by ``k`` (0 to ``max_windows``): the cheapest choice with at most
-    ``k`` runs, or ``None`` when none exists. Ties go to the choice found
-    first (charging earlier).
+type _Table = list[list[list[list[float]]]]
+"""cost[k][state][placed][used]: k windows opened, this unit's state, the
+partial unit placed yet, ``used`` units charged in all."""
+
+
+def cheapest_unit_windows(
+    unit_costs: Sequence[float],
+    need: int,
+    max_windows: int,
+    fraction: float = 1.0,
+) -> list[UnitWindows | None]:
+    """The cheapest ``need`` units (one used for ``fraction``) in ``k`` runs.
+
+    ``unit_costs[t]`` is what charging through unit ``t`` costs; the unit
+    used in part (the first or the last of a run) costs ``fraction`` of it.
+    The answer is indexed by ``k`` (0 to ``max_windows``): the cheapest
+    choice with at most ``k`` runs, or ``None`` when none exists. Fewer runs
+    win ties, then a last window that ends early.
     """
     units = len(unit_costs)
     if need <= 0 or need > units or max_windows < 1:
         return [None] * (max_windows + 1)
-    # cost[k][charged][used]: after the current unit, k runs opened, the unit
-    # charged or not, ``used`` units charged in all. ``took[t]`` remembers,
-    # per state, whether the unit before was charged (for the way back).
     width = need + 1
-    states = max_windows + 1
+    windows = max_windows + 1
 
-    def empty() -> list[list[list[float]]]:
-        return [[[inf] * width for _ in range(2)] for _ in range(states)]
+    def table() -> _Table:
+        return [
+            [[[inf] * width for _ in range(2)] for _ in range(3)]
+            for _ in range(windows)
+        ]
 
-    cost = empty()
-    cost[0][0][0] = 0.0
-    came_from: list[list[list[bytearray]]] = []
+    def marks() -> list[list[list[bytearray]]]:
+        return [
+            [[bytearray(width) for _ in range(2)] for _ in range(3)]
+            for _ in range(windows)
+        ]
+
+    cost = table()
+    cost[0][_IDLE][0][0] = 0.0
+    trail: list[list[list[list[bytearray]]]] = []
     for price in unit_costs:
-        new = empty()
-        back = [[bytearray(width) for _ in range(2)] for _ in range(states)]
-        for k in range(states):
-            idle, charged = cost[k]
-            # Not charged: from either state, same k and used.
-            target, from_charged = new[k][0], back[k][0]
-            for used in range(width):
-                a, b = idle[used], charged[used]
-                if b < a:
-                    target[used], from_charged[used] = b, 1
-                else:
-                    target[used] = a
-            # Charged: continue a run (same k) or open one (from k - 1, idle).
-            target, from_charged = new[k][1], back[k][1]
-            opened = cost[k - 1][0] if k else None
-            for used in range(1, width):
-                go_on = charged[used - 1]
-                start = opened[used - 1] if opened is not None else inf
-                if go_on <= start:
-                    if go_on < inf:
-                        target[used], from_charged[used] = go_on + price, 1
-                elif start < inf:
-                    target[used] = start + price
+        new, back = table(), marks()
+        part = price * fraction
+        for k in range(windows):
+            here, before = cost[k], cost[k - 1] if k else None
+            for placed in range(2):
+                # Idle: after any state. On a tie the earlier end wins, then
+                # a window that ends early.
+                _choose(
+                    new[k][_IDLE][placed],
+                    back[k][_IDLE][placed],
+                    [(here[state][placed], 0.0, state) for state in _IDLE_AFTER],
+                    shift=0,
+                )
+                # Charged in full: go on with a window, or open one (from k - 1),
+                # maybe late inside this unit (which places the partial unit).
+                _choose(
+                    new[k][_CHARGED][placed],
+                    back[k][_CHARGED][placed],
+                    [
+                        (here[_CHARGED][placed], price, _CONTINUED),
+                        (before[_IDLE][placed] if before else None, price, _OPENED),
+                        (
+                            before[_IDLE][0] if before and placed else None,
+                            part,
+                            _OPENED_LATE,
+                        ),
+                    ],
+                    shift=1,
+                )
+            # Charged in part, the window ending here: places the partial unit.
+            _choose(
+                new[k][_ENDS_EARLY][1],
+                back[k][_ENDS_EARLY][1],
+                [
+                    (here[_CHARGED][0], part, _CONTINUED),
+                    (before[_IDLE][0] if before else None, part, _OPENED),
+                ],
+                shift=1,
+            )
         cost = new
-        came_from.append(back)
+        trail.append(back)
 
     answers: list[UnitWindows | None] = [None]
     best: UnitWindows | None = None
-    for k in range(1, states):
-        total = min(cost[k][0][need], cost[k][1][need])
-        if total < inf:
-            limit = total + _TOLERANCE * max(1.0, abs(total))
-            if best is None or best.cost > limit:
-                best = UnitWindows(_runs(came_from, cost, k, need), total)
+    for k in range(1, windows):
+        # Exactly one unit is the partial one (with a fraction of 1, any is).
+        ends = [(cost[k][state][1][need], state) for state in (2, 0, 1)]
+        total = min(end[0] for end in ends)
+        if total == inf:
+            answers.append(best)
+            continue
+        limit = total + _TOLERANCE * max(1.0, abs(total))
+        total, state = next(end for end in ends if end[0] <= limit)
+        if best is None or best.cost > limit:
+            best = _walk_back(trail, k, state, need, total)
         answers.append(best)
     return answers
 
 
-def _runs(
-    came_from: list[list[list[bytearray]]],
-    cost: list[list[list[float]]],
+def _choose(
+    target: list[float],
+    mark: bytearray,
+    options: list[tuple[list[float] | None, float, int]],
+    *,
+    shift: int,
+) -> None:
+    """``target[used]``: the cheapest option's ``source[used - shift] + add``.
+
+    Options come in order of preference: a later one must be cheaper by more
+    than :data:`_EPSILON`. ``mark`` keeps which one won.
+    """
+    for used in range(shift, len(target)):
+        low, how = inf, 0
+        for source, add, kind in options:
+            if source is not None and source[used - shift] + add < low - _EPSILON:
+                low, how = source[used - shift] + add, kind
+        target[used], mark[used] = low, how
+
+
+def _walk_back(
+    trail: list[list[list[list[bytearray]]]],
     k: int,
+    state: int,
     need: int,
-) -> tuple[tuple[int, int], ...]:
-    """Walk back from the end: the runs of charged units."""
-    charged = 1 if cost[k][1][need] <= cost[k][0][need] else 0
-    used = need
+    total: float,
+) -> UnitWindows:
+    """Follow the marks from the end: the windows' units, and the partial one."""
+    used, placed = need, 1
+    starts: list[int] = []  # the first unit of each window, from the last
     taken: list[int] = []
-    for t in range(len(came_from) - 1, -1, -1):
-        before = came_from[t][k][charged][used]
-        if charged:
-            taken.append(t)
-            used -= 1
-            if not before:
-                k -= 1
-        charged = before
-    taken.reverse()
+    partial_unit, partial_at_start = -1, False
+    for t in range(len(trail) - 1, -1, -1):
+        how = trail[t][k][state][placed][used]
+        if state == _IDLE:
+            state = how
+            continue
+        taken.append(t)
+        used -= 1
+        if state == _ENDS_EARLY:
+            partial_unit, placed = t, 0
+        if how == _CONTINUED:
+            state = _CHARGED
+            continue
+        starts.append(t)
+        k, state = k - 1, _IDLE
+        if how == _OPENED_LATE:
+            partial_unit, partial_at_start, placed = t, True, 0
     runs: list[tuple[int, int]] = []
-    for t in taken:
-        if runs and runs[-1][0] + runs[-1][1] == t:
-            runs[-1] = (runs[-1][0], runs[-1][1] + 1)
-        else:
+    for t in reversed(taken):
+        if t in starts:
             runs.append((t, 1))
-    return tuple(runs)
+        else:
+            runs[-1] = (runs[-1][0], runs[-1][1] + 1)
+    partial = next(
+        i
+        for i, (first, length) in enumerate(runs)
+        if first <= partial_unit < first + length
+    )
+    return UnitWindows(tuple(runs), total, partial, partial_at_start)
