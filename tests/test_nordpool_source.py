@@ -136,3 +136,75 @@ async def test_without_the_nordpool_integration_nothing_is_sent(
     assert run is not None
     assert (run.result, run.reason) == ("no_action", "no_tariff")
     assert fleet.count("add_charge_schedule") == fleet.count("charge_start") == 0
+
+
+@pytest.mark.usefixtures("car")
+async def test_a_run_without_prices_runs_when_nord_pool_has_them(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    fleet: FakeFleet,
+    nordpool: list[dict[str, Any]],
+    answers: dict[date, dict[str, Any]],
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """Home Assistant started before Nord Pool had loaded: no prices, no command."""
+    known = dict(answers)
+    answers.clear()
+    worker = await setup(hass, mock_config_entry, smart=True, options=NORDPOOL_OPTIONS)
+    run = worker.last_run(VIN)
+    assert run is not None
+    assert run.reason == "no_tariff"
+    assert fleet.count("add_charge_schedule") == 0
+
+    answers.update(known)  # Nord Pool has loaded
+    await later(hass, freezer, timedelta(minutes=31))
+    run = worker.last_run(VIN)
+    assert run is not None
+    assert (run.result, run.trigger) == ("applied", "init")
+    assert fleet.count("add_charge_schedule") == 1
+
+    # Both days known: the half-hourly check asks nothing more today.
+    asked = len(nordpool)
+    await later(hass, freezer, timedelta(minutes=31))
+    assert len(nordpool) == asked
+
+
+@pytest.mark.usefixtures("car")
+async def test_tomorrows_prices_replan_a_car_plugged_in_at_home(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    fleet: FakeFleet,
+    nordpool: list[dict[str, Any]],
+    answers: dict[date, dict[str, Any]],
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """At 10:00 only today is known; tomorrow's prices move the plan to the night."""
+    freezer.move_to("2026-12-02 10:00:00+01:00")
+    tomorrow = answers.pop(date(2026, 12, 3))
+    worker = await setup(hass, mock_config_entry, smart=True, options=NORDPOOL_OPTIONS)
+    first = worker.last_run(VIN)
+    assert first is not None
+    assert first.plan is not None
+    assert first.plan.prices_until is not None  # planned on today's prices only
+    assert fleet.count("add_charge_schedule") == 1
+
+    # Nothing new for hours: checked every 30 minutes, no new run.
+    await later(hass, freezer, timedelta(minutes=31))
+    await later(hass, freezer, timedelta(minutes=31))
+    assert worker.last_run(VIN) is first
+
+    # Published around 13:00, with a windy night: cheaper than today's noon.
+    for entry in tomorrow["PL"]:
+        if "T01:" <= entry["start"][10:14] <= "T04:":
+            entry["price"] = 100.0
+    answers[date(2026, 12, 3)] = tomorrow
+    for _ in range(5):
+        await later(hass, freezer, timedelta(minutes=31))
+    run = worker.last_run(VIN)
+    assert run is not first
+    assert run is not None
+    assert run.plan is not None
+    assert run.plan.prices_until is None
+    assert run.plan.start is not None
+    assert dt_util.as_local(run.plan.start).date() == date(2026, 12, 3)
+    assert fleet.count("add_charge_schedule") == 2

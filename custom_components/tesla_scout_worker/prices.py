@@ -46,11 +46,14 @@ class NordPoolPrices:
             seconds=REFETCH_S
         )
 
-    async def async_update(self) -> None:
-        """Fetch today's and tomorrow's prices unless the cached ones will do."""
+    async def async_update(self) -> bool:
+        """Fetch today's and tomorrow's prices unless the cached ones will do.
+
+        Returns whether the prices changed (tomorrow's came out, say).
+        """
         now = dt_util.utcnow()
         if self._fresh(now):
-            return
+            return False
         today = dt_util.as_local(now).date()
         responses: list[dict[str, Any]] = []
         for day in (today, today + timedelta(days=1)):
@@ -59,8 +62,10 @@ class NordPoolPrices:
                 responses.append(answer)
         self._fetched_at = now
         self._has_tomorrow = len(responses) == 2
-        if responses or not self.responses:
-            self.responses = responses
+        if not responses or responses == self.responses:
+            return False  # Nothing at all is no news: keep what was known.
+        self.responses = responses
+        return True
 
     async def _async_get(self, day: str) -> dict[str, Any] | None:
         try:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 import time as time_module
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -30,6 +30,7 @@ from homeassistant.helpers.event import (
     async_call_later,
     async_track_state_change_event,
     async_track_time_change,
+    async_track_time_interval,
 )
 
 from .const import (
@@ -89,7 +90,7 @@ from .fleet import (
     VehicleUnavailableError,
 )
 from .fleet.models import vin_tail
-from .prices import NordPoolPrices
+from .prices import REFETCH_S as NORDPOOL_REFETCH_S, NordPoolPrices
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable
@@ -196,6 +197,15 @@ class WorkerScheduler:
                 self.hass, _failsafe, hour=when.hour, minute=when.minute, second=0
             )
         ]
+        if self.nordpool is not None:
+            unsubscribers.append(
+                async_track_time_interval(
+                    self.hass,
+                    self._async_nordpool_tick,
+                    timedelta(seconds=NORDPOOL_REFETCH_S),
+                    name=f"{DOMAIN} Nord Pool prices",
+                )
+            )
         if self.entry.options.get(CONF_TARIFF) == TARIFF_PRICE_ENTITY and (
             price_entity := self.entry.options.get(CONF_PRICE_ENTITY)
         ):
@@ -264,22 +274,46 @@ class WorkerScheduler:
         # Parse the forecast only when something could come of it.
         if not (self._waiting_for_tariff or forecast_changed) or self.tariff() is None:
             return
+        self._async_plan_again(forecast_changed=forecast_changed)
+
+    async def _async_nordpool_tick(self, _now: datetime) -> None:
+        """Ask Nord Pool for news while a run waits for prices or a car could use it.
+
+        The day ahead comes out once a day (about 13:00 CET): then the runs that
+        found no prices run, and cars plugged in at home are planned again.
+        """
+        nordpool = self.nordpool
+        if nordpool is None or not (self._waiting_for_tariff or self._replannable()):
+            return
+        if await nordpool.async_update() and self.tariff() is not None:
+            self._async_plan_again(forecast_changed=True)
+
+    def _replannable(self) -> list[str]:
+        """Cars a new forecast could change the plan of."""
+        return [
+            vin
+            for vin, car in self.tracker.cars.items()
+            if car.settings.smart_charging
+            and car.status.plugged_in
+            and car.status.at_home
+            and car.last_run is not None
+        ]
+
+    @callback
+    def _async_plan_again(self, *, forecast_changed: bool) -> None:
+        """Prices are here: runs that waited run now; a new forecast replans cars."""
         waiting, self._waiting_for_tariff = self._waiting_for_tariff, {}
         for vin, trigger in waiting.items():
             LOGGER.debug("Prices are here: planning again (%s)", trigger)
             self._async_run_in_background(vin, trigger, force=True)
         if not forecast_changed:
             return
-        for vin, car in self.tracker.cars.items():
-            if (
-                vin not in waiting
-                and car.settings.smart_charging
-                and car.status.plugged_in
-                and car.status.at_home
-                and car.last_run is not None
-            ):
+        for vin in self._replannable():
+            if vin not in waiting:
                 LOGGER.debug("New price forecast: planning again")
-                self._async_run_in_background(vin, car.last_run.trigger)
+                self._async_run_in_background(
+                    vin, self.tracker.car(vin).last_run.trigger
+                )
 
     def _forecast_attributes(self) -> tuple[str, ...]:
         """The price sensor's attributes that hold its forecast."""
