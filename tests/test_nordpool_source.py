@@ -11,6 +11,7 @@ from homeassistant.exceptions import ServiceValidationError
 from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
+import voluptuous as vol
 
 from custom_components.tesla_scout_worker.const import (
     CONF_NORDPOOL_AREA,
@@ -58,6 +59,15 @@ def nordpool(
         "nordpool",
         "get_prices_for_date",
         get_prices_for_date,
+        # The core integration's schema: the currencies Nord Pool offers.
+        schema=vol.Schema(
+            {
+                vol.Required("config_entry"): str,
+                vol.Required("date"): str,
+                vol.Optional("areas"): [str],
+                vol.Optional("currency"): vol.In(["DKK", "EUR", "NOK", "PLN", "SEK"]),
+            }
+        ),
         supports_response=SupportsResponse.ONLY,
     )
     return calls
@@ -208,3 +218,24 @@ async def test_tomorrows_prices_replan_a_car_plugged_in_at_home(
     assert run.plan.start is not None
     assert dt_util.as_local(run.plan.start).date() == date(2026, 12, 3)
     assert fleet.count("add_charge_schedule") == 2
+
+
+@pytest.mark.usefixtures("car")
+@pytest.mark.parametrize(
+    ("currency", "asked"), [("PLN", ["PLN", "PLN"]), ("USD", [None, None])]
+)
+async def test_prices_are_asked_for_in_home_assistants_currency(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    fleet: FakeFleet,
+    nordpool: list[dict[str, Any]],
+    currency: str,
+    asked: list[str | None],
+) -> None:
+    """PLN costs even if the Nord Pool entry shows EUR; USD is not offered."""
+    hass.config.currency = currency
+    worker = await setup(hass, mock_config_entry, smart=True, options=NORDPOOL_OPTIONS)
+    assert [call.get("currency") for call in nordpool] == asked
+    run = worker.last_run(VIN)
+    assert run is not None
+    assert run.result == "applied"

@@ -6,6 +6,11 @@ today and tomorrow before it plans, and keeps the answers: the day ahead is
 published once a day (about 13:00 CET), so until tomorrow's prices are out it
 asks again at most every :data:`REFETCH_S`, and once they are in, not before
 the next local day.
+
+Prices are asked for in Home Assistant's currency, so that the plan's costs are
+in the money the user counts in even when the Nord Pool entry shows another
+(its setup suggests EUR). A currency Nord Pool does not offer falls back to the
+entry's own.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from typing import Any, Final
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.util import dt as dt_util
+import voluptuous as vol
 
 from .const import LOGGER
 
@@ -28,11 +34,18 @@ REFETCH_S: Final = 30 * 60.0
 class NordPoolPrices:
     """The answers of ``nordpool.get_prices_for_date`` for today and tomorrow."""
 
-    def __init__(self, hass: HomeAssistant, config_entry_id: str, area: str) -> None:
-        """Prices of one Nord Pool config entry and area."""
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        config_entry_id: str,
+        area: str,
+        currency: str | None = None,
+    ) -> None:
+        """Prices of one Nord Pool config entry and area, in ``currency``."""
         self.hass = hass
         self.config_entry_id = config_entry_id
         self.area = area
+        self.currency = currency
         self.responses: list[dict[str, Any]] = []
         self._fetched_at: datetime | None = None
         self._has_tomorrow = False
@@ -68,18 +81,31 @@ class NordPoolPrices:
         return True
 
     async def _async_get(self, day: str) -> dict[str, Any] | None:
+        data: dict[str, Any] = {
+            "config_entry": self.config_entry_id,
+            "date": day,
+            "areas": [self.area],
+        }
+        if self.currency:
+            data["currency"] = self.currency
         try:
             answer = await self.hass.services.async_call(
                 NORDPOOL_DOMAIN,
                 SERVICE_GET_PRICES,
-                {
-                    "config_entry": self.config_entry_id,
-                    "date": day,
-                    "areas": [self.area],
-                },
+                data,
                 blocking=True,
                 return_response=True,
             )
+        except vol.Invalid as err:
+            if not self.currency:
+                LOGGER.debug("Nord Pool refused the request: %s", err)
+                return None
+            LOGGER.debug(
+                "Nord Pool has no prices in %s; using its entry's currency",
+                self.currency,
+            )
+            self.currency = None
+            return await self._async_get(day)
         except HomeAssistantError as err:
             # Tomorrow before publication, the entry not loaded, Nord Pool down.
             LOGGER.debug("Nord Pool prices for %s unavailable: %s", day, err)

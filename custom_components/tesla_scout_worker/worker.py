@@ -151,6 +151,7 @@ class WorkerScheduler:
                 hass,
                 options[CONF_NORDPOOL_ENTRY],
                 options.get(CONF_NORDPOOL_AREA, DEFAULT_NORDPOOL_AREA),
+                hass.config.currency,
             )
         self._retries_fired: dict[str, int] = {}
         """VIN → retries of a failed run so far (forgotten when a run succeeds)."""
