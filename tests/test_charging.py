@@ -26,7 +26,15 @@ from custom_components.tesla_scout_worker.domain.worker_run import (
     ChargingWorker,
 )
 from custom_components.tesla_scout_worker.fleet import TeslaFleetClient
-from simulator import DEFAULT_VIN, HOME_WARSAW, FleetSimulator, ManualClock, create_app
+from simulator import (
+    DEFAULT_VIN,
+    HOME_WARSAW,
+    Fault,
+    FleetSimulator,
+    ManualClock,
+    create_app,
+)
+from simulator.commands import MAX_CHARGE_SCHEDULES
 from simulator.vehicle import ChargeSchedule
 
 TZ = ZoneInfo("Europe/Warsaw")
@@ -268,3 +276,46 @@ async def test_the_car_charges_in_both_windows_and_not_between(rig: Rig) -> None
     assert at(4, 15) == "Charging"
     assert at(5, 0) in {"Complete", "Stopped"}
     assert car.battery_level == pytest.approx(80.0, abs=0.5)
+
+
+async def test_a_refused_removal_or_a_refused_second_schedule(rig: Rig) -> None:
+    """A schedule already gone is fine; a car refusing the second one is an error."""
+    prices = evening_prices()
+    split = replace(rig.settings(), max_windows=3, min_split_saving=0.5)
+    car = rig.sim.vehicle(DEFAULT_VIN)
+    car.battery_level = 60.0
+    # The owner's own schedules leave room for one more: the second is refused.
+    car.charge_schedules.extend(
+        ChargeSchedule(id=100 + i, enabled=False)
+        for i in range(MAX_CHARGE_SCHEDULES - 1)
+    )
+    run = await rig.worker.async_run(DEFAULT_VIN, "arrived_home", split, prices)
+    assert (run.result, run.error) == ("error", "CommandFailedError")
+    assert run.commands == ["add_charge_schedule"]
+    # The owner makes room; our first schedule stays and is left alone.
+    car.charge_schedules[:] = [s for s in car.charge_schedules if s.id >= 1_000_000]
+    assert ours(rig) == [(0, 60, 120)]
+
+    rig.clock.advance(300)
+    run = await rig.worker.async_run(DEFAULT_VIN, "action", split, prices)
+    assert run.result == "applied"
+    assert run.commands == ["add_charge_schedule"]  # only the missing one
+    assert ours(rig) == [(0, 60, 120), (1, 240, 271)]
+
+    # Less to charge: slot 1 must go, but the car answers that it has none.
+    car.battery_level = 72.0
+    rig.clock.advance(300)
+    rig.sim.add_fault(
+        Fault(
+            r"remove_charge_schedule",
+            status=200,
+            body={"response": {"result": False, "reason": "not_found"}},
+        )
+    )
+    run = await rig.worker.async_run(DEFAULT_VIN, "action", split, prices)
+    assert run.result == "applied"
+    assert run.commands == ["add_charge_schedule"]
+    # Read back: what the car has is what is known (slot 1 still there here).
+    known = rig.worker.tracker.car(DEFAULT_VIN).schedule
+    assert known is not None
+    assert known.windows == ((60, 97), (240, 271), None)

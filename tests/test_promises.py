@@ -15,6 +15,7 @@ from typing import Any
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.const import ATTR_ENTITY_ID
 from homeassistant.core import HomeAssistant, State
+from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
@@ -23,8 +24,11 @@ from pytest_homeassistant_custom_component.common import (
 )
 
 from custom_components.tesla_scout_worker.const import (
+    CONF_MAX_CHARGE_WINDOWS,
     CONF_PRESENCE_ENTITY,
+    CONF_PRICE_ATTRIBUTE,
     CONF_PRICE_ENTITY,
+    CONF_SPLIT_MIN_SAVING,
     CONF_TARIFF,
     CONF_VINS,
     DOMAIN,
@@ -428,3 +432,105 @@ async def test_removing_the_entry_removes_what_it_stored(
     await hass.config_entries.async_remove(mock_config_entry.entry_id)
     await hass.async_block_till_done()
     assert not [key for key in hass_storage if key.startswith(prefix)]
+
+
+# Split plans across restarts and upgrades -------------------------------------------
+
+
+def two_cheap_blocks() -> dict[str, Any]:
+    """A template sensor's 15-minute forecast: cheap 01:00-02:00 and 04:00-05:00."""
+    start = dt_util.parse_datetime("2026-12-02T00:00:00+01:00")
+    assert start is not None
+    forecast = []
+    for index in range(2 * 96):
+        begin = start + timedelta(minutes=15 * index)
+        cheap = begin.day == 3 and begin.hour in {1, 4}
+        forecast.append(
+            {
+                "start": begin.isoformat(),
+                "end": (begin + timedelta(minutes=15)).isoformat(),
+                "price": 0.2 if cheap else 0.9,
+            }
+        )
+    return {"forecast": forecast}
+
+
+SPLIT_OPTIONS = {
+    CONF_TARIFF: "price_entity",
+    CONF_PRICE_ENTITY: "sensor.prices",
+    CONF_PRICE_ATTRIBUTE: "forecast",
+    CONF_MAX_CHARGE_WINDOWS: 3,
+    CONF_SPLIT_MIN_SAVING: 0.5,
+    "failsafe_time": "18:00",
+}
+
+
+async def test_a_split_plan_survives_a_restart_and_wakes_nothing(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    fleet: FakeFleet,
+    car: FakeCar,
+    freezer: FrozenDateTimeFactory,
+    hass_storage: dict[str, Any],
+) -> None:
+    car.battery_level = 60  # 1 h 31 min: one cheap hour is not enough
+    hass.states.async_set("sensor.prices", "0.9", two_cheap_blocks())
+    await start(hass, mock_config_entry, smart=True, options=SPLIT_OPTIONS)
+    assert fleet.count("add_charge_schedule") == 2
+    assert len(car.charge_schedules) == 2
+
+    car.state = "asleep"
+    freezer.tick(timedelta(minutes=30))
+    await restart(hass, mock_config_entry)
+    saved = hass_storage[f"{DOMAIN}.{mock_config_entry.entry_id}.vehicles"]
+    windows = saved["data"]["vehicles"][VIN]["schedule"]["windows"]
+    assert [w is not None for w in windows] == [True, True, False]
+
+    # The daily run: both schedules known right, nothing read, nobody woken.
+    data_before = fleet.count("data")
+    freezer.move_to("2026-12-02 18:00:00+01:00")
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+    last_run = hass.states.get("sensor.test_last_worker_run")
+    assert last_run is not None
+    assert (last_run.attributes["trigger"], last_run.attributes["reason"]) == (
+        "failsafe",
+        "schedule_up_to_date",
+    )
+    assert fleet.count("wake") == 0
+    assert fleet.count("data") == data_before
+    assert fleet.count("add_charge_schedule") == 2
+
+
+async def test_a_schedule_saved_before_split_plans_is_still_known(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    fleet: FakeFleet,
+    car: FakeCar,
+    freezer: FrozenDateTimeFactory,
+    hass_storage: dict[str, Any],
+) -> None:
+    await start(hass, mock_config_entry, smart=True)
+    assert fleet.count("add_charge_schedule") == 1
+    assert await hass.config_entries.async_unload(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+
+    # What the version before split plans saved: one window, no slots.
+    key = f"{DOMAIN}.{mock_config_entry.entry_id}.vehicles"
+    saved = hass_storage[key]["data"]["vehicles"][VIN]["schedule"]
+    hass_storage[key]["data"]["vehicles"][VIN]["schedule"] = {
+        "window": saved["windows"][0],
+        "known_at": saved["known_at"],
+    }
+    car.state = "asleep"
+    freezer.tick(timedelta(minutes=30))
+    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+    # The init run plans the same window: the car is not woken to be told.
+    await press_run_worker(hass, freezer)
+    assert fleet.count("wake") == 0
+    assert fleet.count("add_charge_schedule") == 1
+    last_run = hass.states.get("sensor.test_last_worker_run")
+    assert last_run is not None
+    assert last_run.attributes["reason"] == "schedule_up_to_date"

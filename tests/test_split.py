@@ -324,3 +324,31 @@ def test_plan_charging_validates_its_settings() -> None:
         plan_charging(req, None, max_windows=2, min_split_saving=float("nan"))
     # Nothing to split without prices.
     assert plan_charging(req, None, max_windows=3).reason == "no_tariff"
+
+
+def test_prices_ending_before_departure_and_a_grid_too_short() -> None:
+    evening = datetime(2026, 12, 2, 17, 0, tzinfo=WAW)
+    # Tomorrow is not published: prices end at midnight, departure is at 07:00.
+    prices = [0.9] * 28
+    prices[8:12] = [0.1] * 4  # 19:00-20:00
+    prices[20:24] = [0.2] * 4  # 22:00-23:00
+    tariff = quarter_tariff(evening, prices)
+    req = split_request(evening, 6, datetime(2026, 12, 3, 7, 0, tzinfo=WAW))
+    plan = plan_charging(req, tariff, max_windows=2)
+    assert plan.reason == "cheapest_windows"
+    assert plan.prices_until == datetime(2026, 12, 3, 0, 0, tzinfo=WAW)
+    assert plan.explanation.endswith("; prices known only until 2026-12-03 00:00.")
+
+    # 50 minutes fit between 17:07:30 and 18:00, but not three whole quarters
+    # and a bit from 17:15: one window it is.
+    short = quarter_tariff(evening, [0.5, 0.1, 0.9, 0.1])
+    req = PlanRequest(
+        now=evening + timedelta(minutes=7, seconds=30),
+        battery_level=0.0,
+        target_level=11 * 50 / 60,
+        capacity_kwh=100.0,
+        charger_power_kw=11.0,
+        efficiency=1.0,
+        departure=evening + timedelta(hours=1),
+    )
+    assert plan_charging(req, short, max_windows=3).reason == "cheapest_window"

@@ -353,17 +353,11 @@ class ChargingWorker:
         return car.schedule.windows != desired
 
     def _charging_too_early(self, plan: ChargingPlan, status: VehicleStatus) -> bool:
-        """Charging now, though the plan charges later (before or between windows)."""
-        if not status.charging or not plan.windows:
+        """Charging now, though the plan (made from now) starts later."""
+        if not status.charging or plan.start is None:
             return False
         # Compared as instants: wall clocks repeat an hour in autumn.
-        now = self._clock()
-        if now >= plan.windows[-1].end.timestamp():
-            return False
-        return not any(
-            window.start.timestamp() <= now < window.end.timestamp()
-            for window in plan.windows
-        )
+        return self._clock() < plan.start.timestamp()
 
     async def async_wake(self, vin: str, run: WorkerRun | None = None) -> None:
         """The one wake path: wake a car (never through the proxy) and wait.
