@@ -74,3 +74,28 @@ def snapshot_entities(
         assert state is not None, f"no state for {entry.entity_id}"
         shown = {"state": state.state, "attributes": _own(state.attributes)}
         assert shown == snapshot(name=f"{entry.entity_id}-state")
+
+
+SECTIONS = ("advanced", "command_proxy", "charging")
+"""The form sections: an error of a field inside one is repeated for it."""
+
+
+def field_errors(result: Mapping[str, Any]) -> dict[str, str]:
+    """A form's errors by field, once each section's copy is checked.
+
+    Home Assistant's frontend shows no error of a field inside a section, so
+    the flows repeat it for the section (see ``flow_schemas.errors_in_view``).
+    """
+    errors = dict(result["errors"] or {})
+    schema = result["data_schema"]
+    for name in SECTIONS:
+        if name not in errors:
+            continue
+        inner = next(
+            value.schema.schema
+            for marker, value in schema.schema.items()
+            if str(marker) == name
+        )
+        held = [errors[str(key)] for key in inner if str(key) in errors]
+        assert errors.pop(name) in held, f"section {name} repeats no error of its own"
+    return errors

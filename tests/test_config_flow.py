@@ -72,7 +72,7 @@ from custom_components.tesla_scout_worker.fleet.models import Token, Vehicle
 from custom_components.tesla_scout_worker.fleet.regions import REGION_BASE_URLS
 from custom_components.tesla_scout_worker.options_flow import OptionsFlowHandler
 
-from . import load_json_fixture, make_jwt
+from . import field_errors, load_json_fixture, make_jwt
 from .conftest import (
     ACCOUNT_SUB,
     API_BASE_URL,
@@ -241,7 +241,7 @@ async def test_manual_full_flow(
     result = await start_manual(hass)
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "manual"
-    assert result["errors"] == {}
+    assert field_errors(result) == {}
     assert suggested(result, CONF_TOKEN_URL) == TOKEN_URL
 
     result = await hass.config_entries.flow.async_configure(
@@ -355,7 +355,7 @@ async def test_manual_errors_and_recovery(
     )
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "manual"
-    assert result["errors"] == {field: key}
+    assert field_errors(result) == {field: key}
     # What the user typed is kept, but tokens and secrets are not sent back.
     assert suggested(result, CONF_CLIENT_ID) == CLIENT_ID
     assert suggested(result, CONF_TOKEN_URL) == TOKEN_URL
@@ -391,18 +391,23 @@ async def test_manual_invalid_token_url(
         result["flow_id"],
         manual_input(advanced={CONF_TOKEN_URL: "ftp://tesla.example/token"}),
     )
-    assert result["errors"] == {CONF_TOKEN_URL: "invalid_url"}
+    assert field_errors(result) == {CONF_TOKEN_URL: "invalid_url"}
+    # The folded "advanced" section opens and carries the error where it shows.
+    assert (result["errors"] or {})["advanced"] == "invalid_url"
+    schema = result["data_schema"]
+    assert schema is not None
+    assert schema.schema["advanced"].options["collapsed"] is False
     mock_refresh.assert_not_called()
 
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], manual_input(advanced={CONF_TOKEN_URL: "not a url"})
     )
-    assert result["errors"] == {CONF_TOKEN_URL: "invalid_url"}
+    assert field_errors(result) == {CONF_TOKEN_URL: "invalid_url"}
 
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], manual_input(advanced={CONF_TOKEN_URL: "http://[::1"})
     )
-    assert result["errors"] == {CONF_TOKEN_URL: "invalid_url"}
+    assert field_errors(result) == {CONF_TOKEN_URL: "invalid_url"}
     mock_refresh.assert_not_called()
 
     result = await hass.config_entries.flow.async_configure(
@@ -470,13 +475,13 @@ async def test_opaque_token_region_step_and_vin_unique_id(
     )
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "region"
-    assert result["errors"] == {}
+    assert field_errors(result) == {}
     assert select_options(result, "region") == ["na", "eu", "cn", "custom"]
 
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {"region": "custom"}
     )
-    assert result["errors"] == {CONF_API_BASE_URL: "invalid_url"}
+    assert field_errors(result) == {CONF_API_BASE_URL: "invalid_url"}
     mock_fleet.assert_not_called()
 
     result = await hass.config_entries.flow.async_configure(
@@ -573,7 +578,7 @@ async def test_wrong_region_without_usable_suggestion(
         result["flow_id"], manual_input()
     )
     assert result["step_id"] == "region"
-    assert result["errors"] == {"base": "wrong_region"}
+    assert field_errors(result) == {"base": "wrong_region"}
     assert suggested(result, "region") == "eu"
     assert mock_fleet.call_count == 1
 
@@ -596,7 +601,7 @@ async def test_second_wrong_region_is_an_error(
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], manual_input()
     )
-    assert result["errors"] == {"base": "wrong_region"}
+    assert field_errors(result) == {"base": "wrong_region"}
     assert mock_fleet.call_count == 2
 
 
@@ -632,7 +637,7 @@ async def test_vehicle_list_errors_and_recovery(
     )
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "region"
-    assert result["errors"] == {"base": key}
+    assert field_errors(result) == {"base": key}
     assert suggested(result, "region") == "eu"
 
     vehicles.side_effect = None
@@ -658,7 +663,7 @@ async def test_custom_url_error_keeps_the_url(
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {"region": "custom", CONF_API_BASE_URL: SIMULATOR_URL}
     )
-    assert result["errors"] == {"base": "cannot_connect"}
+    assert field_errors(result) == {"base": "cannot_connect"}
     assert suggested(result, "region") == "custom"
     assert suggested(result, CONF_API_BASE_URL) == SIMULATOR_URL
 
@@ -738,7 +743,7 @@ async def test_vehicles_step_errors(
         result["flow_id"], user_input
     )
     assert result["step_id"] == "vehicles"
-    assert result["errors"] == errors
+    assert field_errors(result) == errors
     assert suggested(result, "home") == user_input["home"]
 
     result = await finish_vehicles(hass, result)
@@ -1134,7 +1139,7 @@ async def test_reauth_manual_invalid_token_then_recovery(
     )
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "reauth_confirm"
-    assert result["errors"] == {CONF_REFRESH_TOKEN: "invalid_auth"}
+    assert field_errors(result) == {CONF_REFRESH_TOKEN: "invalid_auth"}
     assert suggested(result, CONF_CLIENT_ID) == "typo-client"
     assert suggested(result, CONF_REFRESH_TOKEN) is None
     assert mock_config_entry.data[CONF_TOKEN]["refresh_token"] == "EU_refresh-1"
@@ -1261,7 +1266,7 @@ async def test_reconfigure(
     result = await mock_config_entry.start_reconfigure_flow(hass)
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "reconfigure"
-    assert result["errors"] == {}
+    assert field_errors(result) == {}
     assert suggested(result, CONF_VINS) == [VIN]
     assert suggested(result, CONF_API_BASE_URL) == API_BASE_URL
     assert suggested(result, "home") == {
@@ -1320,7 +1325,7 @@ async def test_reconfigure_errors_and_recovery(
     vehicles = mock_fleet.return_value.vehicles
     vehicles.side_effect = TeslaConnectionError("down")
     result = await mock_config_entry.start_reconfigure_flow(hass)
-    assert result["errors"] == {"base": "cannot_connect"}
+    assert field_errors(result) == {"base": "cannot_connect"}
     # The stored vehicles can still be kept.
     assert select_options(result, CONF_VINS) == [{"value": VIN, "label": "…0000"}]
 
@@ -1332,7 +1337,7 @@ async def test_reconfigure_errors_and_recovery(
             "home": NEW_HOME | {"radius": -5},
         },
     )
-    assert result["errors"] == {
+    assert field_errors(result) == {
         CONF_VINS: "no_vehicle_selected",
         CONF_API_BASE_URL: "invalid_url",
         "home": "invalid_radius",
@@ -1347,14 +1352,14 @@ async def test_reconfigure_errors_and_recovery(
             "home": NEW_HOME | {"latitude": 99},
         },
     )
-    assert result["errors"] == {"home": "invalid_location"}
+    assert field_errors(result) == {"home": "invalid_location"}
     assert mock_fleet.call_count == 1
 
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"],
         {CONF_VINS: [VIN], CONF_API_BASE_URL: API_BASE_URL, "home": NEW_HOME},
     )
-    assert result["errors"] == {"base": "cannot_connect"}
+    assert field_errors(result) == {"base": "cannot_connect"}
 
     vehicles.side_effect = None
     vehicles.return_value = [VEHICLES[1]]
@@ -1362,7 +1367,7 @@ async def test_reconfigure_errors_and_recovery(
         result["flow_id"],
         {CONF_VINS: [VIN], CONF_API_BASE_URL: API_BASE_URL, "home": NEW_HOME},
     )
-    assert result["errors"] == {CONF_VINS: "vehicle_not_found"}
+    assert field_errors(result) == {CONF_VINS: "vehicle_not_found"}
 
     vehicles.return_value = list(VEHICLES)
     result = await hass.config_entries.flow.async_configure(
@@ -1707,7 +1712,7 @@ async def test_options_errors_keep_input(
         result["flow_id"], user_input
     )
     assert result["type"] is FlowResultType.FORM
-    assert result["errors"] == {field: key}
+    assert field_errors(result) == {field: key}
     assert dict(options_entry.options) == before
     # Bad input loses nothing: every field shows what the user typed.
     assert suggested(result, CONF_SHARE_TOKEN) is True
@@ -1721,6 +1726,29 @@ async def test_options_errors_keep_input(
         assert suggested(result, field) == user_input["command_proxy"][field]
     else:  # a missing required-by-tariff field stays empty
         assert suggested(result, field) is None
+    # The section holding the error is open, the others folded as usual.
+    schema = result["data_schema"]
+    assert schema is not None
+    open_sections = {
+        str(marker)
+        for marker, value in schema.schema.items()
+        if isinstance(value, section) and not value.options["collapsed"]
+    }
+    if field in {
+        CONF_COMMAND_PROXY_URL,
+        CONF_COMMAND_PROXY_VERIFY_SSL,
+        CONF_COMMAND_PROXY_CA_FILE,
+    }:
+        assert open_sections == {"command_proxy"}
+    elif field in {"home", CONF_SCOUT_INTERVAL, CONF_WORKER_COOLDOWN}:
+        assert open_sections == set()
+    else:
+        assert open_sections == {"charging"}
+    # Shown above the section too: the frontend shows none inside one.
+    shown = result["errors"] or {}
+    assert {k: v for k, v in shown.items() if k != field} == dict.fromkeys(
+        open_sections, key
+    )
 
     result = await hass.config_entries.options.async_configure(
         result["flow_id"], options_input()
@@ -1777,7 +1805,7 @@ async def test_options_invalid_time(
     flow = hass.config_entries.options._progress[result["flow_id"]]
     assert isinstance(flow, OptionsFlowHandler)
     result = await flow.async_step_init(options_input(failsafe_time="25:61"))
-    assert result["errors"] == {CONF_FAILSAFE_TIME: "invalid_time"}
+    assert field_errors(result) == {CONF_FAILSAFE_TIME: "invalid_time"}
 
     with pytest.raises(vol.Invalid):
         await hass.config_entries.options.async_configure(
@@ -1962,8 +1990,8 @@ async def test_reconfigure_loaded_entry_asks_the_token_manager(
     tokens.async_get_access_token.assert_awaited_once()
     mock_refresh.assert_not_called()
     if error is None:
-        assert result["errors"] == {}
+        assert field_errors(result) == {}
         provider = mock_fleet.call_args.kwargs["token_provider"]
         assert await provider() == "fresh-access-token"
     else:
-        assert result["errors"] == {"base": error}
+        assert field_errors(result) == {"base": error}

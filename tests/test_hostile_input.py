@@ -68,7 +68,7 @@ from custom_components.tesla_scout_worker.domain.tariffs import (
     tariff_from_price_attributes,
 )
 
-from . import make_jwt
+from . import field_errors, make_jwt
 from .conftest import (
     API_BASE_URL,
     CLIENT_ID,
@@ -303,7 +303,7 @@ async def test_manual_credentials_that_cannot_be_valid(
     )
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "manual"
-    assert result["errors"] == errors
+    assert field_errors(result) == errors
     assert set(errors.values()) <= CONFIG_ERRORS
     assert requests_to_tesla(aioclient_mock) == 0
     assert hass.config_entries.async_entries(DOMAIN) == []
@@ -413,7 +413,7 @@ async def test_bad_token_url(
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], manual_input(advanced={CONF_TOKEN_URL: url})
     )
-    assert result["errors"] == {CONF_TOKEN_URL: "invalid_url"}
+    assert field_errors(result) == {CONF_TOKEN_URL: "invalid_url"}
     assert requests_to_tesla(aioclient_mock) == 0
 
 
@@ -436,7 +436,7 @@ async def test_bad_custom_region_url(
         result["flow_id"], {"region": "custom", CONF_API_BASE_URL: url}
     )
     assert result["step_id"] == "region"
-    assert result["errors"] == {CONF_API_BASE_URL: "invalid_url"}
+    assert field_errors(result) == {CONF_API_BASE_URL: "invalid_url"}
     assert requests_to_tesla(aioclient_mock) == calls
 
 
@@ -448,14 +448,14 @@ async def test_bad_reconfigure_api_base_url(
     url: str,
 ) -> None:
     result = await init_integration.start_reconfigure_flow(hass)
-    assert result["errors"] == {}
+    assert field_errors(result) == {}
     before = Snapshot(init_integration, aioclient_mock)
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"],
         {CONF_VINS: [VIN], CONF_API_BASE_URL: url, "home": GOOD_HOME},
     )
     assert result["step_id"] == "reconfigure"
-    assert result["errors"] == {CONF_API_BASE_URL: "invalid_url"}
+    assert field_errors(result) == {CONF_API_BASE_URL: "invalid_url"}
     before.assert_nothing_lost()
 
 
@@ -474,7 +474,7 @@ async def test_bad_command_proxy_url(
         result["flow_id"], options_input(command_proxy={CONF_COMMAND_PROXY_URL: url})
     )
     assert result["type"] is FlowResultType.FORM
-    assert result["errors"] == {CONF_COMMAND_PROXY_URL: "invalid_proxy_url"}
+    assert field_errors(result) == {CONF_COMMAND_PROXY_URL: "invalid_proxy_url"}
     before.assert_nothing_lost()
 
 
@@ -529,7 +529,7 @@ async def test_ca_file_that_is_a_directory(
             }
         ),
     )
-    assert result["errors"] == {CONF_COMMAND_PROXY_CA_FILE: "ca_file_not_found"}
+    assert field_errors(result) == {CONF_COMMAND_PROXY_CA_FILE: "ca_file_not_found"}
     before.assert_nothing_lost()
 
 
@@ -571,7 +571,7 @@ async def test_bad_home_in_the_vehicles_step(
         result["flow_id"], {CONF_VINS: [VIN], "home": GOOD_HOME | home}
     )
     assert result["type"] is FlowResultType.FORM
-    assert result["errors"] == {"home": key}
+    assert field_errors(result) == {"home": key}
     assert key in CONFIG_ERRORS
     assert requests_to_tesla(aioclient_mock) == calls
     assert hass.config_entries.async_entries(DOMAIN) == []
@@ -633,7 +633,7 @@ async def test_bad_home_in_reconfigure(
         result["flow_id"],
         {CONF_VINS: [VIN], CONF_API_BASE_URL: API_BASE_URL, "home": GOOD_HOME | home},
     )
-    assert result["errors"] == {"home": key}
+    assert field_errors(result) == {"home": key}
     before.assert_nothing_lost()
 
 
@@ -650,7 +650,7 @@ async def test_bad_home_in_options(
     result = await hass.config_entries.options.async_configure(
         result["flow_id"], options_input(home=GOOD_HOME | home)
     )
-    assert result["errors"] == {"home": key}
+    assert field_errors(result) == {"home": key}
     assert key in OPTIONS_ERRORS
     before.assert_nothing_lost()
 
@@ -740,7 +740,7 @@ async def test_reauth_refuses_credentials_that_cannot_be_valid(
         result["flow_id"], user_input
     )
     assert result["step_id"] == "reauth_confirm"
-    assert result["errors"] == errors
+    assert field_errors(result) == errors
     before.assert_nothing_lost()
 
 
@@ -793,7 +793,7 @@ async def test_unrelated_jwt_pasted_as_refresh_token(
         result["flow_id"], manual_input(refresh_token=foreign)
     )
     assert result["step_id"] == "manual"
-    assert result["errors"] == {CONF_REFRESH_TOKEN: "invalid_auth"}
+    assert field_errors(result) == {CONF_REFRESH_TOKEN: "invalid_auth"}
     assert token_calls(aioclient_mock) == 1
     assert requests_to_tesla(aioclient_mock) == 1  # no Fleet API request
     assert hass.config_entries.async_entries(DOMAIN) == []
@@ -843,7 +843,7 @@ async def test_unrelated_jwt_from_the_token_endpoint_follows_the_spec(
         result["flow_id"], manual_input()
     )
     assert result["step_id"] == "region"
-    assert result["errors"] == {}
+    assert field_errors(result) == {}
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {"region": "eu"}
     )
@@ -951,7 +951,7 @@ async def test_bad_option_values_are_form_errors(
         result["flow_id"], options_input(**overrides)
     )
     assert result["type"] is FlowResultType.FORM
-    assert result["errors"] == {field: key}
+    assert field_errors(result) == {field: key}
     assert key in OPTIONS_ERRORS
     before.assert_nothing_lost()
 

@@ -82,6 +82,7 @@ from .flow_schemas import (
     credential_errors,
     default_home,
     entry_title,
+    errors_in_view,
     fleet_error_key,
     home_options,
     http_url,
@@ -196,6 +197,7 @@ class ConfigFlow(config_entry_oauth2_flow.AbstractOAuth2FlowHandler, domain=DOMA
                 ),
             }
         )
+        schema, errors = errors_in_view(schema, errors)
         return self.async_show_form(
             step_id="manual",
             data_schema=self.add_suggested_values_to_schema(

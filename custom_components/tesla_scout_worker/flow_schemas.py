@@ -344,51 +344,70 @@ def fleet_error_key(err: Exception) -> str:
 
 def options_schema() -> vol.Schema:
     """The options form (its number fields carry their limits)."""
+    proxy = vol.Schema(
+        {
+            vol.Optional(CONF_COMMAND_PROXY_URL): URL_SELECTOR,
+            vol.Required(
+                CONF_COMMAND_PROXY_VERIFY_SSL,
+                default=DEFAULT_COMMAND_PROXY_VERIFY_SSL,
+            ): BooleanSelector(),
+            vol.Optional(CONF_COMMAND_PROXY_CA_FILE): TEXT_SELECTOR,
+        }
+    )
+    charging = vol.Schema(
+        {
+            vol.Required(CONF_TARIFF): TARIFF_SELECTOR,
+            vol.Optional(CONF_PRICE_ENTITY): PRICE_SENSOR_SELECTOR,
+            vol.Optional(CONF_NORDPOOL_ENTRY): NORDPOOL_ENTRY_SELECTOR,
+            vol.Optional(CONF_NORDPOOL_AREA): TEXT_SELECTOR,
+            vol.Optional(CONF_PRICE_ATTRIBUTE): TEXT_SELECTOR,
+            vol.Optional(CONF_PEAK_PRICE): PRICE_SELECTOR,
+            vol.Optional(CONF_OFFPEAK_PRICE): PRICE_SELECTOR,
+            vol.Optional(CONF_EXTRA_OFFPEAK_DATES): DATES_SELECTOR,
+            vol.Required(CONF_BATTERY_CAPACITY): CAPACITY_SELECTOR,
+            vol.Required(CONF_CHARGER_POWER): POWER_SELECTOR,
+            vol.Required(CONF_CHARGING_EFFICIENCY): EFFICIENCY_SELECTOR,
+            vol.Optional(CONF_MAX_CHARGE_WINDOWS): WINDOWS_SELECTOR,
+            vol.Optional(CONF_SPLIT_MIN_SAVING): PRICE_SELECTOR,
+        }
+    )
     return vol.Schema(
         {
             vol.Required(CONF_HOME): HOME_SELECTOR,
             vol.Required(CONF_SCOUT_INTERVAL): SCOUT_INTERVAL_SELECTOR,
             vol.Required(CONF_WORKER_COOLDOWN): COOLDOWN_SELECTOR,
             vol.Required(CONF_FAILSAFE_TIME): TimeSelector(),
-            vol.Required(SECTION_COMMAND_PROXY): section(
-                vol.Schema(
-                    {
-                        vol.Optional(CONF_COMMAND_PROXY_URL): URL_SELECTOR,
-                        vol.Required(
-                            CONF_COMMAND_PROXY_VERIFY_SSL,
-                            default=DEFAULT_COMMAND_PROXY_VERIFY_SSL,
-                        ): BooleanSelector(),
-                        vol.Optional(CONF_COMMAND_PROXY_CA_FILE): TEXT_SELECTOR,
-                    }
-                ),
-                {"collapsed": True},
-            ),
+            vol.Required(SECTION_COMMAND_PROXY): section(proxy, {"collapsed": True}),
             vol.Optional(CONF_PRESENCE_ENTITY): PRESENCE_SELECTOR,
-            vol.Required(SECTION_CHARGING): section(
-                vol.Schema(
-                    {
-                        vol.Required(CONF_TARIFF): TARIFF_SELECTOR,
-                        vol.Optional(CONF_PRICE_ENTITY): PRICE_SENSOR_SELECTOR,
-                        vol.Optional(CONF_NORDPOOL_ENTRY): NORDPOOL_ENTRY_SELECTOR,
-                        vol.Optional(CONF_NORDPOOL_AREA): TEXT_SELECTOR,
-                        vol.Optional(CONF_PRICE_ATTRIBUTE): TEXT_SELECTOR,
-                        vol.Optional(CONF_PEAK_PRICE): PRICE_SELECTOR,
-                        vol.Optional(CONF_OFFPEAK_PRICE): PRICE_SELECTOR,
-                        vol.Optional(CONF_EXTRA_OFFPEAK_DATES): DATES_SELECTOR,
-                        vol.Required(CONF_BATTERY_CAPACITY): CAPACITY_SELECTOR,
-                        vol.Required(CONF_CHARGER_POWER): POWER_SELECTOR,
-                        vol.Required(CONF_CHARGING_EFFICIENCY): EFFICIENCY_SELECTOR,
-                        vol.Optional(CONF_MAX_CHARGE_WINDOWS): WINDOWS_SELECTOR,
-                        vol.Optional(CONF_SPLIT_MIN_SAVING): PRICE_SELECTOR,
-                    }
-                ),
-                {"collapsed": True},
-            ),
+            vol.Required(SECTION_CHARGING): section(charging, {"collapsed": True}),
             vol.Required(
                 CONF_SHARE_TOKEN, default=DEFAULT_SHARE_TOKEN
             ): BooleanSelector(),
         }
     )
+
+
+def errors_in_view(
+    schema: vol.Schema, errors: Mapping[str, str]
+) -> tuple[vol.Schema, dict[str, str]]:
+    """Open every section that holds an error, and name the error there too.
+
+    A form shown again with its error folded away looks as if nothing had
+    happened; and Home Assistant's frontend (2025.4) shows no error of a field
+    inside a section, only one given for the section itself, above it.
+    """
+    shown = dict(errors)
+    fields: dict[Any, Any] = {}
+    for marker, value in schema.schema.items():
+        fields[marker] = value
+        if not isinstance(value, section):
+            continue
+        if held := [errors[str(k)] for k in value.schema.schema if str(k) in errors]:
+            fields[marker] = section(
+                value.schema, {**value.options, "collapsed": False}
+            )
+            shown.setdefault(str(marker), held[0])
+    return vol.Schema(fields), shown
 
 
 def options_form_values(

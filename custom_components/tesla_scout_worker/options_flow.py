@@ -14,6 +14,7 @@ from homeassistant.core import callback
 from .flow_schemas import (
     OPTION_KEYS,
     async_validate_options,
+    errors_in_view,
     options_form_values,
     options_schema,
 )
@@ -39,10 +40,11 @@ class OptionsFlowHandler(OptionsFlow):
                     if key not in OPTION_KEYS
                 }
                 return self._async_save_and_reload({**kept, **options})
+        schema, errors = errors_in_view(options_schema(), errors)
         return self.async_show_form(
             step_id="init",
             data_schema=self.add_suggested_values_to_schema(
-                options_schema(),
+                schema,
                 user_input or options_form_values(self.hass, self.config_entry.options),
             ),
             errors=errors,
