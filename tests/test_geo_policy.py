@@ -11,8 +11,11 @@ from custom_components.tesla_scout_worker.domain.policy import (
     AWAY_DRIVING_INTERVAL_S,
     HOME_ASLEEP_PRESENCE_S,
     HOME_ASLEEP_S,
+    HOME_IDLE_RECHECK_S,
     MAX_INTERVAL_S,
     MIN_INTERVAL_S,
+    NAV_ARRIVAL_MARGIN_S,
+    NAV_RECHECK_S,
     PARKED_QUIET_S,
     VehicleOutlook,
     may_fetch_live_data,
@@ -103,7 +106,24 @@ def test_navigation_home_uses_minutes_to_arrival() -> None:
         destination_is_home=True,
         minutes_to_arrival=10.0,
     )
-    assert next_interval([car], BASE) == 300.0
+    # One look just after the car's own ETA, not ever closer guesses.
+    assert next_interval([car], BASE) == 600.0 + NAV_ARRIVAL_MARGIN_S
+
+
+def test_navigation_elsewhere_and_long_trips() -> None:
+    to_work = outlook(
+        online=True, driving=True, distance_m=9000.0, minutes_to_arrival=25.0
+    )
+    assert next_interval([to_work], BASE) == 25 * 60 + NAV_ARRIVAL_MARGIN_S
+    # Longer than the base interval is fine: state checks between would only
+    # read a car whose arrival time is known.
+    assert next_interval([to_work], BASE) > BASE
+    long_trip = outlook(
+        online=True, driving=True, distance_m=200_000.0, minutes_to_arrival=150.0
+    )
+    assert next_interval([long_trip], BASE) == NAV_RECHECK_S
+    # Another car that needs a look sooner wins.
+    assert next_interval([long_trip, to_work], BASE) == 25 * 60 + NAV_ARRIVAL_MARGIN_S
 
 
 def test_approaching_without_speed_checks_often() -> None:
@@ -145,6 +165,21 @@ def test_interval_bounds_and_retry_after() -> None:
         interval = next_interval(cars, base)
         assert MIN_INTERVAL_S <= interval <= max(MAX_INTERVAL_S, base)
         if not all(c.at_home and not c.online for c in cars):
-            assert interval <= base
+            navigating = any(c.driving and c.minutes_to_arrival for c in cars)
+            assert interval <= (max(base, NAV_RECHECK_S) if navigating else base)
         retry = rng.uniform(0, 10_000)
         assert next_interval(cars, base, retry_after_s=retry) >= retry
+
+
+def test_a_car_that_woke_up_or_is_plugged_in_at_home() -> None:
+    # Woken by itself (a drive, its own schedule): one read, even when parked.
+    assert may_fetch_live_data(1000.0, 1060.0, woke_up=True)
+    # Plugged in at home: nothing to learn for half an hour after a read.
+    assert not may_fetch_live_data(
+        None, 1000.0 + 29 * 60, last_data_at=1000.0, idle_at_home=True
+    )
+    assert may_fetch_live_data(
+        None, 1000.0 + HOME_IDLE_RECHECK_S, last_data_at=1000.0, idle_at_home=True
+    )
+    # Not at home (or not plugged in): the parked rule alone.
+    assert may_fetch_live_data(None, 1000.0 + 60, last_data_at=1000.0)

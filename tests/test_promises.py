@@ -534,3 +534,70 @@ async def test_a_schedule_saved_before_split_plans_is_still_known(
     last_run = hass.states.get("sensor.test_last_worker_run")
     assert last_run is not None
     assert last_run.attributes["reason"] == "schedule_up_to_date"
+
+
+# Plugged in after the arrival; the daily run and a sleeping car ---------------------
+
+
+async def test_a_car_plugged_in_after_arriving_gets_its_schedule(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    fleet: FakeFleet,
+    car: FakeCar,
+    freezer: FrozenDateTimeFactory,
+    events: list[dict[str, Any]],
+) -> None:
+    """Home at 17:00 without the cable; plugged in a few minutes later."""
+    car.charging_state = "Disconnected"
+    await start(hass, mock_config_entry, smart=True)
+    last_run = hass.states.get("sensor.test_last_worker_run")
+    assert last_run is not None
+    assert last_run.attributes["reason"] == "not_plugged_in_at_home"
+    assert fleet.count("add_charge_schedule") == 0
+
+    car.charging_state = "Stopped"  # the cable is in
+    for _ in range(3):
+        await next_scout_cycle(hass, freezer)
+    # The arrival's run again, with its trigger: the schedule is written.
+    assert fleet.count("add_charge_schedule") == 1
+    finished = kinds(events, "worker_finished")
+    assert [(e["trigger"], e["result"]) for e in finished][-1] == ("init", "applied")
+    # No bus event of a type the SPEC does not list.
+    assert {e["type"] for e in events} <= {
+        "arrived_home",
+        "left_home",
+        "state_changed",
+        "worker_finished",
+        "token_refreshed",
+    }
+
+
+async def test_the_daily_run_never_wakes_a_sleeping_car_on_old_news(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    fleet: FakeFleet,
+    car: FakeCar,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    await start(hass, mock_config_entry, smart=True, options={"failsafe_time": "23:00"})
+    assert fleet.count("add_charge_schedule") == 1
+    car.state = "asleep"
+    # A later departure would move the window, but the car sleeps and what is
+    # known of it is hours old (its own schedule may have charged it).
+    await hass.services.async_call(
+        "time",
+        "set_value",
+        {ATTR_ENTITY_ID: "time.test_departure_time", "time": "09:00:00"},
+        blocking=True,
+    )
+    freezer.move_to("2026-12-02 23:00:00+01:00")
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+    last_run = hass.states.get("sensor.test_last_worker_run")
+    assert last_run is not None
+    assert (last_run.attributes["trigger"], last_run.attributes["reason"]) == (
+        "failsafe",
+        "asleep_not_woken",
+    )
+    assert fleet.count("wake") == 0
+    assert fleet.count("add_charge_schedule") == 1

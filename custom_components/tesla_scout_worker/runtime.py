@@ -57,6 +57,7 @@ async def async_build_runtime(
     scout = ScoutCoordinator(hass, entry, tracker)
     worker = WorkerScheduler(hass, entry, scout)
     scout.worker_trigger = worker.async_request_run
+    scout.plugged_in_trigger = worker.async_plugged_in
     await scout.async_restore()
     await scout.async_config_entry_first_refresh()
     # Only once setup can no longer fail: listeners are cleaned up on unload.

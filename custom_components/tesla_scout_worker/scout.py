@@ -118,6 +118,8 @@ class ScoutCoordinator(DataUpdateCoordinator[dict[str, Car]]):
         )
         self.tracker = tracker
         self.worker_trigger = worker_trigger
+        self.plugged_in_trigger: Callable[[str], None] | None = None
+        """Tells the worker a car was plugged in at home."""
         self.last_scout: float | None = None
         self._outage_since: float | None = None
         self._failures = 0
@@ -306,8 +308,16 @@ class ScoutCoordinator(DataUpdateCoordinator[dict[str, Car]]):
         if transition.kind is TransitionKind.STATE_CHANGED:
             data["from_state"] = transition.from_state
             data["to_state"] = transition.to_state
-        if transition.kind is not TransitionKind.FIRST_SEEN_HOME:
+        if transition.kind not in (
+            TransitionKind.FIRST_SEEN_HOME,
+            TransitionKind.PLUGGED_IN_AT_HOME,
+        ):
             self.hass.bus.async_fire(EVENT_TYPE, data)
+        if (
+            transition.kind is TransitionKind.PLUGGED_IN_AT_HOME
+            and self.plugged_in_trigger is not None
+        ):
+            self.plugged_in_trigger(transition.vin)
         if (
             transition.kind
             in (TransitionKind.ARRIVED_HOME, TransitionKind.FIRST_SEEN_HOME)

@@ -316,6 +316,19 @@ class WorkerScheduler:
                     vin, self.tracker.car(vin).last_run.trigger
                 )
 
+    @callback
+    def async_plugged_in(self, vin: str) -> None:
+        """The car was plugged in at home: a run that found it unplugged runs again.
+
+        An arrival's run plans but sends nothing while the cable is out; the
+        scout sees the plug at its next look, and the same run (its trigger)
+        runs once more, past the cooldown, to write the schedule.
+        """
+        last = self.last_run(vin)
+        if last is not None and last.reason == "not_plugged_in_at_home":
+            LOGGER.debug("Plugged in at home: planning again (%s)", last.trigger)
+            self._async_run_in_background(vin, str(last.trigger), force=True)
+
     def _forecast_attributes(self) -> tuple[str, ...]:
         """The price sensor's attributes that hold its forecast."""
         if attribute := self.entry.options.get(CONF_PRICE_ATTRIBUTE):

@@ -10,8 +10,10 @@ Two rules keep the scout cheap without making it slow:
   without first leaving, and a trip keeps it online for its drive plus about
   15 minutes after parking: checks every :data:`HOME_ASLEEP_S` still see every
   trip of five minutes or more (with a presence entity, which announces trips,
-  every :data:`HOME_ASLEEP_PRESENCE_S`). A car driving toward home is checked
-  about when it should arrive; otherwise every ``scout_interval``.
+  every :data:`HOME_ASLEEP_PRESENCE_S`). A car navigating is looked at once,
+  just after its own ETA (at least every :data:`NAV_RECHECK_S`); one driving
+  toward home without navigation about halfway to its estimated arrival;
+  otherwise every ``scout_interval``.
 """
 
 from __future__ import annotations
@@ -21,6 +23,9 @@ from dataclasses import dataclass
 
 PARKED_QUIET_S = 21 * 60.0
 """No live data for this long after a parked observation (at least 20 min)."""
+
+HOME_IDLE_RECHECK_S = 30 * 60.0
+"""A car online and plugged in at home is read at most this often."""
 
 MIN_INTERVAL_S = 60.0
 """Never check more often than once a minute."""
@@ -35,6 +40,12 @@ HOME_ASLEEP_PRESENCE_S = 60 * 60.0
 """Every car asleep at home and a presence entity announcing trips."""
 
 MAX_INTERVAL_S = 120 * 60.0
+
+NAV_ARRIVAL_MARGIN_S = 30.0
+"""A car navigating is looked at this long after its own ETA."""
+
+NAV_RECHECK_S = 60 * 60.0
+"""…but at least this often on a long trip (plans change, and so do ETAs)."""
 
 MPH_TO_MPS = 0.44704
 
@@ -65,6 +76,12 @@ class VehicleOutlook:
             and self.distance_m < self.previous_distance_m
         )
 
+    def navigation_eta_s(self) -> float | None:
+        """Seconds to the navigation's destination (home or not), if navigating."""
+        if self.minutes_to_arrival is None or self.minutes_to_arrival < 0:
+            return None
+        return self.minutes_to_arrival * 60
+
     def seconds_to_home(self) -> float | None:
         """Best estimate of the time until it is home, if it is approaching."""
         if not self.approaching_home:
@@ -76,9 +93,31 @@ class VehicleOutlook:
         return None
 
 
-def may_fetch_live_data(parked_seen_at: float | None, now: float) -> bool:
-    """Whether the scout may send ``vehicle_data`` to an online car now."""
-    return parked_seen_at is None or now - parked_seen_at >= PARKED_QUIET_S
+def may_fetch_live_data(
+    parked_seen_at: float | None,
+    now: float,
+    *,
+    last_data_at: float | None = None,
+    idle_at_home: bool = False,
+    woke_up: bool = False,
+) -> bool:
+    """Whether the scout may send ``vehicle_data`` to an online car now.
+
+    A car that has just woken up is read once: something woke it (a drive, its
+    own charge schedule). A parked car is left alone for
+    :data:`PARKED_QUIET_S` so it can fall asleep. A car plugged in at home
+    (``idle_at_home``: parked or charging) cannot arrive home and tells little
+    new: it is read at most every :data:`HOME_IDLE_RECHECK_S`.
+    """
+    if woke_up:
+        return True
+    if parked_seen_at is not None and now - parked_seen_at < PARKED_QUIET_S:
+        return False
+    return not (
+        idle_at_home
+        and last_data_at is not None
+        and now - last_data_at < HOME_IDLE_RECHECK_S
+    )
 
 
 def next_interval(
@@ -99,7 +138,10 @@ def next_interval(
     outlooks = list(vehicles)
     wanted: list[float] = []
     for outlook in outlooks:
-        if outlook.driving:
+        if outlook.driving and (navigated := outlook.navigation_eta_s()) is not None:
+            # The car's own ETA: one look just after it, not ever closer guesses.
+            wanted.append(min(navigated + NAV_ARRIVAL_MARGIN_S, NAV_RECHECK_S))
+        elif outlook.driving:
             eta = outlook.seconds_to_home()
             if eta is not None:
                 wanted.append(min(base_interval_s, eta / 2))

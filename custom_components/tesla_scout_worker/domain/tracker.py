@@ -69,6 +69,8 @@ class TransitionKind(StrEnum):
     ARRIVED_HOME = "arrived_home"
     LEFT_HOME = "left_home"
     FIRST_SEEN_HOME = "init"
+    PLUGGED_IN_AT_HOME = "plugged_in_at_home"
+    """The cable went in at home (no bus event: a run waiting for it runs)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -328,9 +330,18 @@ class VehicleTracker:
                 continue
             if record.display_name:
                 self._update(vin, display_name=record.display_name)
+            was_online = self._cars[vin].status.online
             self.observe_state(vin, record.state)
             status = self._cars[vin].status
-            if not status.online or not may_fetch_live_data(status.parked_seen_at, now):
+            if not status.online or not may_fetch_live_data(
+                status.parked_seen_at,
+                now,
+                last_data_at=status.last_data_at,
+                # Plugged in at home: nothing to learn but the battery level.
+                idle_at_home=bool(status.at_home and status.plugged_in)
+                and not status.driving,
+                woke_up=not was_online and status.last_data_at is not None,
+            ):
                 continue
             report.data_requests += 1
             try:
@@ -400,9 +411,13 @@ class VehicleTracker:
             if drive.latitude is not None and drive.longitude is not None:
                 changes["heading"] = drive.heading
                 position = drive.latitude, drive.longitude
+        was_plugged_in = self._cars[vin].status.plugged_in
         self._update(vin, **changes)
         if position is not None:
             self._set_position(vin, *position)
+        status = self._cars[vin].status
+        if was_plugged_in is False and status.plugged_in and status.at_home:
+            self._emit(Transition(vin=vin, kind=TransitionKind.PLUGGED_IN_AT_HOME))
         if data.charge_schedules is not None:
             self.note_schedule(vin, own_schedule_windows(vin, data), now)
 

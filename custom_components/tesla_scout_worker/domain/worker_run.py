@@ -56,6 +56,8 @@ WORKER_ENDPOINTS = LIVE_DATA_ENDPOINTS
 FRESH_DATA_S = 120.0
 """Live data younger than this (the scout's, usually) is not read again."""
 SCHEDULE_DAYS = "All"
+EARLY_TOLERANCE_S = 60.0
+"""A charge is stopped as too early only when the plan starts later than this."""
 WAKE_TIMEOUT_S = 90.0
 WAKE_POLL_S = 10.0
 FIRST_ADD_CHARGE_SCHEDULE_FIRMWARE = (2024, 26)
@@ -270,6 +272,12 @@ class ChargingWorker:
             run.reason = "schedule_up_to_date"
             return
         if not fresh:
+            if run.trigger == WorkerTrigger.FAILSAFE:
+                # What is known of a sleeping car may be hours old (its own
+                # schedule may have charged it since): the daily run does not
+                # wake it on a guess; the car follows the schedule it has.
+                run.reason = "asleep_not_woken"
+                return
             if self.tracker.rate_limited(self._clock()):
                 run.reason = "rate_limited"
                 return
@@ -356,8 +364,9 @@ class ChargingWorker:
         """Charging now, though the plan (made from now) starts later."""
         if not status.charging or plan.start is None:
             return False
-        # Compared as instants: wall clocks repeat an hour in autumn.
-        return self._clock() < plan.start.timestamp()
+        # Compared as instants: wall clocks repeat an hour in autumn. A plan
+        # starting now (to the second) is no reason to stop.
+        return self._clock() < plan.start.timestamp() - EARLY_TOLERANCE_S
 
     async def async_wake(self, vin: str, run: WorkerRun | None = None) -> None:
         """The one wake path: wake a car (never through the proxy) and wait.
