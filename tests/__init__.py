@@ -20,14 +20,19 @@ def load_json_fixture(name: str) -> Any:
     return json.loads((FIXTURES / name).read_text(encoding="utf-8"))
 
 
+def _jwt_part(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def jwt_with_payload(payload: bytes) -> str:
+    """An unsigned JWT-shaped token whose middle part is ``payload`` (any bytes)."""
+    header = _jwt_part(json.dumps({"alg": "none", "typ": "JWT"}).encode())
+    return f"{header}.{_jwt_part(payload)}.signature"
+
+
 def make_jwt(claims: dict[str, Any]) -> str:
     """An unsigned JWT-shaped access token with these claims (like Tesla's)."""
-
-    def part(data: dict[str, Any]) -> str:
-        raw = json.dumps(data).encode()
-        return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
-
-    return f"{part({'alg': 'none', 'typ': 'JWT'})}.{part(claims)}.signature"
+    return jwt_with_payload(json.dumps(claims).encode())
 
 
 # What Home Assistant itself adds to our entities, differently from release to

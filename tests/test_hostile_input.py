@@ -19,7 +19,6 @@ from garbage.
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from http import HTTPStatus
@@ -68,7 +67,7 @@ from custom_components.tesla_scout_worker.domain.tariffs import (
     tariff_from_price_attributes,
 )
 
-from . import field_errors, make_jwt
+from . import field_errors, jwt_with_payload, make_jwt
 from .conftest import (
     API_BASE_URL,
     CLIENT_ID,
@@ -146,12 +145,6 @@ def charging(**overrides: Any) -> dict[str, Any]:
         "charger_power": 11,
         "charging_efficiency": 90,
     } | overrides
-
-
-def raw_jwt(payload: bytes) -> str:
-    """A three-part token whose middle part is ``payload`` (any bytes)."""
-    middle = base64.urlsafe_b64encode(payload).rstrip(b"=").decode()
-    return f"eyJhbGciOiJub25lIn0.{middle}.signature"
 
 
 def assert_translated(err: HomeAssistantError) -> None:
@@ -813,10 +806,12 @@ async def test_unrelated_jwt_pasted_as_refresh_token(
         pytest.param(
             make_jwt({"sub": None, "ou_code": ["eu"]}), VIN, id="ou-code-is-a-list"
         ),
-        pytest.param(raw_jwt(b"[1, 2, 3]"), VIN, id="claims-are-a-list"),
-        pytest.param(raw_jwt(b"\xff\xfe\xfd"), VIN, id="claims-not-utf8"),
-        pytest.param(raw_jwt(b"{not json"), VIN, id="claims-not-json"),
-        pytest.param("eyJhbGciOiJub25lIn0.!!!.sig", VIN, id="claims-not-base64"),
+        pytest.param(jwt_with_payload(b"[1, 2, 3]"), VIN, id="claims-are-a-list"),
+        pytest.param(jwt_with_payload(b"\xff\xfe\xfd"), VIN, id="claims-not-utf8"),
+        pytest.param(jwt_with_payload(b"{not json"), VIN, id="claims-not-json"),
+        pytest.param(
+            jwt_with_payload(b"").replace("..", ".!!!."), VIN, id="claims-not-base64"
+        ),
         pytest.param(
             make_jwt({"iss": "https://login.example", "sub": "foreign-subject"}),
             "foreign-subject",
