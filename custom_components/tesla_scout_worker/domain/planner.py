@@ -238,15 +238,21 @@ class ChargingPlan:
         text = f"Cheapest window: {window}"
         if self.average_price is not None:
             text += f" at {self.average_price:.3f}/kWh on average"
-        text += f"{cost}"
-        if self.saving is not None and self.cost_if_now is not None:
-            text += (
-                f", saving {self.saving:.2f} against charging now"
-                f" ({self.cost_if_now:.2f})"
-            )
-        if self.prices_until is not None:
-            text += f"; prices known only until {_clock(self.prices_until)}"
-        return text + "."
+        return f"{text}{cost}{self._against_now()}{self._known_until()}."
+
+    def _against_now(self) -> str:
+        """``, saving … against charging now (…)`` when both costs are known."""
+        if self.saving is None or self.cost_if_now is None:
+            return ""
+        return (
+            f", saving {self.saving:.2f} against charging now ({self.cost_if_now:.2f})"
+        )
+
+    def _known_until(self) -> str:
+        """``; prices known only until …`` when the forecast ended early."""
+        if self.prices_until is None:
+            return ""
+        return f"; prices known only until {_clock(self.prices_until)}"
 
     def _split_explanation(self) -> str:
         parts = []
@@ -265,11 +271,7 @@ class ChargingPlan:
         )
         if self.cost is not None:
             text += f", cost {self.cost:.2f}"
-        if self.saving is not None and self.cost_if_now is not None:
-            text += (
-                f", saving {self.saving:.2f} against charging now"
-                f" ({self.cost_if_now:.2f})"
-            )
+        text += self._against_now()
         if (
             self.saving_vs_single_window is not None
             and self.cost_single_window is not None
@@ -278,9 +280,7 @@ class ChargingPlan:
                 f" and {self.saving_vs_single_window:.2f} against the best single"
                 f" window ({self.cost_single_window:.2f})"
             )
-        if self.prices_until is not None:
-            text += f"; prices known only until {_clock(self.prices_until)}"
-        return text + "."
+        return f"{text}{self._known_until()}."
 
     def as_dict(self) -> dict[str, Any]:
         """Return a JSON-friendly summary (ISO times, rounded numbers)."""
