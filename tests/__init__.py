@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Mapping
+from datetime import datetime, timedelta, timezone
 import json
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,33 @@ FIXTURES = Path(__file__).parent / "fixtures"
 def load_json_fixture(name: str) -> Any:
     """Load a JSON fixture from ``tests/fixtures``."""
     return json.loads((FIXTURES / name).read_text(encoding="utf-8"))
+
+
+def quarter_hour_forecast(
+    cheap: Mapping[str, float], dear: float = 0.9
+) -> list[dict[str, Any]]:
+    """2 and 3 December 2026 in 15-minute ``{start, end, price}`` items.
+
+    The shape a template sensor gives; an item whose start (ISO, Warsaw
+    winter time) begins with a key of ``cheap`` costs that price, others
+    ``dear``.
+    """
+    start = datetime(2026, 12, 2, tzinfo=timezone(timedelta(hours=1)))
+    items = []
+    for index in range(2 * 96):
+        begin = start + timedelta(minutes=15 * index)
+        price = next(
+            (p for prefix, p in cheap.items() if begin.isoformat().startswith(prefix)),
+            dear,
+        )
+        items.append(
+            {
+                "start": begin.isoformat(),
+                "end": (begin + timedelta(minutes=15)).isoformat(),
+                "price": price,
+            }
+        )
+    return items
 
 
 def _jwt_part(raw: bytes) -> str:

@@ -15,7 +15,6 @@ from typing import Any
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.const import ATTR_ENTITY_ID
 from homeassistant.core import HomeAssistant, State
-from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
@@ -34,7 +33,7 @@ from custom_components.tesla_scout_worker.const import (
     DOMAIN,
 )
 
-from . import load_json_fixture
+from . import load_json_fixture, quarter_hour_forecast
 from .conftest import HOME, VIN, VIN_2
 from .fake_fleet import FakeCar, FakeFleet
 
@@ -86,6 +85,18 @@ async def restart(hass: HomeAssistant, entry: MockConfigEntry) -> None:
     await hass.async_block_till_done()
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done(wait_background_tasks=True)
+
+
+async def daily_run_at(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, clock: str
+) -> State:
+    """Let the clock reach the failsafe time today; the last run's sensor then."""
+    freezer.move_to(f"2026-12-02 {clock}:00+01:00")
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+    last_run = hass.states.get("sensor.test_last_worker_run")
+    assert last_run is not None
+    return last_run
 
 
 async def next_scout_cycle(hass: HomeAssistant, freezer: FrozenDateTimeFactory) -> None:
@@ -203,11 +214,7 @@ async def test_a_restart_with_a_sleeping_car_shows_it_and_does_not_wake_it(
     # The daily failsafe: the schedule is known to be right, so nothing is
     # read (no billed 408) and nobody is woken.
     data_before = fleet.count("data")
-    freezer.move_to("2026-12-02 18:00:00+01:00")
-    async_fire_time_changed(hass)
-    await hass.async_block_till_done()
-    last_run = hass.states.get("sensor.test_last_worker_run")
-    assert last_run is not None
+    last_run = await daily_run_at(hass, freezer, "18:00")
     assert last_run.attributes["trigger"] == "failsafe"
     assert fleet.count("wake") == 0
     assert fleet.count("data") == data_before
@@ -437,24 +444,6 @@ async def test_removing_the_entry_removes_what_it_stored(
 # Split plans across restarts and upgrades -------------------------------------------
 
 
-def two_cheap_blocks() -> dict[str, Any]:
-    """A template sensor's 15-minute forecast: cheap 01:00-02:00 and 04:00-05:00."""
-    start = dt_util.parse_datetime("2026-12-02T00:00:00+01:00")
-    assert start is not None
-    forecast = []
-    for index in range(2 * 96):
-        begin = start + timedelta(minutes=15 * index)
-        cheap = begin.day == 3 and begin.hour in {1, 4}
-        forecast.append(
-            {
-                "start": begin.isoformat(),
-                "end": (begin + timedelta(minutes=15)).isoformat(),
-                "price": 0.2 if cheap else 0.9,
-            }
-        )
-    return {"forecast": forecast}
-
-
 SPLIT_OPTIONS = {
     CONF_TARIFF: "price_entity",
     CONF_PRICE_ENTITY: "sensor.prices",
@@ -474,7 +463,15 @@ async def test_a_split_plan_survives_a_restart_and_wakes_nothing(
     hass_storage: dict[str, Any],
 ) -> None:
     car.battery_level = 60  # 1 h 31 min: one cheap hour is not enough
-    hass.states.async_set("sensor.prices", "0.9", two_cheap_blocks())
+    hass.states.async_set(
+        "sensor.prices",
+        "0.9",
+        {
+            "forecast": quarter_hour_forecast(
+                {"2026-12-03T01": 0.2, "2026-12-03T04": 0.2}
+            )
+        },
+    )
     await start(hass, mock_config_entry, smart=True, options=SPLIT_OPTIONS)
     assert fleet.count("add_charge_schedule") == 2
     assert len(car.charge_schedules) == 2
@@ -488,11 +485,7 @@ async def test_a_split_plan_survives_a_restart_and_wakes_nothing(
 
     # The daily run: both schedules known right, nothing read, nobody woken.
     data_before = fleet.count("data")
-    freezer.move_to("2026-12-02 18:00:00+01:00")
-    async_fire_time_changed(hass)
-    await hass.async_block_till_done()
-    last_run = hass.states.get("sensor.test_last_worker_run")
-    assert last_run is not None
+    last_run = await daily_run_at(hass, freezer, "18:00")
     assert (last_run.attributes["trigger"], last_run.attributes["reason"]) == (
         "failsafe",
         "schedule_up_to_date",
@@ -590,11 +583,7 @@ async def test_the_daily_run_never_wakes_a_sleeping_car_on_old_news(
         {ATTR_ENTITY_ID: "time.test_departure_time", "time": "09:00:00"},
         blocking=True,
     )
-    freezer.move_to("2026-12-02 23:00:00+01:00")
-    async_fire_time_changed(hass)
-    await hass.async_block_till_done()
-    last_run = hass.states.get("sensor.test_last_worker_run")
-    assert last_run is not None
+    last_run = await daily_run_at(hass, freezer, "23:00")
     assert (last_run.attributes["trigger"], last_run.attributes["reason"]) == (
         "failsafe",
         "asleep_not_woken",

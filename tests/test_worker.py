@@ -37,6 +37,7 @@ from custom_components.tesla_scout_worker.const import (
 from custom_components.tesla_scout_worker.domain.tracker import schedule_id_for
 from custom_components.tesla_scout_worker.worker import WorkerScheduler
 
+from . import quarter_hour_forecast
 from .conftest import TOKEN_URL, VIN, token_data
 from .fake_fleet import UNAVAILABLE, FakeCar, FakeFleet
 
@@ -381,23 +382,6 @@ async def test_price_sensor_tariff(
     assert plan.end.isoformat() >= "2026-12-03T03:00:00+01:00"
 
 
-def quarter_hours(cheap: str, cheap_price: float = 0.2) -> list[dict[str, Any]]:
-    """2 and 3 December in 15-minute items of a template sensor, one cheap hour."""
-    start = dt_util.parse_datetime("2026-12-02T00:00:00+01:00")
-    assert start is not None
-    items = []
-    for index in range(2 * 96):
-        begin = start + timedelta(minutes=15 * index)
-        items.append(
-            {
-                "start": begin.isoformat(),
-                "end": (begin + timedelta(minutes=15)).isoformat(),
-                "price": cheap_price if begin.isoformat().startswith(cheap) else 0.9,
-            }
-        )
-    return items
-
-
 async def test_price_sensor_with_a_named_attribute(
     hass: HomeAssistant,
     mock_config_entry: MockConfigEntry,
@@ -419,7 +403,9 @@ async def test_price_sensor_with_a_named_attribute(
     # No sensor yet: nothing sent, waiting for prices.
     assert [e["result"] for e in events] == ["no_action"]
     hass.states.async_set(
-        "sensor.prices", "0.9", {"forecast": quarter_hours("2026-12-03T03")}
+        "sensor.prices",
+        "0.9",
+        {"forecast": quarter_hour_forecast({"2026-12-03T03": 0.2})},
     )
     await hass.async_block_till_done(wait_background_tasks=True)
     plan = worker.current_plan(VIN)
@@ -433,13 +419,15 @@ async def test_price_sensor_with_a_named_attribute(
     hass.states.async_set(
         "sensor.prices",
         "0.9",
-        {"forecast": quarter_hours("2026-12-03T03"), "raw_today": []},
+        {"forecast": quarter_hour_forecast({"2026-12-03T03": 0.2}), "raw_today": []},
     )
     await hass.async_block_till_done(wait_background_tasks=True)
     assert len(events) == 2
     freezer.tick(timedelta(minutes=15))  # past the cooldown
     hass.states.async_set(
-        "sensor.prices", "0.9", {"forecast": quarter_hours("2026-12-03T01")}
+        "sensor.prices",
+        "0.9",
+        {"forecast": quarter_hour_forecast({"2026-12-03T01": 0.2})},
     )
     await hass.async_block_till_done(wait_background_tasks=True)
     assert len(events) == 3
@@ -456,10 +444,7 @@ async def test_split_plan_from_the_options(
     car: FakeCar,
 ) -> None:
     """Two cheap hours apart: with split plans on, two schedules, both shown."""
-    forecast = quarter_hours("2026-12-03T01")
-    for item in forecast:
-        if item["start"].startswith("2026-12-03T04"):
-            item["price"] = 0.25
+    forecast = quarter_hour_forecast({"2026-12-03T01": 0.2, "2026-12-03T04": 0.25})
     hass.states.async_set("sensor.prices", "0.9", {"forecast": forecast})
     worker = await setup(
         hass,
