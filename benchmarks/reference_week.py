@@ -411,26 +411,27 @@ async def _drive(
     """
     strategy = STRATEGIES[key][1] if key in STRATEGIES else None
     arrivals = {vin: arrivals_home(e) for vin, e in events.items()}
-    next_step = (
-        start + 7 * 60.0 if key in {"A", "B", "C", "D", "D_presence"} else math.inf
-    )
+    # The oracle and the baseline have no steps of their own.
+    next_step = math.inf if key in {"E", BASELINE} else start + 7 * 60.0
     uses_worker = rig.uses_worker
     failsafes = [start + d * 86400.0 for d in range(1, round((end - start) / 86400))]
-    oracle_reads = sorted({t for times in arrivals.values() for t in times})
-    if key != "E":
-        oracle_reads = []
+    oracle_reads = (
+        sorted({t for times in arrivals.values() for t in times}) if key == "E" else []
+    )
     # A presence entity announces arrivals at once and departures (a check
     # three minutes later, as the option does).
-    presence = sorted(
-        {
-            e.start + (e.duration if e.destination == HOME_WARSAW else 180.0)
-            for times in events.values()
-            for e in times
-            if isinstance(e, Drive)
-        }
+    presence = (
+        sorted(
+            {
+                e.start + (e.duration if e.destination == HOME_WARSAW else 180.0)
+                for times in events.values()
+                for e in times
+                if isinstance(e, Drive)
+            }
+        )
+        if key == "D_presence"
+        else []
     )
-    if key != "D_presence":
-        presence = []
     pending = {vin: list(times) for vin, times in arrivals.items()}
     latencies: list[float] = []
     kwh_outside = 0.0
