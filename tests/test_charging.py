@@ -315,7 +315,13 @@ async def test_a_refused_removal_or_a_refused_second_schedule(rig: Rig) -> None:
     run = await rig.worker.async_run(DEFAULT_VIN, "action", split, prices)
     assert run.result == "applied"
     assert run.commands == ["add_charge_schedule"]
-    # Read back: what the car has is what is known (slot 1 still there here).
+    # Accepted (or "not found") is taken as done: no paid read-back.
     known = rig.worker.tracker.car(DEFAULT_VIN).schedule
     assert known is not None
-    assert known.windows == ((60, 97), (240, 271), None)
+    assert known.windows == ((60, 97), None, None)
+    # The next read shows slot 1 still there (the fault lied); the next run
+    # removes it.
+    rig.clock.advance(300)
+    run = await rig.worker.async_run(DEFAULT_VIN, "action", split, prices)
+    assert run.commands == ["remove_charge_schedule"]
+    assert ours(rig) == [(0, 60, 97)]

@@ -197,9 +197,9 @@ class KnownSchedule:
     """This integration's charge schedules in the car, as the car last said.
 
     ``windows`` holds one entry per slot (see :data:`ScheduleWindows`); a
-    plan of one window uses slot 0. Read back from ``charge_schedule_data``
-    after every write, and saved across restarts: "must the car be told
-    anything?" is answered from it.
+    plan of one window uses slot 0. Taken from what the car accepted, then
+    from ``charge_schedule_data`` at each read, and saved across restarts:
+    "must the car be told anything?" is answered from it.
     """
 
     windows: ScheduleWindows

@@ -441,7 +441,10 @@ class ChargingWorker:
                     type(err).__name__,
                 )
             else:
-                await self._read_back(run, desired)
+                # Accepted is what the car has: no paid read-back. The next
+                # read (the scout's, at the car's next wake) reports the
+                # car's list, and a run corrects any difference.
+                self.tracker.note_schedule(vin, desired, self._clock())
                 return
         first = next(window for window in desired if window is not None)
         await self._command(
@@ -486,14 +489,6 @@ class ChargingWorker:
             )
         except CommandFailedError as err:
             _LOGGER.debug("remove_charge_schedule refused: %s", err.reason)
-
-    async def _read_back(self, run: WorkerRun, desired: ScheduleWindows) -> None:
-        """Read the schedules back, so the next run knows what the car has."""
-        try:
-            await self._async_read(run)
-        except TeslaFleetError:
-            # Accepted but not read back: take the car's word for it.
-            self.tracker.note_schedule(run.vin, desired, self._clock())
 
     async def _command(
         self, run: WorkerRun, name: str, send: Callable[[str], Awaitable[Any]]
