@@ -11,6 +11,7 @@ from custom_components.tesla_scout_worker.domain.policy import (
     AWAY_DRIVING_INTERVAL_S,
     HOME_ASLEEP_PRESENCE_S,
     HOME_ASLEEP_S,
+    HOME_CHARGING_RECHECK_S,
     HOME_IDLE_RECHECK_S,
     MAX_INTERVAL_S,
     MIN_INTERVAL_S,
@@ -181,5 +182,23 @@ def test_a_car_that_woke_up_or_is_plugged_in_at_home() -> None:
     assert may_fetch_live_data(
         None, 1000.0 + HOME_IDLE_RECHECK_S, last_data_at=1000.0, idle_at_home=True
     )
+    # Charging at home: an hour (whether or not the cable was known).
+    for idle in (True, False):
+        assert not may_fetch_live_data(
+            None,
+            1000.0 + HOME_CHARGING_RECHECK_S - 1,
+            last_data_at=1000.0,
+            idle_at_home=idle,
+            charging_at_home=True,
+        )
+        assert may_fetch_live_data(
+            None,
+            1000.0 + HOME_CHARGING_RECHECK_S,
+            last_data_at=1000.0,
+            idle_at_home=idle,
+            charging_at_home=True,
+        )
+    # Never read since setup: nothing to wait for.
+    assert may_fetch_live_data(None, 1000.0, idle_at_home=True, charging_at_home=True)
     # Not at home (or not plugged in): the parked rule alone.
     assert may_fetch_live_data(None, 1000.0 + 60, last_data_at=1000.0)

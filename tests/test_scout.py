@@ -138,6 +138,36 @@ async def test_quiet_window_gap_is_at_least_twenty_minutes(
     assert min(gaps) >= 20
 
 
+@pytest.mark.parametrize(
+    ("charging_state", "every"),
+    [("Charging", 60), ("Stopped", 30), ("Complete", 30)],
+)
+async def test_a_car_plugged_in_at_home_is_read_seldom(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    fleet: FakeFleet,
+    car: FakeCar,
+    freezer: FrozenDateTimeFactory,
+    charging_state: str,
+    every: int,
+) -> None:
+    """Plugged in: every half hour; charging, which it keeps doing: hourly."""
+    car.state, car.charging_state = "online", charging_state
+    mock_config_entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(
+        mock_config_entry, options={**mock_config_entry.options, CONF_SCOUT_INTERVAL: 1}
+    )
+    scout = await setup(hass, mock_config_entry)
+    assert fleet.count("data") == 1
+    data_times: list[int] = [0]
+    for minute in range(1, 181):
+        before = fleet.count("data")
+        await next_cycle(hass, scout, freezer)
+        if fleet.count("data") > before:
+            data_times.append(minute)
+    assert data_times == list(range(0, 181, every))
+
+
 async def test_408_means_asleep_and_keeps_the_position(
     hass: HomeAssistant,
     mock_config_entry: MockConfigEntry,

@@ -1,6 +1,6 @@
 """When the scout looks again, and when it may ask a car for live data (HA-free).
 
-Two rules keep the scout cheap without making it slow:
+Three rules keep the scout cheap without making it slow:
 
 * **Never keep a parked car awake.** A car falls asleep only after about 15
   minutes without live-data requests, so once it is seen parked the scout sends
@@ -14,6 +14,9 @@ Two rules keep the scout cheap without making it slow:
   just after its own ETA (at least every :data:`NAV_RECHECK_S`); one driving
   toward home without navigation about halfway to its estimated arrival;
   otherwise every ``scout_interval``.
+* **Read only what can be new.** A car plugged in at home is read every
+  :data:`HOME_IDLE_RECHECK_S`, hourly while it charges; one that woke up
+  (for a drive, or its own charge schedule) once at once.
 """
 
 from __future__ import annotations
@@ -26,6 +29,11 @@ PARKED_QUIET_S = 21 * 60.0
 
 HOME_IDLE_RECHECK_S = 30 * 60.0
 """A car online and plugged in at home is read at most this often."""
+
+HOME_CHARGING_RECHECK_S = 60 * 60.0
+"""…and one charging at home at most this often: it keeps charging until its
+schedule or limit ends it, and it cannot leave without being unplugged first
+(a departure then is seen within this time)."""
 
 MIN_INTERVAL_S = 60.0
 """Never check more often than once a minute."""
@@ -99,6 +107,7 @@ def may_fetch_live_data(
     *,
     last_data_at: float | None = None,
     idle_at_home: bool = False,
+    charging_at_home: bool = False,
     woke_up: bool = False,
 ) -> bool:
     """Whether the scout may send ``vehicle_data`` to an online car now.
@@ -107,17 +116,17 @@ def may_fetch_live_data(
     own charge schedule). A parked car is left alone for
     :data:`PARKED_QUIET_S` so it can fall asleep. A car plugged in at home
     (``idle_at_home``: parked or charging) cannot arrive home and tells little
-    new: it is read at most every :data:`HOME_IDLE_RECHECK_S`.
+    new: it is read at most every :data:`HOME_IDLE_RECHECK_S`, and every
+    :data:`HOME_CHARGING_RECHECK_S` while it charges (``charging_at_home``).
     """
     if woke_up:
         return True
     if parked_seen_at is not None and now - parked_seen_at < PARKED_QUIET_S:
         return False
-    return not (
-        idle_at_home
-        and last_data_at is not None
-        and now - last_data_at < HOME_IDLE_RECHECK_S
-    )
+    if last_data_at is None or not (idle_at_home or charging_at_home):
+        return True
+    recheck = HOME_CHARGING_RECHECK_S if charging_at_home else HOME_IDLE_RECHECK_S
+    return now - last_data_at >= recheck
 
 
 def next_interval(

@@ -340,6 +340,7 @@ class VehicleTracker:
                 # Plugged in at home: nothing to learn but the battery level.
                 idle_at_home=bool(status.at_home and status.plugged_in)
                 and not status.driving,
+                charging_at_home=bool(status.at_home and status.charging),
                 woke_up=not was_online and status.last_data_at is not None,
             ):
                 continue
