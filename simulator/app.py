@@ -566,6 +566,7 @@ class _SimControl:
             "command_signing": v.command_signing,
             "key_paired": v.key_paired,
             "awake_seconds": round(v.awake_seconds, 3),
+            "awake_seconds_caused": round(v.awake_seconds_caused, 3),
             "last_activity": v.last_activity if v.last_activity > 0 else None,
             "wake_at": v.wake_at,
             "pending_events": len(v.pending),

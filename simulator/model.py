@@ -224,7 +224,7 @@ class FleetSimulator:
         vehicle.vehicle_id = vehicle.vehicle_id or 200_000 + number
         now = self.clock()
         if not asleep:
-            vehicle.last_activity = now
+            self._own_activity(vehicle, now)
         self.vehicles[vehicle.vin] = vehicle
         self._synced[vehicle.vin] = now
         self._schedules_checked[vehicle.vin] = now
@@ -295,7 +295,7 @@ class FleetSimulator:
     def put_to_sleep(self, vin: str) -> None:
         """Let an idle vehicle fall asleep now (as if ``sleep_after`` had passed)."""
         vehicle = self.vehicle(vin)
-        vehicle.last_activity = -math.inf
+        vehicle.last_activity = vehicle.own_activity = -math.inf
         vehicle.wake_at = None
 
     def touch(self, vehicle: SimVehicle) -> None:
@@ -410,6 +410,7 @@ class FleetSimulator:
         self.sync()
         for vehicle in self.vehicles.values():
             vehicle.awake_seconds = 0.0
+            vehicle.awake_seconds_caused = 0.0
         self.stats = SimStats()
         self.requests.clear()
 
@@ -422,6 +423,9 @@ class FleetSimulator:
         }
         data["awake_hours"] = {
             vin: round(v.awake_seconds / 3600, 4) for vin, v in self.vehicles.items()
+        }
+        data["awake_seconds_caused"] = {
+            vin: round(v.awake_seconds_caused, 3) for vin, v in self.vehicles.items()
         }
         return data
 
@@ -452,7 +456,10 @@ class FleetSimulator:
             self._apply_due(vehicle, t)
 
     def _next_boundary(self, v: SimVehicle, t: float) -> float:
-        candidates = [v.last_activity + self.sleep_after]
+        candidates = [
+            v.last_activity + self.sleep_after,
+            v.own_activity + self.sleep_after,
+        ]
         if v.pending:
             candidates.append(v.pending[0].at)
         if v.drive is not None:
@@ -465,10 +472,22 @@ class FleetSimulator:
             candidates.append(trigger[0].at)
         return min((c for c in candidates if c > t), default=math.inf)
 
+    @staticmethod
+    def _own_activity(v: SimVehicle, t: float) -> None:
+        """The car itself did something at ``t``: it stays awake from there."""
+        v.last_activity = max(v.last_activity, t)
+        v.own_activity = max(v.own_activity, t)
+
     def _integrate(self, v: SimVehicle, start: float, end: float) -> None:
         """Advance continuous quantities over a span where nothing changes."""
         if self._online_at(v, start):
             v.awake_seconds += end - start
+            if (
+                v.forced_state is None
+                and not (v.driving or v.charging)
+                and start >= v.own_activity + self.sleep_after
+            ):
+                v.awake_seconds_caused += end - start
         if v.drive is not None:
             fraction = v.drive.fraction_at(end)
             self._drain(v, v.drive, fraction - v.drive_fraction)
@@ -513,7 +532,7 @@ class FleetSimulator:
         if v.charging and v.battery_level >= v.charge_limit_soc - _EPSILON:
             v.battery_level = max(v.battery_level, float(v.charge_limit_soc))
             v.charging_state = "Complete"
-            v.last_activity = max(v.last_activity, t)
+            self._own_activity(v, t)
 
     def _apply_event(self, v: SimVehicle, event: TimelineEvent) -> None:
         if isinstance(event, Drive):
@@ -541,7 +560,7 @@ class FleetSimulator:
             v.plugged_in = False
             v.charging_state = "Disconnected"
         # Driving, plugging and unplugging all wake the car.
-        v.last_activity = max(v.last_activity, event.at)
+        self._own_activity(v, event.at)
 
     def _finish_drive(self, v: SimVehicle) -> None:
         drive = v.drive
@@ -551,7 +570,7 @@ class FleetSimulator:
         v.latitude, v.longitude = drive.destination
         v.drive = None
         v.drive_fraction = 0.0
-        v.last_activity = max(v.last_activity, drive.end)
+        self._own_activity(v, drive.end)
 
     # --- charge schedules ---------------------------------------------------
 
@@ -632,7 +651,7 @@ class FleetSimulator:
                     v.charging_state = "Complete"
         elif v.charging_state == "Charging":
             v.charging_state = "Stopped"
-            v.last_activity = max(v.last_activity, trigger.at)
+            self._own_activity(v, trigger.at)
         schedule = trigger.schedule
         if (
             schedule is not None

@@ -210,7 +210,12 @@ class SimVehicle:
     odometer_km: float = 12_000.0
     charge_energy_added: float = 0.0
     awake_seconds: float = 0.0
+    awake_seconds_caused: float = 0.0
+    """Of those, the seconds it was awake only because of requests (live data,
+    wakes, commands): parked, not charging, and past its own sleep time."""
     last_activity: float = -math.inf
+    own_activity: float = -math.inf
+    """The car's own last activity (a drive, plugging, charging, a schedule)."""
     wake_at: float | None = None
     drive: Drive | None = field(default=None, repr=False)
     drive_fraction: float = field(default=0.0, repr=False)

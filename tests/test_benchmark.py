@@ -30,7 +30,7 @@ async def test_one_day_of_the_reference_week(tmp_path: Path) -> None:
     """Monday and Tuesday: to work and back twice, one errand (three arrivals)."""
     baseline = await measure(BASELINE, days=2, seed=1)
     runs = {key: await measure(key, days=2, seed=1) for key in STRATEGIES}
-    rows = {key: summary(run, baseline) for key, run in runs.items()}
+    rows = {key: summary(run) for key, run in runs.items()}
 
     # The default policy never wakes the car and sees every arrival.
     for key in ("C", "D", "D_presence"):
@@ -39,6 +39,12 @@ async def test_one_day_of_the_reference_week(tmp_path: Path) -> None:
     # The naive strategy wakes; the baseline sent nothing at all.
     assert runs["A"].wakes > 0
     assert baseline.vehicle_data == baseline.state_requests == 0
+    # Awake time caused: none without requests, none by reads at the moment of
+    # arrival, a lot by waking; never more than the time awake.
+    assert baseline.awake_hours_caused == runs["E"].awake_hours_caused == 0
+    assert runs["A"].awake_hours_caused > 1
+    for run in runs.values():
+        assert 0 <= run.awake_hours_caused <= run.awake_hours
     # The oracle reads once per true arrival and nothing else.
     assert runs["E"].vehicle_data == runs["E"].arrivals_total == 3
     assert runs["E"].state_requests == 0

@@ -72,6 +72,35 @@ def test_idle_car_falls_asleep(sim: FleetSimulator, clock: ManualClock) -> None:
     assert sim.awake_seconds(VIN) == pytest.approx(900)
 
 
+def test_awake_time_caused_by_requests(sim: FleetSimulator, clock: ManualClock) -> None:
+    """Only what requests add beyond the car's own 15 minutes counts as caused."""
+    vehicle = sim.vehicle(VIN)
+    clock.advance(600)
+    sim.touch(vehicle)  # 10 min into its own 15: 10 more minutes awake
+    clock.advance(3600)
+    assert sim.state(VIN) == "asleep"
+    assert sim.awake_seconds(VIN) == pytest.approx(1500)
+    assert vehicle.awake_seconds_caused == pytest.approx(600)
+    # Woken by a request: the whole time awake is caused.
+    sim.request_wake(vehicle)
+    clock.advance(3600)
+    assert sim.awake_seconds(VIN) == pytest.approx(1500 + 900)
+    assert vehicle.awake_seconds_caused == pytest.approx(600 + 900)
+    # Plugged in and charging: a read while charging adds nothing; one at the
+    # very end of the charge keeps it awake no longer than the car would.
+    vehicle.battery_level = vehicle.charge_limit_soc - 1.0
+    sim.schedule(VIN, PlugIn(clock()))
+    clock.advance(60)
+    sim.touch(vehicle)
+    clock.advance(4 * 3600)
+    assert sim.state(VIN) == "asleep"
+    assert vehicle.charging_state == "Complete"
+    assert vehicle.awake_seconds_caused == pytest.approx(600 + 900)
+    assert sim.stats_dict()["awake_seconds_caused"][VIN] == pytest.approx(1500)
+    sim.reset_stats()
+    assert vehicle.awake_seconds_caused == 0.0
+
+
 def test_sleep_after_and_wake_delay_are_configurable(clock: ManualClock) -> None:
     sim = FleetSimulator(clock, sleep_after=60, wake_delay=5)
     clock.advance(60)
