@@ -18,11 +18,11 @@ from aiohttp import web
 
 from .app import create_app
 from .model import FleetSimulator
-from .scenarios import commute
+from .scenarios import commute, demo
 from .tokens import DEFAULT_AUTH_CODE, DEFAULT_CLIENT_ID
 from .vehicle import DEFAULT_VIN
 
-SCENARIOS = ("none", "commute")
+SCENARIOS = ("none", "commute", "demo")
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -55,6 +55,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--tokens-file", type=Path, default=None, help="write URLs and tokens here"
     )
+    parser.add_argument(
+        "--token-store",
+        type=Path,
+        default=None,
+        help="keep the account and its refresh tokens here, across restarts",
+    )
     args = parser.parse_args(argv)
     if not 0 <= args.port <= 65535:
         parser.error("--port must be 0-65535")
@@ -79,6 +85,17 @@ def build(
     )
     if args.scenario == "commute":
         commute(sim, DEFAULT_VIN, clock(), days=args.days, tz=args.tz)
+    elif args.scenario == "demo":
+        demo(sim, DEFAULT_VIN)
+    if args.token_store is not None:
+        store, path = sim.tokens, args.token_store
+        if path.exists():
+            store.restore(json.loads(path.read_text(encoding="utf-8")))
+
+        def save() -> None:
+            path.write_text(json.dumps(store.snapshot()) + "\n", encoding="utf-8")
+
+        store.on_change = save
     tokens = sim.issue_tokens()
     host = f"[{args.host}]" if ":" in args.host else args.host
     base_url = f"http://{host}:{args.port}"

@@ -509,6 +509,7 @@ class _SimControl:
             "asleep",
             "command_signing",
             "key_paired",
+            "drive_to",
         }
         if unknown := set(body) - known:
             raise ValueError(f"unknown fields: {sorted(unknown)}")
@@ -542,6 +543,42 @@ class _SimControl:
             vehicle.command_signing = signing
         if "key_paired" in body:
             vehicle.key_paired = bool(body["key_paired"])
+        if "drive_to" in body:
+            self._start_drive(vin, body["drive_to"])
+
+    def _start_drive(self, vin: str, drive: Any) -> None:
+        """Start ``drive_to``: ``{"position": [lat, lon], "minutes": m}``.
+
+        Optionally ``"destination_name"`` (the car navigates there) and
+        ``"plug_in_after_s"`` (the cable goes in after arriving).
+        """
+        if not isinstance(drive, dict):
+            raise TypeError("drive_to must be an object")
+        if unknown := set(drive) - {
+            "position",
+            "minutes",
+            "destination_name",
+            "plug_in_after_s",
+        }:
+            raise ValueError(f"unknown drive_to fields: {sorted(unknown)}")
+        position: Any = drive.get("position") or ()
+        lat, lon = position
+        minutes = drive.get("minutes")
+        if not isinstance(minutes, int | float) or not 0 < minutes <= 24 * 60:
+            raise ValueError("drive_to.minutes must be more than 0, at most a day")
+        name = drive.get("destination_name")
+        if name is not None and not isinstance(name, str):
+            raise TypeError("drive_to.destination_name must be a string")
+        plug = drive.get("plug_in_after_s")
+        if plug is not None and (not isinstance(plug, int | float) or plug < 0):
+            raise ValueError("drive_to.plug_in_after_s must be 0 or more")
+        self.sim.drive_to(
+            vin,
+            (float(lat), float(lon)),
+            float(minutes) * 60,
+            destination_name=name,
+            plug_in_after=None if plug is None else float(plug),
+        )
 
     def _describe(self, v: SimVehicle) -> dict[str, Any]:
         state = self.sim.state(v.vin)

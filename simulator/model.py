@@ -292,6 +292,37 @@ class FleetSimulator:
             raise ValueError("the vehicle is driving")
         vehicle.latitude, vehicle.longitude = latitude, longitude
 
+    def drive_to(
+        self,
+        vin: str,
+        destination: LatLon,
+        seconds: float,
+        *,
+        destination_name: str | None = None,
+        plug_in_after: float | None = None,
+    ) -> Drive:
+        """Start a drive from where the vehicle is now (navigating when named).
+
+        ``plug_in_after``: the cable goes in that many seconds after arrival.
+        """
+        vehicle = self.vehicle(vin)
+        if vehicle.driving:
+            raise ValueError("the vehicle is driving")
+        now = self.clock()
+        drive = Drive(
+            now,
+            vehicle.position,
+            destination,
+            seconds,
+            destination_name=destination_name,
+        )
+        events: list[TimelineEvent] = [drive]
+        if plug_in_after is not None:
+            events.append(PlugIn(drive.end + plug_in_after))
+        self.schedule(vin, *events)
+        self.sync(vehicle)
+        return drive
+
     def put_to_sleep(self, vin: str) -> None:
         """Let an idle vehicle fall asleep now (as if ``sleep_after`` had passed)."""
         vehicle = self.vehicle(vin)

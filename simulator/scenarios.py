@@ -59,3 +59,22 @@ def commute(
         )
     sim.schedule(vin, *events)
     return events
+
+
+DEMO_AWAY: Final[LatLon] = (52.2522, 21.0122)
+"""Where the demo car waits: 2.5 km north of the simulator's home."""
+
+
+def demo(
+    sim: FleetSimulator, vin: str, *, away: LatLon = DEMO_AWAY, battery: float = 48.0
+) -> None:
+    """A car parked away from home, half charged, waiting to be sent home.
+
+    ``POST /sim/vehicles/{vin}`` with ``drive_to`` (``scripts/develop`` does it
+    once Home Assistant is up) brings it home, where it is plugged in.
+    """
+    vehicle = sim.vehicle(vin)
+    vehicle.plugged_in = False
+    vehicle.charging_state = "Disconnected"
+    vehicle.battery_level = battery
+    sim.move_to(vin, *away)

@@ -144,6 +144,51 @@ class TokenStore:
         self._by_refresh: dict[str, _Chain] = {}
         self._by_access: dict[str, tuple[_Chain, AccessGrant]] = {}
         self._codes: dict[str, tuple[tuple[str, ...], str]] = {}
+        self.on_change: Callable[[], None] | None = None
+        """Called after every change of the refresh tokens (to persist them)."""
+
+    def snapshot(self) -> dict[str, Any]:
+        """The account and its refresh tokens as JSON (no access tokens).
+
+        Restored with :meth:`restore`, a simulator restart keeps every login:
+        an access token from before is refused (401), its refresh token works.
+        """
+        chains = {id(c): c for c in self._by_refresh.values()}.values()
+        return {
+            "sub": self.sub,
+            "chains": [
+                {
+                    "scopes": list(c.scopes),
+                    "region": c.region,
+                    "refresh_token": c.refresh_token,
+                    "refresh_issued_at": c.refresh_issued_at,
+                    "grace_token": c.grace_token,
+                    "grace_until": c.grace_until,
+                }
+                for c in chains
+            ],
+        }
+
+    def restore(self, snapshot: dict[str, Any]) -> None:
+        """Take back a :meth:`snapshot`: the same account, its refresh tokens."""
+        self.sub = str(snapshot["sub"])
+        for saved in snapshot["chains"]:
+            chain = _Chain(
+                scopes=tuple(saved["scopes"]),
+                region=normalize_region(saved["region"]),
+                refresh_token=saved["refresh_token"],
+                refresh_issued_at=float(saved["refresh_issued_at"]),
+                access_token="",
+                grace_token=saved.get("grace_token"),
+                grace_until=float(saved.get("grace_until") or 0.0),
+            )
+            self._by_refresh[chain.refresh_token] = chain
+            if chain.grace_token:
+                self._by_refresh[chain.grace_token] = chain
+
+    def _changed(self) -> None:
+        if self.on_change is not None:
+            self.on_change()
 
     def issue(
         self, scopes: Iterable[str] | None = None, region: str | None = None
@@ -163,6 +208,7 @@ class TokenStore:
         )
         self._by_refresh[refresh] = chain
         self._by_access[access] = (chain, _grant)
+        self._changed()
         return self._answer(chain)
 
     def create_auth_code(
@@ -209,6 +255,7 @@ class TokenStore:
         chain.access_token = access
         self._by_refresh[chain.refresh_token] = chain
         self._by_access[access] = (chain, grant)
+        self._changed()
         return self._answer(chain)
 
     def authenticate(self, access_token: str) -> AccessGrant | None:
@@ -225,6 +272,7 @@ class TokenStore:
         """Invalidate every token, like a password reset."""
         self._by_refresh.clear()
         self._by_access.clear()
+        self._changed()
 
     def _check_client(self, client_id: str) -> None:
         if client_id != self.client_id:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from typing import Any
 
 import aiohttp
 import pytest
@@ -264,3 +265,46 @@ async def test_update_vehicle_over_http(
     ):
         assert (await client.post(path, json=bad)).status == 400, bad
     assert (await client.post("/sim/vehicles/NOPE", json={})).status == 404
+
+
+async def test_drive_to_over_http(
+    client: Client, sim: FleetSimulator, clock: ManualClock
+) -> None:
+    """A drive home with navigation, then the cable goes in."""
+    path = f"/sim/vehicles/{VIN}"
+    await client.post(path, json={"plugged_in": False, "position": [52.25, 21.0122]})
+    home = [52.2297, 21.0122]
+    drive = {"position": home, "minutes": 2, "destination_name": "Home"}
+    described = await (
+        await client.post(path, json={"drive_to": {**drive, "plug_in_after_s": 10}})
+    ).json()
+    assert described["state"] == "online"
+    clock.advance(60)
+    data = await (
+        await client.get(
+            f"/api/1/vehicles/{VIN}/vehicle_data",
+            params={"endpoints": "drive_state;location_data"},
+            headers={"Authorization": f"Bearer {sim.issue_tokens()['access_token']}"},
+        )
+    ).json()
+    drive_state = data["response"]["drive_state"]
+    assert drive_state["shift_state"] == "D"
+    assert drive_state["active_route_destination"] == "Home"
+    assert drive_state["active_route_minutes_to_arrival"] == pytest.approx(1, abs=0.1)
+    # A second drive while driving is refused.
+    assert (await client.post(path, json={"drive_to": drive})).status == 400
+    clock.advance(60 + 10)
+    vehicle = sim.vehicle(VIN)
+    assert sim.position(vehicle) == tuple(home)
+    assert vehicle.plugged_in
+    assert vehicle.charging_state == "Charging"
+    bad: dict[str, Any]
+    for bad in (
+        {"drive_to": []},
+        {"drive_to": {**drive, "speed": 3}},
+        {"drive_to": {**drive, "minutes": 0}},
+        {"drive_to": {**drive, "destination_name": 3}},
+        {"drive_to": {**drive, "plug_in_after_s": -1}},
+        {"drive_to": {"minutes": 1}},
+    ):
+        assert (await client.post(path, json=bad)).status == 400, bad

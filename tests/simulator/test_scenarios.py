@@ -228,3 +228,34 @@ def test_main_prints_and_writes_tokens(
     capsys.readouterr()
     assert main(["--port", "8124"]) == 0
     assert "tokens written" not in capsys.readouterr().out
+
+
+def test_demo_scenario(morning: ManualClock) -> None:
+    sim, _app, _info = build(parse_args(["--scenario", "demo"]), morning)
+    vehicle = sim.vehicles[VIN]
+    assert not vehicle.plugged_in
+    assert vehicle.charging_state == "Disconnected"
+    assert 2000 < distance_m(sim.position(vehicle), HOME_WARSAW) < 3000
+    assert sim.state(VIN) == "online"
+
+
+def test_token_store_survives_a_restart(tmp_path: Path) -> None:
+    """The refresh token Home Assistant holds still works after a restart."""
+    store = tmp_path / "store.json"
+    args = parse_args(["--token-store", str(store)])
+    first, _app, info = build(args)
+    assert json.loads(store.read_text())["sub"] == first.tokens.sub
+    rotated = first.tokens.refresh("sim-client-id", info["refresh_token"])
+    # Restarted: same account, the rotated token works, the old access token not.
+    second, _app, _info = build(args)
+    assert second.tokens.sub == first.tokens.sub
+    assert second.authenticate(rotated["access_token"]) is None
+    again = second.tokens.refresh("sim-client-id", rotated["refresh_token"])
+    claims = decode_jwt_payload(again["access_token"])
+    assert claims["sub"] == first.tokens.sub
+    # The token used just before the restart is still in its grace period.
+    third, _app, _info = build(args)
+    assert third.tokens.refresh("sim-client-id", rotated["refresh_token"])
+    # Without a store every start is a new account.
+    fresh, _app, _info = build(parse_args([]))
+    assert fresh.tokens.sub != first.tokens.sub
