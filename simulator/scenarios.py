@@ -68,13 +68,17 @@ DEMO_AWAY: Final[LatLon] = (52.2522, 21.0122)
 def demo(
     sim: FleetSimulator, vin: str, *, away: LatLon = DEMO_AWAY, battery: float = 48.0
 ) -> None:
-    """A car parked away from home, half charged, waiting to be sent home.
+    """A car asleep away from home, half charged, waiting to be sent home.
 
     ``POST /sim/vehicles/{vin}`` with ``drive_to`` (``scripts/develop`` does it
-    once Home Assistant is up) brings it home, where it is plugged in.
+    once Home Assistant is up) brings it home, where it is plugged in. It takes
+    commands over the Fleet API as well as signed ones (a development instance
+    has no TLS proxy).
     """
     vehicle = sim.vehicle(vin)
     vehicle.plugged_in = False
     vehicle.charging_state = "Disconnected"
     vehicle.battery_level = battery
+    vehicle.command_signing = "allowed"
     sim.move_to(vin, *away)
+    sim.put_to_sleep(vin)

@@ -236,7 +236,8 @@ def test_demo_scenario(morning: ManualClock) -> None:
     assert not vehicle.plugged_in
     assert vehicle.charging_state == "Disconnected"
     assert 2000 < distance_m(sim.position(vehicle), HOME_WARSAW) < 3000
-    assert sim.state(VIN) == "online"
+    assert sim.state(VIN) == "asleep"
+    assert vehicle.command_signing == "allowed"
 
 
 def test_token_store_survives_a_restart(tmp_path: Path) -> None:

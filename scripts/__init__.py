@@ -1,0 +1,1 @@
+"""Contributor scripts (the Python ones are importable for the tests)."""

@@ -1,0 +1,1 @@
+"""End-to-end tests: the development stack in a real Home Assistant and Chromium."""

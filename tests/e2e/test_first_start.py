@@ -1,0 +1,196 @@
+"""End to end: Home Assistant and the simulator, as ``scripts/develop`` runs them.
+
+A newcomer's first start in a temporary folder: onboarding through Home
+Assistant's own API, the integration through its config flow, the car driven
+home; then the device page and the dashboard in headless Chromium, whose
+screenshots the README shows (``docs/``).
+
+Runs on the minimum stack only (``scripts/test``): it needs Home Assistant's
+frontend and Playwright (``requirements_dev.txt``) and Debian's ``chromium``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+import contextlib
+from datetime import datetime
+import os
+from pathlib import Path
+import shutil
+import socket
+import time
+from typing import Any
+
+import aiohttp
+from playwright.async_api import Page, async_playwright
+import pytest
+
+from scripts.dev_stack import CAR, DOMAIN, PASSWORD, USER, VIN, Stack
+
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+CHROMIUM = os.environ.get("TSW_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+EVENT = f"{DOMAIN}_event"
+
+pytestmark = pytest.mark.usefixtures("socket_enabled")
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@pytest.fixture
+def chromium() -> str:
+    """Debian's Chromium, or a skip saying why it could not be installed."""
+    if shutil.which(CHROMIUM) is None:
+        reason = os.environ.get(
+            "TSW_NO_CHROMIUM", f"{CHROMIUM} is missing (apt-get install chromium)"
+        )
+        pytest.skip(f"Chromium could not be installed from Debian's packages: {reason}")
+    return CHROMIUM
+
+
+@pytest.fixture
+async def stack(tmp_path: Path) -> AsyncIterator[Stack]:
+    """The development stack in a temporary folder, stopped cleanly after."""
+    stack = Stack(tmp_path / "config", free_port(), free_port(), echo=False)
+    stack.start()
+    groups = [process.pid for process in stack.processes]
+    try:
+        yield stack
+    finally:
+        codes = await asyncio.get_running_loop().run_in_executor(None, stack.stop)
+        log = tmp_path / "config" / "home-assistant.log"
+        # Home Assistant and the simulator stop on SIGTERM, leaving nothing behind.
+        assert codes == [0, 0], log.read_text()[-3000:] if log.exists() else codes
+        for group in groups:
+            with pytest.raises(ProcessLookupError):
+                os.killpg(group, 0)
+
+
+async def test_a_first_start_needs_no_click_but_the_login(
+    stack: Stack, chromium: str
+) -> None:
+    """From an empty folder to a car at home with a plan, its schedule in the car."""
+    began = time.monotonic()
+    async with aiohttp.ClientSession() as session:
+        entry_id = await stack.bootstrap(session)
+        onboarding = await stack.call(session, "GET", "/api/onboarding", auth=False)
+        assert all(step["done"] for step in onboarding), onboarding
+        (core,) = await stack.ws(session, {"type": "get_config"})
+        assert (core["latitude"], core["longitude"]) == (52.2297, 21.0122)
+        assert (core["time_zone"], core["currency"]) == ("Europe/Warsaw", "PLN")
+
+        states = {
+            s["entity_id"]: s for s in await stack.call(session, "GET", "/api/states")
+        }
+        for key in ("vehicle_state", "battery_level", "planned_charge_start"):
+            assert f"sensor.{CAR}_{key}" in states
+        assert states[f"switch.{CAR}_smart_charging"]["state"] == "on"
+
+        async with session.ws_connect(f"{stack.ha_url}/api/websocket") as events:
+            await events.receive_json()
+            await events.send_json({"type": "auth", "access_token": stack.token})
+            assert (await events.receive_json())["type"] == "auth_ok"
+            await events.send_json(
+                {"id": 1, "type": "subscribe_events", "event_type": EVENT}
+            )
+            assert (await events.receive_json())["success"]
+
+            await stack.drive_home(session, minutes=0.5)
+            seen = await _events_until_worker_finished(events)
+        by_type = {event["type"]: event for event in seen}
+        assert by_type["arrived_home"]["vin"] == VIN
+        assert by_type["arrived_home"]["config_entry_id"] == entry_id
+        assert by_type["worker_finished"]["trigger"] == "arrived_home"
+        assert by_type["worker_finished"]["result"] == "applied"
+
+        start = await stack.call(
+            session, "GET", f"/api/states/sensor.{CAR}_planned_charge_start"
+        )
+        plan = start["attributes"]
+        assert plan["reason"] == "cheapest_window"
+        assert datetime.fromisoformat(start["state"]) > datetime.now().astimezone()
+        assert plan["average_price"] == 0.42  # the demo sensor's cheap hours
+        at_home = await stack.call(
+            session, "GET", f"/api/states/binary_sensor.{CAR}_at_home"
+        )
+        assert at_home["state"] == "on"
+
+        requests = await stack.call(session, "GET", "/sim/requests")
+        commands = [r["command"] for r in requests if r["category"] == "command"]
+        assert "add_charge_schedule" in commands
+        stats = await stack.call(session, "GET", "/sim/stats")
+        assert stats["requests"].get("wake", 0) == 0  # the scout never woke it
+        (devices,) = await stack.ws(session, {"type": "config/device_registry/list"})
+        (car,) = [
+            d for d in devices if [DOMAIN, VIN] in [list(i) for i in d["identifiers"]]
+        ]
+        await _screenshots(stack, chromium, car["id"])
+    assert time.monotonic() - began < 180
+
+
+async def _events_until_worker_finished(
+    events: aiohttp.ClientWebSocketResponse,
+) -> list[dict[str, Any]]:
+    """The integration's events until the worker reports the arrival's run."""
+    seen: list[dict[str, Any]] = []
+    async with asyncio.timeout(150):
+        while True:
+            message = await events.receive_json()
+            if message.get("type") != "event":
+                continue
+            seen.append(message["event"]["data"])
+            if seen[-1]["type"] == "worker_finished":
+                return seen
+
+
+async def _screenshots(stack: Stack, chromium: str, device_id: str) -> None:
+    """Log in as a user does, then photograph the device page and the dashboard."""
+    DOCS.mkdir(exist_ok=True)
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path=chromium, args=CHROMIUM_ARGS
+        )
+        try:
+            page = await browser.new_page(
+                viewport={"width": 1280, "height": 900},
+                timezone_id="Europe/Warsaw",  # the home's, as its owner sees it
+            )
+            await page.goto(stack.ha_url)
+            await page.locator("input[name='username']").fill(USER)
+            await page.locator("input[name='password']").fill(PASSWORD)
+            await page.keyboard.press("Enter")
+            await page.wait_for_url(f"{stack.ha_url}/lovelace/**", timeout=30_000)
+
+            await page.goto(f"{stack.ha_url}/config/devices/device/{device_id}")
+            await page.get_by_text("Planned charge start").first.wait_for()
+            await _settle(page)
+            await page.screenshot(path=DOCS / "device.png", full_page=True)
+
+            await page.goto(f"{stack.ha_url}/dashboard-tesla/car")
+            await page.get_by_text("Why this plan").first.wait_for()
+            await _settle(page)
+            await page.screenshot(path=DOCS / "dashboard.png", full_page=True)
+        finally:
+            await browser.close()
+
+
+async def _settle(page: Page) -> None:
+    """Let the page finish loading and drawing."""
+    with contextlib.suppress(Exception):
+        await page.wait_for_load_state("networkidle", timeout=5_000)
+    await page.wait_for_timeout(1_500)
