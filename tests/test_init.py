@@ -6,16 +6,22 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 import ssl
 from typing import Any
+from unittest.mock import patch
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers.storage import Store
 from homeassistant.util.ssl import client_context, client_context_no_verify
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_fire_time_changed,
+)
 from pytest_homeassistant_custom_component.test_util.aiohttp import AiohttpClientMocker
 
 from custom_components.tesla_scout_worker import async_remove_config_entry_device
@@ -254,3 +260,35 @@ async def test_a_damaged_vehicle_store_loses_only_what_is_damaged(
     assert cars[VIN].schedule is None
     assert cars[VIN_2].status.battery_level is None
     assert hass.states.get("sensor.test_battery_level").state == "55"  # type: ignore[union-attr]
+
+
+async def test_deleting_an_entry_that_failed_to_start_leaves_nothing_behind(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    fleet: FakeFleet,
+    aioclient_mock: AiohttpClientMocker,
+    hass_storage: dict[str, Any],
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """Tesla refused the login at setup; counts waiting to be saved go too."""
+
+    async def remove(store: Store[Any]) -> None:
+        # As Home Assistant's own (the test harness's only drops the data):
+        # the store's own save still waiting is cancelled.
+        store._async_cleanup_delay_listener()
+        store._async_cleanup_final_write_listener()
+        hass_storage.pop(store.key, None)
+
+    mock_config_entry.add_to_hass(hass)
+    fleet.fail_next("list", 401, {"error": "token expired"})  # counted, saved later
+    aioclient_mock.post(TOKEN_URL, status=401, json={"error": "login_required"})
+    await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert mock_config_entry.state is ConfigEntryState.SETUP_ERROR
+    with patch.object(Store, "async_remove", remove):
+        await hass.config_entries.async_remove(mock_config_entry.entry_id)
+        await hass.async_block_till_done()
+    freezer.tick(timedelta(minutes=5))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+    assert not [key for key in hass_storage if mock_config_entry.entry_id in key]

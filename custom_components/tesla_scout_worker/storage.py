@@ -12,6 +12,7 @@ from typing import Any
 
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.storage import Store
+from homeassistant.util.hass_dict import HassKey
 
 from .const import DOMAIN
 from .domain.tracker import Car, KnownSchedule, VehicleStatus
@@ -22,13 +23,41 @@ SAVE_DELAY_S = 10.0
 type Restored = dict[str, tuple[VehicleStatus, KnownSchedule | None]]
 
 
+_ENTRY_STORES: HassKey[dict[str, Store[dict[str, Any]]]] = HassKey(f"{DOMAIN}_stores")
+
+
+def entry_store(
+    hass: HomeAssistant, entry_id: str, name: str, version: int
+) -> Store[dict[str, Any]]:
+    """The one ``Store`` of an entry's ``name`` data (cars, counts, token).
+
+    Whoever saves and whoever deletes share it, so deleting the entry also
+    cancels a delayed save still waiting (an entry whose setup failed left
+    one behind, and the file came back after the deletion).
+    """
+    stores = hass.data.setdefault(_ENTRY_STORES, {})
+    key = f"{DOMAIN}.{entry_id}.{name}"
+    if (store := stores.get(key)) is None:
+        store = stores[key] = Store(hass, version, key)
+    return store
+
+
+async def async_remove_entry_store(
+    hass: HomeAssistant, entry_id: str, name: str, version: int
+) -> None:
+    """Delete an entry's ``name`` data and cancel any save still waiting."""
+    store = entry_store(hass, entry_id, name, version)
+    hass.data[_ENTRY_STORES].pop(store.key, None)
+    await store.async_remove()
+
+
 def _store(hass: HomeAssistant, entry_id: str) -> Store[dict[str, Any]]:
-    return Store(hass, STORAGE_VERSION, f"{DOMAIN}.{entry_id}.vehicles")
+    return entry_store(hass, entry_id, "vehicles", STORAGE_VERSION)
 
 
 async def async_remove_vehicles(hass: HomeAssistant, entry_id: str) -> None:
     """Delete an entry's stored cars (the entry is being deleted)."""
-    await _store(hass, entry_id).async_remove()
+    await async_remove_entry_store(hass, entry_id, "vehicles", STORAGE_VERSION)
 
 
 def _encode_schedule(schedule: KnownSchedule | None) -> dict[str, Any] | None:

@@ -50,6 +50,7 @@ from .fleet import (
 from .fleet.auth import TOKEN_URL, refresh_token
 from .fleet.transport import RequestListener
 from .listeners import Listeners
+from .storage import async_remove_entry_store, entry_store
 
 if TYPE_CHECKING:
     from homeassistant.config_entries import ConfigEntry
@@ -86,7 +87,7 @@ TOKEN_STORE_VERSION = 1
 
 
 def _token_store(hass: HomeAssistant, entry_id: str) -> Store[dict[str, Any]]:
-    return Store(hass, TOKEN_STORE_VERSION, f"{DOMAIN}.{entry_id}.token")
+    return entry_store(hass, entry_id, "token", TOKEN_STORE_VERSION)
 
 
 async def async_adopt_saved_token(hass: HomeAssistant, entry: ConfigEntry[Any]) -> None:
@@ -112,7 +113,7 @@ async def async_adopt_saved_token(hass: HomeAssistant, entry: ConfigEntry[Any]) 
 
 async def async_remove_saved_token(hass: HomeAssistant, entry_id: str) -> None:
     """Delete an entry's saved token (the entry is being deleted)."""
-    await _token_store(hass, entry_id).async_remove()
+    await async_remove_entry_store(hass, entry_id, "token", TOKEN_STORE_VERSION)
     hass.data.get(_REFRESHES_KEY, {}).pop(entry_id, None)
 
 

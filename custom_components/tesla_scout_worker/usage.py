@@ -16,21 +16,21 @@ from homeassistant.helpers.event import async_track_time_change
 from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 
-from .const import DOMAIN
 from .fleet import RequestCategory, UsageTotals
 from .listeners import Listeners
+from .storage import async_remove_entry_store, entry_store
 
 STORAGE_VERSION = 1
 SAVE_DELAY = 30.0
 
 
 def _store(hass: HomeAssistant, entry_id: str) -> Store[dict[str, Any]]:
-    return Store(hass, STORAGE_VERSION, f"{DOMAIN}.{entry_id}.usage")
+    return entry_store(hass, entry_id, "usage", STORAGE_VERSION)
 
 
 async def async_remove_usage(hass: HomeAssistant, entry_id: str) -> None:
     """Delete an entry's stored counts (the entry is being deleted)."""
-    await _store(hass, entry_id).async_remove()
+    await async_remove_entry_store(hass, entry_id, "usage", STORAGE_VERSION)
 
 
 class UsageTracker:
