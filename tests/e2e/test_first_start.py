@@ -19,7 +19,6 @@ import os
 from pathlib import Path
 import shutil
 import socket
-import time
 from typing import Any
 
 import aiohttp
@@ -85,7 +84,6 @@ async def test_a_first_start_needs_no_click_but_the_login(
     stack: Stack, chromium: str
 ) -> None:
     """From an empty folder to a car at home with a plan, its schedule in the car."""
-    began = time.monotonic()
     async with aiohttp.ClientSession() as session:
         entry_id = await stack.bootstrap(session)
         onboarding = await stack.call(session, "GET", "/api/onboarding", auth=False)
@@ -140,7 +138,6 @@ async def test_a_first_start_needs_no_click_but_the_login(
             d for d in devices if [DOMAIN, VIN] in [list(i) for i in d["identifiers"]]
         ]
         await _screenshots(stack, chromium, car["id"])
-    assert time.monotonic() - began < 180
 
 
 async def _events_until_worker_finished(
