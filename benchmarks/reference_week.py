@@ -585,6 +585,28 @@ def markdown(report: dict[str, Any]) -> str:
         + ", ".join(f"D/{k} {v}" for k, v in ratios["usd_state_free"].items())
         + "."
     )
+    if seeds := report.get("seeds"):
+        lines += [
+            "",
+            "Other draws of the departure jitter (D / D_presence):",
+            "",
+            "| seed | `vehicle_data`/day | awake h/day caused | "
+            "latency median / max (min) | arrivals seen |",
+            "|---|---|---|---|---|",
+        ]
+        for row in seeds:
+            d, p = row["D"], row["D_presence"]
+            lines.append(
+                f"| {row['seed']} | {d['vehicle_data_per_day']:.2f} / "
+                f"{p['vehicle_data_per_day']:.2f} | "
+                f"{d['awake_hours_caused_per_day']:.2f} / "
+                f"{p['awake_hours_caused_per_day']:.2f} | "
+                f"{d['arrival_latency_min_median']:.1f} / "
+                f"{d['arrival_latency_min_max']:.1f} and "
+                f"{p['arrival_latency_min_median']:.1f} / "
+                f"{p['arrival_latency_min_max']:.1f} | "
+                f"{d['arrivals_detected']} / {p['arrivals_detected']} |"
+            )
     return "\n".join(lines) + "\n"
 
 
@@ -640,7 +662,30 @@ def chart(report: dict[str, Any], path: Path) -> None:
     image.save(path)
 
 
-async def main(days: int, seed: int, fleet_sizes: tuple[int, ...]) -> dict[str, Any]:
+SEED_KEYS = (
+    "vehicle_data_per_day",
+    "awake_hours_caused_per_day",
+    "arrival_latency_min_median",
+    "arrival_latency_min_max",
+    "arrivals_detected",
+)
+
+
+async def other_seeds(days: int, seed: int, count: int) -> list[dict[str, Any]]:
+    """D and D_presence on other draws of the departure jitter (the same week)."""
+    rows = []
+    for other in range(seed + 1, seed + 1 + count):
+        row: dict[str, Any] = {"seed": other}
+        for key in ("D", "D_presence"):
+            figures = summary(await measure(key, days=days, seed=other))
+            row[key] = {name: figures[name] for name in SEED_KEYS}
+        rows.append(row)
+    return rows
+
+
+async def main(
+    days: int, seed: int, fleet_sizes: tuple[int, ...], other_seed_count: int = 4
+) -> dict[str, Any]:
     """Run everything and write the results."""
     began = time_module.perf_counter()
     baseline = await measure(BASELINE, days=days, seed=seed)
@@ -676,6 +721,7 @@ async def main(days: int, seed: int, fleet_sizes: tuple[int, ...]) -> dict[str, 
             },
         },
         "scale": await scale(1, seed, fleet_sizes),
+        "seeds": await other_seeds(days, seed, other_seed_count),
     }
     report["scenario"]["run_seconds"] = round(time_module.perf_counter() - began, 1)
     return report
@@ -693,9 +739,17 @@ if __name__ == "__main__":
     parser.add_argument("--days", type=int, default=7)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--no-scale", action="store_true")
+    parser.add_argument(
+        "--other-seeds", type=int, default=4, help="D and D_presence on more seeds"
+    )
     arguments = parser.parse_args()
     result = asyncio.run(
-        main(arguments.days, arguments.seed, () if arguments.no_scale else (1, 10, 50))
+        main(
+            arguments.days,
+            arguments.seed,
+            () if arguments.no_scale else (1, 10, 50),
+            arguments.other_seeds,
+        )
     )
     write(result)
     print(markdown(result))
