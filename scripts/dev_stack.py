@@ -35,12 +35,14 @@ from zoneinfo import ZoneInfo
 
 import aiohttp
 
+from simulator import DEFAULT_VIN, HOME_WARSAW
+
 REPO = Path(__file__).resolve().parent.parent
 DOMAIN = "tesla_scout_worker"
 USER, PASSWORD = "dev", "dev-password"
-HOME = {"latitude": 52.2297, "longitude": 21.0122, "radius": 100}
-"""The simulator's home (``simulator.HOME_WARSAW``), the integration's geofence."""
-VIN = "LRW3F7EK4NC000001"
+HOME = {"latitude": HOME_WARSAW[0], "longitude": HOME_WARSAW[1], "radius": 100}
+"""The simulator's home, the integration's geofence."""
+VIN = DEFAULT_VIN
 CAR = "sim_model_3"
 """The simulated car's entity id prefix (its name, "Sim Model 3")."""
 CORE_CONFIG: dict[str, Any] = {
@@ -564,7 +566,10 @@ def _interrupt(_signum: int, _frame: object) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``scripts/develop``: run the stack in the foreground until Ctrl+C."""
+    """``scripts/develop``: run the stack in the foreground until Ctrl+C.
+
+    Run as ``python -m scripts.dev_stack`` from the repository's root.
+    """
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config", type=Path, default=REPO / "config")
     parser.add_argument("--port", type=int, default=8123, help="Home Assistant's")
