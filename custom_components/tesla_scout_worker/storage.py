@@ -43,11 +43,10 @@ def entry_store(
 
 
 async def async_remove_entry_store(
-    hass: HomeAssistant, entry_id: str, name: str, version: int
+    hass: HomeAssistant, store: Store[dict[str, Any]]
 ) -> None:
-    """Delete an entry's ``name`` data and cancel any save still waiting."""
-    store = entry_store(hass, entry_id, name, version)
-    hass.data[_ENTRY_STORES].pop(store.key, None)
+    """Delete one of :func:`entry_store`'s stores and cancel its waiting save."""
+    hass.data.get(_ENTRY_STORES, {}).pop(store.key, None)
     await store.async_remove()
 
 
@@ -57,7 +56,7 @@ def _store(hass: HomeAssistant, entry_id: str) -> Store[dict[str, Any]]:
 
 async def async_remove_vehicles(hass: HomeAssistant, entry_id: str) -> None:
     """Delete an entry's stored cars (the entry is being deleted)."""
-    await async_remove_entry_store(hass, entry_id, "vehicles", STORAGE_VERSION)
+    await async_remove_entry_store(hass, _store(hass, entry_id))
 
 
 def _encode_schedule(schedule: KnownSchedule | None) -> dict[str, Any] | None:

@@ -113,7 +113,7 @@ async def async_adopt_saved_token(hass: HomeAssistant, entry: ConfigEntry[Any]) 
 
 async def async_remove_saved_token(hass: HomeAssistant, entry_id: str) -> None:
     """Delete an entry's saved token (the entry is being deleted)."""
-    await async_remove_entry_store(hass, entry_id, "token", TOKEN_STORE_VERSION)
+    await async_remove_entry_store(hass, _token_store(hass, entry_id))
     hass.data.get(_REFRESHES_KEY, {}).pop(entry_id, None)
 
 

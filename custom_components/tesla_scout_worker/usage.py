@@ -30,7 +30,7 @@ def _store(hass: HomeAssistant, entry_id: str) -> Store[dict[str, Any]]:
 
 async def async_remove_usage(hass: HomeAssistant, entry_id: str) -> None:
     """Delete an entry's stored counts (the entry is being deleted)."""
-    await async_remove_entry_store(hass, entry_id, "usage", STORAGE_VERSION)
+    await async_remove_entry_store(hass, _store(hass, entry_id))
 
 
 class UsageTracker:
