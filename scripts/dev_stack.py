@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 import contextlib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -215,17 +215,25 @@ class Stack:
                 raise StackError(msg)
             return json.loads(body) if body else None
 
-    async def ws(
-        self, session: aiohttp.ClientSession, *commands: dict[str, Any]
-    ) -> list[Any]:
-        """Send WebSocket commands, one after the other; return their results."""
-        results: list[Any] = []
+    @contextlib.asynccontextmanager
+    async def websocket(
+        self, session: aiohttp.ClientSession
+    ) -> AsyncIterator[aiohttp.ClientWebSocketResponse]:
+        """Home Assistant's WebSocket API, authenticated with the stack's token."""
         async with session.ws_connect(f"{self.ha_url}/api/websocket") as socket:
             await socket.receive_json()  # auth_required
             await socket.send_json({"type": "auth", "access_token": self.token})
             if (await socket.receive_json())["type"] != "auth_ok":
                 msg = "WebSocket authentication failed"
                 raise StackError(msg)
+            yield socket
+
+    async def ws(
+        self, session: aiohttp.ClientSession, *commands: dict[str, Any]
+    ) -> list[Any]:
+        """Send WebSocket commands, one after the other; return their results."""
+        results: list[Any] = []
+        async with self.websocket(session) as socket:
             for number, command in enumerate(commands, start=1):
                 await socket.send_json({"id": number, **command})
                 while (answer := await socket.receive_json())["id"] != number:
@@ -313,6 +321,11 @@ class Stack:
             session, "GET", f"/api/config/config_entries/entry?domain={DOMAIN}"
         )
         return entries
+
+    async def _entry_state(self, session: aiohttp.ClientSession, entry_id: str) -> str:
+        """One entry's state (``loaded``, ``setup_error`` …)."""
+        entries = await self.entries(session)
+        return str(next(e["state"] for e in entries if e["entry_id"] == entry_id))
 
     async def _onboarding(
         self, session: aiohttp.ClientSession
@@ -469,9 +482,9 @@ class Stack:
             raise StackError(msg)
 
         async def reloaded() -> bool:
-            entries = await self.entries(session)
             state = await self.call(session, "GET", f"/api/states/{departure}")
-            return bool(entries[0]["state"] == "loaded" and state["state"] == wanted)
+            loaded = await self._entry_state(session, entry_id) == "loaded"
+            return bool(loaded and state["state"] == wanted)
 
         await self.wait_for("the entry to reload with the new options", reloaded)
 
@@ -484,9 +497,8 @@ class Stack:
         """
 
         async def settled() -> str | None:
-            entries = await self.entries(session)
-            state = next(e["state"] for e in entries if e["entry_id"] == entry_id)
-            return None if state in {"not_loaded", "setup_in_progress"} else str(state)
+            state = await self._entry_state(session, entry_id)
+            return None if state in {"not_loaded", "setup_in_progress"} else state
 
         if await self.wait_for("the integration to start", settled) == "loaded":
             return True

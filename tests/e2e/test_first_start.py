@@ -12,13 +12,12 @@ frontend and Playwright (``requirements_dev.txt``) and Debian's ``chromium``.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 import contextlib
 from datetime import datetime
 import os
 from pathlib import Path
 import shutil
-import socket
 from typing import Any
 
 import aiohttp
@@ -43,14 +42,6 @@ EVENT = f"{DOMAIN}_event"
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 
 
-def free_port() -> int:
-    """A TCP port nobody listens on now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 @pytest.fixture
 def chromium() -> str:
     """Debian's Chromium, or a skip saying why it could not be installed."""
@@ -63,9 +54,16 @@ def chromium() -> str:
 
 
 @pytest.fixture
-async def stack(tmp_path: Path) -> AsyncIterator[Stack]:
+async def stack(
+    tmp_path: Path, unused_tcp_port_factory: Callable[[], int]
+) -> AsyncIterator[Stack]:
     """The development stack in a temporary folder, stopped cleanly after."""
-    stack = Stack(tmp_path / "config", free_port(), free_port(), echo=False)
+    stack = Stack(
+        tmp_path / "config",
+        unused_tcp_port_factory(),
+        unused_tcp_port_factory(),
+        echo=False,
+    )
     stack.start()
     groups = [process.pid for process in stack.processes]
     try:
@@ -99,10 +97,7 @@ async def test_a_first_start_needs_no_click_but_the_login(
             assert f"sensor.{CAR}_{key}" in states
         assert states[f"switch.{CAR}_smart_charging"]["state"] == "on"
 
-        async with session.ws_connect(f"{stack.ha_url}/api/websocket") as events:
-            await events.receive_json()
-            await events.send_json({"type": "auth", "access_token": stack.token})
-            assert (await events.receive_json())["type"] == "auth_ok"
+        async with stack.websocket(session) as events:
             await events.send_json(
                 {"id": 1, "type": "subscribe_events", "event_type": EVENT}
             )
