@@ -22,7 +22,12 @@ from .domain.tracker import VehicleTracker
 from .fleet import TeslaFleetClient
 from .models import TeslaScoutWorkerConfigEntry, TeslaScoutWorkerData
 from .scout import ScoutCoordinator, home_from_options
-from .tokens import TokenManager, TokenRefreshFailedError, async_adopt_saved_token
+from .tokens import (
+    TokenManager,
+    TokenRefreshFailedError,
+    TokenRefreshRateLimitedError,
+    async_adopt_saved_token,
+)
 from .usage import UsageTracker
 from .worker import WorkerScheduler
 
@@ -41,6 +46,15 @@ async def async_build_runtime(
     except TokenRefreshFailedError as err:
         raise ConfigEntryNotReady(
             translation_domain=DOMAIN, translation_key="token_refresh_unavailable"
+        ) from err
+    except TokenRefreshRateLimitedError as err:
+        # A setup retry (Home Assistant's come 5, 15, 35… s after the first
+        # try) inside the one-minute limit or Tesla's Retry-After: not ready
+        # yet, never a setup error that waits for the user.
+        raise ConfigEntryNotReady(
+            translation_domain=DOMAIN,
+            translation_key="token_refresh_waiting",
+            translation_placeholders=err.translation_placeholders,
         ) from err
     client = TeslaFleetClient(
         session=session,
