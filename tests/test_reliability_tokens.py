@@ -11,12 +11,15 @@ import asyncio
 from collections.abc import Callable
 from datetime import timedelta
 import logging
+import re
 import time
 from typing import Any
 
+import aiohttp
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import (
@@ -29,7 +32,7 @@ from pytest_homeassistant_custom_component.test_util.aiohttp import (
 )
 from yarl import URL
 
-from custom_components.tesla_scout_worker.const import DOMAIN
+from custom_components.tesla_scout_worker.const import CONF_COMMAND_PROXY_URL, DOMAIN
 
 from .conftest import TOKEN_URL, access_token, token_calls, token_data
 from .fake_fleet import FakeFleet
@@ -108,14 +111,15 @@ async def wait_for_state(
     wanted: ConfigEntryState,
     *,
     limit: timedelta = timedelta(minutes=10),
-) -> timedelta:
+) -> ConfigEntryState:
     """Let time pass in 5 s steps (setup retries fire) until ``wanted``."""
     started = dt_util.utcnow()
     while entry.state is not wanted and dt_util.utcnow() - started < limit:
         freezer.tick(5)
         async_fire_time_changed(hass)
         await hass.async_block_till_done()
-    return dt_util.utcnow() - started
+    state: ConfigEntryState = entry.state
+    return state
 
 
 @pytest.mark.parametrize(
@@ -150,9 +154,11 @@ async def test_a_token_endpoint_blip_at_startup_recovers_by_itself(
     assert not await hass.config_entries.async_setup(mock_config_entry.entry_id)
     assert mock_config_entry.state is ConfigEntryState.SETUP_RETRY
 
-    await wait_for_state(hass, mock_config_entry, freezer, ConfigEntryState.LOADED)
+    state = await wait_for_state(
+        hass, mock_config_entry, freezer, ConfigEntryState.LOADED
+    )
 
-    assert mock_config_entry.state is ConfigEntryState.LOADED
+    assert state is ConfigEntryState.LOADED
     assert len(posts) == 2
     # Nothing was sent before the limit (and Tesla's Retry-After) allowed it.
     assert posts[1] - posts[0] >= earliest_retry_s
@@ -236,13 +242,186 @@ async def test_a_reload_while_a_refresh_is_in_flight_joins_it(
     assert bearer == f"Bearer {token['access_token']}"
 
 
-def our_records(
-    caplog: pytest.LogCaptureFixture, level: int
-) -> list[logging.LogRecord]:
-    """Records of this integration's loggers at ``level`` exactly."""
+def said(caplog: pytest.LogCaptureFixture) -> list[tuple[int, str]]:
+    """What this integration's loggers said at INFO or above, in order."""
     package = f"custom_components.{DOMAIN}"
     return [
-        record
+        (record.levelno, record.getMessage())
         for record in caplog.records
-        if record.name.startswith(package) and record.levelno == level
+        if record.name.startswith(package) and record.levelno >= logging.INFO
+    ]
+
+
+async def let_time_pass(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    duration: timedelta,
+    *,
+    every: Callable[[], Any] | None = None,
+    step: timedelta = timedelta(minutes=1),
+) -> None:
+    """Move the clock minute by minute; timers (scout checks, retries) fire."""
+    end = dt_util.utcnow() + duration
+    while dt_util.utcnow() < end:
+        if every is not None:
+            await every()
+        freezer.tick(step)
+        async_fire_time_changed(hass)
+        await hass.async_block_till_done()
+
+
+async def test_a_token_endpoint_down_for_hours_is_logged_once(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    fleet: FakeFleet,
+    aioclient_mock: AiohttpClientMocker,
+    freezer: FrozenDateTimeFactory,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Four hours of 503s: one warning when it starts, one line when it ends."""
+    freezer.move_to(START)
+    mock_config_entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(
+        mock_config_entry,
+        data={**mock_config_entry.data, "token": token_data(expires_in=600)},
+    )
+    down: list[Answer | BaseException] = [status(503)] * 10_000
+    posts = token_endpoint(aioclient_mock, down)
+    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+    caplog.clear()
+
+    await let_time_pass(hass, freezer, timedelta(hours=4))
+    attempts = len(posts)
+    down.clear()
+    await let_time_pass(hass, freezer, timedelta(minutes=30))
+
+    assert attempts >= 10, "the refresh was tried all along"
+    assert len(posts) == attempts + 1
+    assert mock_config_entry.state is ConfigEntryState.LOADED
+    assert said(caplog) == [
+        (
+            logging.WARNING,
+            "Tesla's token endpoint cannot be reached (ServerError); the token is "
+            "refreshed at most once a minute until it answers",
+        ),
+        # An hour after the token ran out the entities went unavailable: Home
+        # Assistant's coordinator says so once, with our reason, and once
+        # that the data is back.
+        (
+            logging.ERROR,
+            "Error fetching tesla_scout_worker data: No valid access token for an "
+            "hour (TokenRefreshFailedError): Tesla's token service has not "
+            "refreshed it; the vehicle entities are unavailable until it does",
+        ),
+        (logging.INFO, "Tesla's token endpoint can be reached again"),
+        (logging.INFO, "Fetching tesla_scout_worker data recovered"),
+    ]
+
+
+async def test_a_fleet_api_down_for_hours_is_logged_once(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    fleet: FakeFleet,
+    freezer: FrozenDateTimeFactory,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Four hours of 503s from the Fleet API, then it answers."""
+    freezer.move_to(START)
+    mock_config_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+    caplog.clear()
+
+    async def keep_failing() -> None:
+        while len(fleet.faults) < 3:
+            fleet.fail_next("list", 503, "<html>Service unavailable</html>")
+
+    await let_time_pass(hass, freezer, timedelta(hours=4), every=keep_failing)
+    checks = fleet.count("list")
+    fleet.faults.clear()
+    await let_time_pass(hass, freezer, timedelta(minutes=30))
+
+    assert checks >= 10
+    state = hass.states.get("sensor.test_vehicle_state")
+    assert state is not None
+    assert state.state == "asleep"
+    assert said(caplog) == [
+        (logging.WARNING, "Tesla cannot be reached: ServerError"),
+        # After an hour the entities went unavailable: the coordinator says so
+        # once, and once that the data is back (not a second line of ours).
+        (
+            logging.ERROR,
+            "Error fetching tesla_scout_worker data: Tesla's Fleet API has not "
+            "answered for an hour (ServerError); the vehicle entities are "
+            "unavailable until it does",
+        ),
+        (logging.INFO, "Fetching tesla_scout_worker data recovered"),
+    ]
+
+
+PROXY_URL = "https://proxy.local:4443"
+
+
+async def test_a_command_proxy_down_for_hours_is_logged_once(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    fleet: FakeFleet,
+    aioclient_mock: AiohttpClientMocker,
+    freezer: FrozenDateTimeFactory,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The proxy is off for four hours; the user tries a command every half hour."""
+    freezer.move_to(START)
+    fleet.cars[next(iter(fleet.cars))].state = "online"
+    proxy_down = True
+    sent: list[str] = []
+
+    async def proxy(
+        method: str, url: URL, data: dict[str, Any]
+    ) -> AiohttpClientMockResponse:
+        sent.append(url.path)
+        if proxy_down:
+            raise aiohttp.ClientConnectionError("Connection refused")
+        return AiohttpClientMockResponse(
+            method, url, json={"response": {"result": True, "reason": ""}}
+        )
+
+    aioclient_mock.post(re.compile(rf"^{re.escape(PROXY_URL)}/.*$"), side_effect=proxy)
+    mock_config_entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(
+        mock_config_entry,
+        options={**mock_config_entry.options, CONF_COMMAND_PROXY_URL: PROXY_URL},
+    )
+    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+    caplog.clear()
+    failures: list[str | None] = []
+
+    async def start_charging() -> None:
+        if dt_util.utcnow().minute % 30:
+            return
+        try:
+            await hass.services.async_call(
+                "switch",
+                "turn_on",
+                {"entity_id": "switch.test_charging"},
+                blocking=True,
+            )
+        except HomeAssistantError as err:
+            failures.append(err.translation_key)
+
+    await let_time_pass(hass, freezer, timedelta(hours=4), every=start_charging)
+    proxy_down = False
+    await let_time_pass(hass, freezer, timedelta(minutes=30), every=start_charging)
+
+    assert len(sent) == 9
+    assert failures == ["cannot_reach_tesla"] * 8
+    assert said(caplog) == [
+        (
+            logging.WARNING,
+            "The command proxy cannot be reached (no answer); commands are not "
+            "sent until it answers",
+        ),
+        (logging.INFO, "The command proxy can be reached again"),
     ]

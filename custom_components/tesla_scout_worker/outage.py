@@ -8,6 +8,8 @@ attempts in between go to the debug log.
 from __future__ import annotations
 
 from .const import LOGGER
+from .fleet.billing import RequestCategory
+from .fleet.transport import RequestListener
 
 
 class OutageLog:
@@ -34,3 +36,25 @@ class OutageLog:
         if self.down:
             self.down = False
             LOGGER.info("%s can be reached again", self.service)
+
+
+def watch_command_proxy(record: RequestListener) -> RequestListener:
+    """The client's request listener when commands go through a proxy.
+
+    Every command goes to the proxy (and nothing else does): a command that
+    got no answer at all (refused connection, timeout, TLS failure) means the
+    proxy is away; any answer, even the car's refusal, means it is there.
+    Each request is still counted by ``record``.
+    """
+    proxy = OutageLog("The command proxy", "commands are not sent until it answers")
+
+    def listener(category: RequestCategory, status: int | None) -> None:
+        record(category, status)
+        if category is not RequestCategory.COMMAND:
+            return
+        if status is None:
+            proxy.failed("no answer")
+        else:
+            proxy.answered()
+
+    return listener

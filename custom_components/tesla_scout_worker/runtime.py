@@ -21,6 +21,7 @@ from .const import (
 from .domain.tracker import VehicleTracker
 from .fleet import TeslaFleetClient
 from .models import TeslaScoutWorkerConfigEntry, TeslaScoutWorkerData
+from .outage import watch_command_proxy
 from .scout import ScoutCoordinator, home_from_options
 from .tokens import (
     TokenManager,
@@ -56,13 +57,16 @@ async def async_build_runtime(
             translation_key="token_refresh_waiting",
             translation_placeholders=err.translation_placeholders,
         ) from err
+    proxy_url = entry.options.get(CONF_COMMAND_PROXY_URL) or None
     client = TeslaFleetClient(
         session=session,
         token_provider=tokens,
         api_base_url=entry.data[CONF_API_BASE_URL],
-        command_base_url=entry.options.get(CONF_COMMAND_PROXY_URL) or None,
+        command_base_url=proxy_url,
         command_ssl=await async_command_ssl(hass, entry.options),
-        on_request=usage.record,
+        on_request=usage.record
+        if proxy_url is None
+        else watch_command_proxy(usage.record),
     )
     tracker = VehicleTracker(
         client, list(entry.data[CONF_VINS]), home_from_options(hass, entry.options)
