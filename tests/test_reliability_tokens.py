@@ -174,6 +174,37 @@ async def test_a_token_endpoint_blip_at_startup_recovers_by_itself(
     assert bearers == {f"Bearer {token['access_token']}"}
 
 
+async def test_a_blip_while_the_token_still_works_does_not_delay_setup(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    fleet: FakeFleet,
+    aioclient_mock: AiohttpClientMocker,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """Four minutes left and a 503: the entry loads with the token it has.
+
+    The refresh is tried again when the limit allows and something needs it.
+    """
+    freezer.move_to(START)
+    mock_config_entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(
+        mock_config_entry,
+        data={**mock_config_entry.data, "token": token_data(expires_in=240)},
+    )
+    current = mock_config_entry.data["token"]["access_token"]
+    posts = token_endpoint(aioclient_mock, [status(503)])
+
+    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+
+    assert mock_config_entry.state is ConfigEntryState.LOADED
+    assert len(posts) == 1
+    assert fleet.count("list") == 1
+    assert aioclient_mock.mock_calls[-1][3]["Authorization"] == f"Bearer {current}"
+    await let_time_pass(hass, freezer, timedelta(minutes=16))
+    assert len(posts) == 2
+    assert mock_config_entry.data["token"]["refresh_token"] == "EU_refresh-3"
+
+
 def held_token_endpoint(
     aioclient_mock: AiohttpClientMocker,
 ) -> tuple[asyncio.Event, asyncio.Event, list[str]]:
