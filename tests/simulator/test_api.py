@@ -319,7 +319,10 @@ async def test_other_sections(
 async def test_missing_scopes(client: Client, sim: FleetSimulator) -> None:
     no_location = bearer(sim.issue_tokens(scopes=["openid", "vehicle_device_data"]))
     status, body = await _data(client, no_location, "?endpoints=location_data")
-    assert (status, body["error"]) == (403, "Unauthorized missing scopes")
+    assert (status, body["error"]) == (
+        403,
+        "Unauthorized missing scopes vehicle_location for vehicle data access",
+    )
     assert (await _data(client, no_location, "?endpoints=charge_state"))[0] == 200
     no_data = bearer(sim.issue_tokens(scopes=["openid"]))
     assert (await _data(client, no_data))[0] == 403
