@@ -1,8 +1,9 @@
 """JSON shapes of Tesla's answers, filled with a simulated vehicle's live values.
 
-The ``vehicle_data`` sections start from a real answer (``data/vehicle_data.json``,
-an anonymised EU Model 3) so that every field a client might read exists with
-Tesla's type and quirks; the simulator overwrites the values it models.
+The ``vehicle_data`` sections start from real answers (``data/vehicle_data.json``,
+assembled from public captures listed in ``data/SOURCES.md``) so that every
+field a client might read exists with Tesla's type and quirks; the simulator
+overwrites the values it models.
 """
 
 from __future__ import annotations
@@ -102,6 +103,7 @@ def vehicle_record(sim: FleetSimulator, v: SimVehicle) -> dict[str, Any]:
 
 def _plain_record(sim: FleetSimulator, v: SimVehicle) -> dict[str, Any]:
     digest = hashlib.sha256(v.vin.encode()).hexdigest()
+    tokens = None if v.mobile_access_disabled else [digest[:16], digest[16:32]]
     return {
         "id": v.id,
         "user_id": sim.user_id,
@@ -112,7 +114,7 @@ def _plain_record(sim: FleetSimulator, v: SimVehicle) -> dict[str, Any]:
         "display_name": v.display_name,
         "option_codes": None,
         "granular_access": {"hide_private": False},
-        "tokens": [digest[:16], digest[16:32]],
+        "tokens": tokens,
         "state": sim.state(v.vin),
         "in_service": False,
         "id_s": str(v.id),
@@ -122,6 +124,9 @@ def _plain_record(sim: FleetSimulator, v: SimVehicle) -> dict[str, Any]:
         "backseat_token_updated_at": None,
         "ble_autopair_enrolled": False,
         "command_signing": v.command_signing,
+        # As a 2024 list shows a car whose owner switched mobile access off:
+        # the flag set and no tokens (teslatte testdata/products_ulr_2024_08_14).
+        "mobile_access_disabled": v.mobile_access_disabled,
     }
 
 

@@ -36,6 +36,7 @@ RECORD_KEYS = {
     "backseat_token_updated_at",
     "ble_autopair_enrolled",
     "command_signing",
+    "mobile_access_disabled",
 }
 POSITION_KEYS = {
     "latitude",
@@ -307,7 +308,8 @@ async def test_other_sections(
         "charge_schedule_data",
         "preconditioning_schedule_data",
     }
-    assert data["closures_state"]["locked"] is False
+    # A parked car, locked, as in the capture the template comes from.
+    assert data["closures_state"]["locked"] is True
     assert data["charge_schedule_data"]["charge_schedules"] == []
     assert data["charge_schedule_data"]["max_num_charge_schedules"] == 10
     assert data["preconditioning_schedule_data"]["precondition_schedules"] == []

@@ -183,7 +183,12 @@ async def test_mobile_access_disabled_is_one_cars_401(clock: ManualClock) -> Non
     }
     assert answers == [(401, refused)] * 4
     assert other[0] == listed[0] == record[0] == 200
-    assert [v["vin"] for v in listed[1]["response"]] == [VIN, SECOND_VIN]
+    mine, shared = listed[1]["response"]
+    assert [mine["vin"], shared["vin"]] == [VIN, SECOND_VIN]
+    # The record says so, and has no tokens (a 2024 capture of such a car).
+    assert (shared["mobile_access_disabled"], shared["tokens"]) == (True, None)
+    assert mine["mobile_access_disabled"] is False
+    assert len(mine["tokens"]) == 2
     # Answers below 500 are billed.
     assert sim.stats.billable_total == 7
 
