@@ -7,7 +7,14 @@ Routes:
 - ``/proxy/api/1/...`` and ``/proxy/health``: the same API as seen through
   Tesla's ``tesla-http-proxy`` (commands signed, asleep commands answer 500).
 - ``/oauth2/v3/token``: the token endpoint (not billed).
-- ``/sim/...``: control and inspection for tests and development.
+- ``/sim/...``: control and inspection for tests and development. Real answers
+  Tesla has been seen to give (``data/SOURCES.md``) are switched on per car by
+  ``POST /sim/vehicles/{vin}`` (``removed``, ``mobile_access_disabled``,
+  ``record_overrides``/``record_missing``, ``data_overrides``/``data_missing``,
+  ``charger_report``, ``gps_lag_s``, ``schedule_ids``, ``renumber_schedules``,
+  ``float32_positions``) and for the account by ``POST /sim/account``
+  (``monthly_limit_usd``, ``account_disabled``, ``retry_after_header``,
+  ``drive_state_needs_location``).
 
 Every Tesla request is logged and counted in exactly one place: the
 middleware, after the answer (scripted fault or handler) is known.

@@ -538,3 +538,11 @@ async def test_bad_account_settings_are_refused(
     response = await client.post("/sim/account", json=body)
     assert response.status == 400
     assert await (await client.get("/sim/account")).json() == before
+
+
+def test_a_disabled_account_comes_back_with_the_new_year() -> None:
+    clock = ManualClock(datetime(2025, 12, 31, 23, 0, tzinfo=UTC).timestamp())
+    sim = FleetSimulator(clock)
+    assert sim.account_disabled_until() is None
+    sim.account_disabled = True
+    assert sim.account_disabled_until() == datetime(2026, 1, 1, tzinfo=UTC).timestamp()
