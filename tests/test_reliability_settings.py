@@ -5,16 +5,26 @@ Issue 19, items 1, 8, 9 and 10, as a user meets them at the Home Assistant level
 
 from __future__ import annotations
 
+from datetime import timedelta
+from typing import Any
 from unittest.mock import AsyncMock
 
 from freezegun.api import FrozenDateTimeFactory
+from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import ATTR_ENTITY_ID
 from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.exceptions import ServiceValidationError
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_fire_time_changed,
+)
 
-from .conftest import VIN
+from custom_components.tesla_scout_worker.const import CONF_API_BASE_URL, CONF_VINS
+from custom_components.tesla_scout_worker.domain.tracker import Home
+
+from .conftest import API_BASE_URL, HOME, VIN
 from .fake_fleet import FakeCar, FakeFleet
 
 
@@ -42,6 +52,18 @@ async def start(hass: HomeAssistant, entry: MockConfigEntry) -> None:
     await hass.async_block_till_done(wait_background_tasks=True)
     # Waiting for a woken car takes no real time here.
     entry.runtime_data.worker.worker._sleep = AsyncMock()
+
+
+async def scout_cycles(
+    hass: HomeAssistant, entry: MockConfigEntry, freezer: FrozenDateTimeFactory, n: int
+) -> None:
+    """Let ``n`` scout intervals pass."""
+    for _ in range(n):
+        interval = entry.runtime_data.scout.update_interval
+        assert interval is not None
+        freezer.tick(interval)
+        async_fire_time_changed(hass)
+        await hass.async_block_till_done()
 
 
 def state_of(hass: HomeAssistant, entity_id: str) -> str:
@@ -78,3 +100,84 @@ async def test_nan_reaching_the_charge_limit_is_refused_with_our_message(
         "max": "100",
     }
     assert len(fleet.calls) == sent_before
+
+
+# --- 9. Moving the home ----------------------------------------------------------
+
+FIVE_KM_NORTH = {"latitude": HOME[0] + 0.045, "longitude": HOME[1], "radius": 100.0}
+
+
+async def test_moving_the_home_rejudges_a_sleeping_car_at_once_without_events(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    fleet: FakeFleet,
+    car: FakeCar,
+    events: list[dict[str, Any]],
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """Reconfigure moves the home 5 km away while the car sleeps in the old garage."""
+    await start(hass, mock_config_entry)
+    assert state_of(hass, "binary_sensor.test_at_home") == "on"
+    car.state = "asleep"
+    await scout_cycles(hass, mock_config_entry, freezer, 1)
+    assert state_of(hass, "sensor.test_vehicle_state") == "asleep"
+    events.clear()
+
+    result = await mock_config_entry.start_reconfigure_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {CONF_VINS: [VIN], CONF_API_BASE_URL: API_BASE_URL, "home": FIVE_KM_NORTH},
+    )
+    assert result["type"] is FlowResultType.ABORT
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert mock_config_entry.state is ConfigEntryState.LOADED
+
+    # At once, before the car says anything: it is not at the new home.
+    assert state_of(hass, "binary_sensor.test_at_home") == "off"
+    distance = float(state_of(hass, "sensor.test_distance_to_home"))
+    assert 4.9 < distance < 5.1  # km
+    assert events == []
+
+    # It wakes where it slept: no departure from a home it never was at.
+    freezer.tick(timedelta(minutes=30))
+    car.state = "online"
+    reads = fleet.count("data")
+    await scout_cycles(hass, mock_config_entry, freezer, 2)
+    assert fleet.count("data") > reads  # its position was read
+    assert state_of(hass, "binary_sensor.test_at_home") == "off"
+    assert [e["type"] for e in events] == ["state_changed"]
+
+
+async def test_update_home_rejudges_known_positions_without_events(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    fleet: FakeFleet,
+    car: FakeCar,
+    events: list[dict[str, Any]],
+) -> None:
+    """The tracker's own geofence move: positions judged again, silently."""
+    await start(hass, mock_config_entry)
+    tracker = mock_config_entry.runtime_data.scout.tracker
+    events.clear()
+    away = Home(
+        latitude=FIVE_KM_NORTH["latitude"],
+        longitude=FIVE_KM_NORTH["longitude"],
+        radius_m=100.0,
+    )
+    tracker.update_home(away)
+    status = tracker.car(VIN).status
+    assert status.at_home is False
+    assert status.distance_m is not None
+    assert 4900 < status.distance_m < 5100
+    assert status.previous_distance_m is None
+    # The same home again changes nothing.
+    tracker.update_home(away)
+    assert tracker.car(VIN).status == status
+    # A radius that takes the car in: at home, the distance kept.
+    tracker.update_home(
+        Home(latitude=away.latitude, longitude=away.longitude, radius_m=6000.0)
+    )
+    assert tracker.car(VIN).status.at_home is True
+    assert tracker.car(VIN).status.distance_m == status.distance_m
+    await hass.async_block_till_done()
+    assert events == []
