@@ -5,23 +5,29 @@ Issue 19, items 1, 8, 9 and 10, as a user meets them at the Home Assistant level
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from unittest.mock import AsyncMock
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import ATTR_ENTITY_ID
-from homeassistant.core import HomeAssistant
+from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.exceptions import ServiceValidationError
+from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     async_fire_time_changed,
 )
 
-from custom_components.tesla_scout_worker.const import CONF_API_BASE_URL, CONF_VINS
+from custom_components.tesla_scout_worker.const import (
+    CONF_API_BASE_URL,
+    CONF_FAILSAFE_TIME,
+    CONF_VINS,
+    EVENT_TYPE,
+)
 from custom_components.tesla_scout_worker.domain.tracker import Home
 
 from .conftest import API_BASE_URL, HOME, VIN
@@ -181,3 +187,110 @@ async def test_update_home_rejudges_known_positions_without_events(
     assert tracker.car(VIN).status.distance_m == status.distance_m
     await hass.async_block_till_done()
     assert events == []
+
+
+# --- 10. Local times that do not exist (or exist twice) ----------------------------
+
+
+def failsafe_runs(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The daily runs' finished events."""
+    return [
+        e
+        for e in events
+        if e["type"] == "worker_finished" and e["trigger"] == "failsafe"
+    ]
+
+
+async def walk(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    until: str,
+    step: timedelta = timedelta(minutes=5),
+) -> list[datetime]:
+    """Let the clock run to ``until`` in steps; when each step was (UTC)."""
+    end = datetime.fromisoformat(until)
+    seen = []
+    while dt_util.utcnow() < end:
+        freezer.tick(step)
+        async_fire_time_changed(hass)
+        await hass.async_block_till_done()
+        seen.append(dt_util.utcnow())
+    return seen
+
+
+@pytest.mark.parametrize(
+    ("night", "start_at", "until", "expected_utc"),
+    [
+        pytest.param(
+            "spring",
+            "2026-03-29 00:00:00+01:00",
+            "2026-03-30 05:00:00+02:00",
+            # 02:30 does not exist on 29 March: it runs when the clock has
+            # jumped (03:30 CEST), then at 02:30 the next day.
+            ["2026-03-29T01:30:00+00:00", "2026-03-30T00:30:00+00:00"],
+            id="spring_forward_gap",
+        ),
+        pytest.param(
+            "autumn",
+            "2026-10-25 00:00:00+02:00",
+            "2026-10-26 05:00:00+01:00",
+            # 02:30 happens twice on 25 October: the first one only.
+            ["2026-10-25T00:30:00+00:00", "2026-10-26T01:30:00+00:00"],
+            id="autumn_repeated_hour",
+        ),
+    ],
+)
+async def test_the_daily_run_runs_once_per_local_day_over_dst_nights(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    fleet: FakeFleet,
+    events: list[dict[str, Any]],
+    freezer: FrozenDateTimeFactory,
+    night: str,
+    start_at: str,
+    until: str,
+    expected_utc: list[str],
+) -> None:
+    """``failsafe_time`` 02:30 in Warsaw over the DST nights of 2026."""
+    freezer.move_to(start_at)
+    mock_config_entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(
+        mock_config_entry,
+        options={**mock_config_entry.options, CONF_FAILSAFE_TIME: "02:30"},
+    )
+    await start(hass, mock_config_entry)
+    ran_at: list[str] = []
+
+    @callback
+    def note(event: Event) -> None:
+        if event.data.get("trigger") == "failsafe":
+            ran_at.append(dt_util.utcnow().isoformat())
+
+    hass.bus.async_listen(EVENT_TYPE, note)
+    await walk(hass, freezer, until)
+    assert len(failsafe_runs(events)) == 2, night
+    assert ran_at == expected_utc
+
+
+async def test_the_daily_counters_start_again_on_a_day_without_midnight(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    fleet: FakeFleet,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """Havana springs forward at midnight: 8 March 2026 starts at 01:00 CDT."""
+    await hass.config.async_set_time_zone("America/Havana")
+    freezer.move_to("2026-03-07 23:50:00-05:00")
+    mock_config_entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(
+        mock_config_entry,
+        options={**mock_config_entry.options, CONF_FAILSAFE_TIME: "12:00"},
+    )
+    await start(hass, mock_config_entry)
+    requests = "sensor.test_account_api_requests_today"
+    assert int(state_of(hass, requests)) > 0
+    # The first instant of the new day, before the next scout check.
+    freezer.move_to("2026-03-08 01:00:00-04:00")
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+    assert state_of(hass, requests) == "0"

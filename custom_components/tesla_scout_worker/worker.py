@@ -29,7 +29,6 @@ from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.event import (
     async_call_later,
     async_track_state_change_event,
-    async_track_time_change,
     async_track_time_interval,
 )
 
@@ -67,6 +66,7 @@ from .const import (
     TARIFF_NORDPOOL,
     TARIFF_PRICE_ENTITY,
 )
+from .daily import async_track_daily
 from .domain.planner import ChargingPlan
 from .domain.tariffs import (
     FORECAST_ATTRIBUTES,
@@ -193,11 +193,8 @@ class WorkerScheduler:
             for vin in self.tracker.cars:
                 self._async_run_in_background(vin, WorkerTrigger.FAILSAFE)
 
-        unsubscribers = [
-            async_track_time_change(
-                self.hass, _failsafe, hour=when.hour, minute=when.minute, second=0
-            )
-        ]
+        # Once per local day, also when the DST night skips or repeats the time.
+        unsubscribers = [async_track_daily(self.hass, _failsafe, when)]
         if self.nordpool is not None:
             unsubscribers.append(
                 async_track_time_interval(
