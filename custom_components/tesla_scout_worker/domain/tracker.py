@@ -452,10 +452,24 @@ class VehicleTracker:
         vin: str,
         status: VehicleStatus,
         schedule: KnownSchedule | None,
+        *,
+        settings: VehicleSettings | None = None,
+        last_run: Any = None,
     ) -> None:
-        """Start from what was known before a restart (shown until the car talks)."""
+        """Start from what was known before a restart (shown until the car talks).
+
+        The user's settings and the last worker run (its plan) come back too,
+        when they were saved.
+        """
         if vin in self._cars:
-            self._replace(vin, status=status, schedule=schedule)
+            car = self._cars[vin]
+            self._replace(
+                vin,
+                status=status,
+                schedule=schedule,
+                settings=car.settings if settings is None else settings,
+                last_run=car.last_run if last_run is None else last_run,
+            )
             # The home may have moved since (reconfigure reloads the entry).
             self._rejudge_position(vin)
 
