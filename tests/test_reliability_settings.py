@@ -289,6 +289,7 @@ SAVED_RUN: dict[str, Any] = {
         "not a run",
         {"trigger": "init"},
         {**SAVED_RUN, "result": "exploded"},
+        {**SAVED_RUN, "plan": None, "commands": 5},
         {**SAVED_RUN, "plan": {**SAVED_PLAN, "reason": "whim"}},
         {**SAVED_RUN, "plan": {**SAVED_PLAN, "start": "2026-12-02T22:00:00"}},
         {
