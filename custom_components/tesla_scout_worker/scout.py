@@ -28,6 +28,7 @@ from homeassistant.helpers.event import (
     async_track_state_change_event,
 )
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
+from homeassistant.util import dt as dt_util
 
 from .const import (
     ATTR_CONFIG_ENTRY_ID,
@@ -130,13 +131,28 @@ class ScoutCoordinator(DataUpdateCoordinator[dict[str, Car]]):
         self._publish_scheduled = False
         self._presence_timer: CALLBACK_TYPE | None = None
         self.store = VehicleStore(hass, entry.entry_id)
+        self.settings_restored: set[str] = set()
+        """Cars whose settings came from the store (see :meth:`async_restore`)."""
         tracker.on_transition = self._fire
         tracker.on_change = self._async_changed
 
     async def async_restore(self) -> None:
-        """Start from the last known status of each car (before the first check)."""
-        for vin, (status, schedule) in (await self.store.async_load()).items():
-            self.tracker.restore(vin, status, schedule)
+        """Start from what was saved of each car (before the first check).
+
+        Settings found in the store are the truth; the entities restore their
+        own last state only for a car saved before settings were stored.
+        """
+        saved = await self.store.async_load(dt_util.get_default_time_zone())
+        for vin, car in saved.items():
+            self.tracker.restore(
+                vin,
+                car.status,
+                car.schedule,
+                settings=car.settings,
+                last_run=car.last_run,
+            )
+            if car.settings is not None:
+                self.settings_restored.add(vin)
         self.data = self.tracker.cars
 
     @callback

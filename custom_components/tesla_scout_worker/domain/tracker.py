@@ -452,10 +452,26 @@ class VehicleTracker:
         vin: str,
         status: VehicleStatus,
         schedule: KnownSchedule | None,
+        *,
+        settings: VehicleSettings | None = None,
+        last_run: Any = None,
     ) -> None:
-        """Start from what was known before a restart (shown until the car talks)."""
+        """Start from what was known before a restart (shown until the car talks).
+
+        The user's settings and the last worker run (its plan) come back too,
+        when they were saved.
+        """
         if vin in self._cars:
-            self._replace(vin, status=status, schedule=schedule)
+            car = self._cars[vin]
+            self._replace(
+                vin,
+                status=status,
+                schedule=schedule,
+                settings=car.settings if settings is None else settings,
+                last_run=car.last_run if last_run is None else last_run,
+            )
+            # The home may have moved since (reconfigure reloads the entry).
+            self._rejudge_position(vin)
 
     # --- scheduling --------------------------------------------------------------
 
@@ -490,8 +506,10 @@ class VehicleTracker:
         return self.retry_at - now if self.retry_at is not None else None
 
     def update_home(self, home: Home) -> None:
-        """Move the geofence; positions are re-judged at the next observation."""
+        """Move the geofence and re-judge every known position at once."""
         self.home = home
+        for vin in self._cars:
+            self._rejudge_position(vin)
 
     def rate_limited(self, now: float) -> bool:
         """Whether Tesla's ``Retry-After`` still forbids reads (scout and worker)."""
@@ -573,6 +591,32 @@ class VehicleTracker:
             return
         _LOGGER.debug("Vehicle %s: %s", status.name, kind)
         self._emit(Transition(vin=vin, kind=kind))
+
+    def _rejudge_position(self, vin: str) -> None:
+        """Judge the last known position against the current home, silently.
+
+        The car did not move, the home did: no arrival or departure happened,
+        so no event. The next position is then judged against the new home, so
+        a sleeping car that wakes where it was fires nothing either.
+        """
+        status = self._cars[vin].status
+        if status.latitude is None or status.longitude is None:
+            return
+        distance = distance_m(
+            status.latitude, status.longitude, self.home.latitude, self.home.longitude
+        )
+        at_home = is_at_home(distance, self.home.radius_m)
+        if (distance, at_home) == (status.distance_m, status.at_home):
+            return
+        self._update(
+            vin,
+            distance_m=distance,
+            at_home=at_home,
+            # A distance to the old home says nothing about approaching this one.
+            previous_distance_m=(
+                status.previous_distance_m if distance == status.distance_m else None
+            ),
+        )
 
     def _emit(self, transition: Transition) -> None:
         if self.on_transition is not None:
