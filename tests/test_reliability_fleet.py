@@ -417,3 +417,30 @@ async def test_split_plans_on_a_renumbering_car_hold_the_planned_count(
     assert run is not None
     assert run.commands == []
     assert len(ours_in(car)) == 1
+
+
+async def test_a_renumbering_car_asleep_at_the_quick_rewrite_is_woken_once(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    fleet: FakeFleet,
+    car: FakeCar,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """The read before a second write finds it asleep: one wake, still one copy."""
+    car.renumbers_schedules = True
+    worker = await setup(hass, mock_config_entry, smart=True)
+    freezer.tick(timedelta(seconds=30))
+    await hass.services.async_call(
+        "number",
+        "set_value",
+        {ATTR_ENTITY_ID: "number.test_charge_limit", "value": 95},
+        blocking=True,
+    )
+    car.state = "asleep"
+    run = await worker.async_request_run(VIN, "action", force=True)
+    assert run is not None
+    assert run.woke is True
+    assert fleet.count("wake") == 1
+    assert run.commands == ["add_charge_schedule"]
+    (ours,) = ours_in(car)
+    assert ours["end_time"] > 62

@@ -273,13 +273,14 @@ class ChargingWorker:
         if fresh and self._schedule_unconfirmed(vin):
             # Written since the car last showed its schedules: a car that
             # renumbers what it is sent would take another write as a new
-            # copy. Awake, so one read (no wake) tells its ids first.
+            # copy. Awake, so one read (no wake) tells its ids first; what
+            # it shows is compared again before anything is written.
             fresh = await self._async_reread(run)
-            status = self.tracker.car(vin).status
-            run.plan = self.plan(status, settings, tariff, self._clock()) or run.plan
-            if not self._needs_command(run.plan, vin, fresh=fresh):
-                run.reason = "schedule_up_to_date"
-                return
+            if fresh:
+                status = self.tracker.car(vin).status
+                run.plan = (
+                    self.plan(status, settings, tariff, self._clock()) or run.plan
+                )
         if not fresh:
             if run.trigger == WorkerTrigger.FAILSAFE:
                 # What is known of a sleeping car may be hours old (its own
