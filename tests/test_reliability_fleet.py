@@ -257,6 +257,7 @@ async def test_an_old_position_fix_never_fires_an_arrival(
     car: FakeCar,
     freezer: FrozenDateTimeFactory,
     events: list[dict[str, Any]],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     car.latitude, car.longitude = AWAY
     car.shift_state, car.speed = "D", 30
@@ -267,18 +268,22 @@ async def test_an_old_position_fix_never_fires_an_arrival(
     car.latitude, car.longitude = HOME
     car.shift_state, car.speed = None, None
     car.gps_age_s = 3 * 3600
-    freezer.tick(timedelta(minutes=5))
-    await worker.async_request_run(VIN, "action", force=True)
-    assert fleet.count("data") == 2
-    assert state_of(hass, "binary_sensor.test_at_home") == "off"
+    caplog.set_level(logging.DEBUG)
+    for _ in range(2):
+        freezer.tick(timedelta(minutes=5))
+        await worker.async_request_run(VIN, "action", force=True)
+        await hass.async_block_till_done()
+        assert state_of(hass, "binary_sensor.test_at_home") == "off"
+    assert fleet.count("data") == 3
     assert of_type(events, "arrived_home") == []
+    assert caplog.text.count("position is older than its data") == 1
 
     # A current fix at home: now it has arrived, once.
     car.gps_age_s = 30
     freezer.tick(timedelta(minutes=5))
     await worker.async_request_run(VIN, "action", force=True)
     await hass.async_block_till_done(wait_background_tasks=True)
-    assert fleet.count("data") == 3
+    assert fleet.count("data") == 4
     assert state_of(hass, "binary_sensor.test_at_home") == "on"
     assert len(of_type(events, "arrived_home")) == 1
 
