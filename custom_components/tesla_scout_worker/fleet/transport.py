@@ -76,12 +76,12 @@ no rate-limit window lasts 30 years."""
 def parse_rate_limit_reset(value: str | None, now: float | None = None) -> float | None:
     """Seconds to wait from a ``RateLimit-Reset`` header.
 
-    The IETF draft (and Tesla's simulator here) gives the seconds until the
+    The IETF draft (and this project's simulator) gives the seconds until the
     window resets; some servers give the reset moment in epoch seconds.
     Both are read.
     """
     seconds = parse_retry_after(value, now)
-    if value is None or seconds is None or seconds < EPOCH_RESET_FROM_S:
+    if seconds is None or seconds < EPOCH_RESET_FROM_S:
         return seconds
     return max(seconds - (time.time() if now is None else now), 0.0)
 
