@@ -297,6 +297,25 @@ async def test_an_old_position_fix_never_fires_an_arrival(
     assert len(of_type(events, "left_home")) == 1
 
 
+async def test_an_old_fix_at_home_at_first_sight_is_taken(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    fleet: FakeFleet,
+    car: FakeCar,
+) -> None:
+    """A car parked in a garage at home since before setup keeps an old fix.
+
+    Nothing was known of it, so no arrival is made up: it is at home, and its
+    first sight there starts the init run as for any car.
+    """
+    car.gps_age_s = 3 * 3600
+    await setup(hass, mock_config_entry)
+    assert state_of(hass, "binary_sensor.test_at_home") == "on"
+    runs = mock_config_entry.runtime_data.worker
+    assert runs.last_run(VIN) is not None
+    assert str(runs.last_run(VIN).trigger) == "init"
+
+
 # --- item 16: a car that renumbers its schedules -------------------------------
 
 

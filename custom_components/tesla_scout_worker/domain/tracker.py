@@ -634,10 +634,12 @@ class VehicleTracker:
         )
         at_home = is_at_home(distance, self.home.radius_m)
         was_home = status.at_home
-        if old_fix and at_home and was_home is not True:
+        if old_fix and at_home and was_home is False:
             # A fix older than the data may be from before the car left again
             # (no GPS in a garage or a tunnel): too little to say it came home.
             # The geofence waits for a current fix; it fires the arrival then.
+            # At first sight (nothing known yet) it is taken: a car parked in
+            # a garage at home keeps an old fix for as long as it stays.
             if vin not in self._old_fix_held:
                 self._old_fix_held.add(vin)
                 _LOGGER.debug(
