@@ -21,7 +21,7 @@ from .const import (
 from .domain.tracker import VehicleTracker
 from .fleet import TeslaFleetClient
 from .models import TeslaScoutWorkerConfigEntry, TeslaScoutWorkerData
-from .scout import ScoutCoordinator, home_from_options
+from .scout import ScoutCoordinator, home_from_options, location_scope_granted
 from .tokens import TokenManager, TokenRefreshFailedError, async_adopt_saved_token
 from .usage import UsageTracker
 from .worker import WorkerScheduler
@@ -37,7 +37,7 @@ async def async_build_runtime(
     await async_adopt_saved_token(hass, entry)
     tokens = TokenManager(hass, entry, session, on_request=usage.record)
     try:
-        await tokens.async_get_access_token()
+        access_token = await tokens.async_get_access_token()
     except TokenRefreshFailedError as err:
         raise ConfigEntryNotReady(
             translation_domain=DOMAIN, translation_key="token_refresh_unavailable"
@@ -51,7 +51,10 @@ async def async_build_runtime(
         on_request=usage.record,
     )
     tracker = VehicleTracker(
-        client, list(entry.data[CONF_VINS]), home_from_options(hass, entry.options)
+        client,
+        list(entry.data[CONF_VINS]),
+        home_from_options(hass, entry.options),
+        location_allowed=location_scope_granted(access_token),
     )
     async_remove_stale_devices(hass, entry)
     scout = ScoutCoordinator(hass, entry, tracker)
