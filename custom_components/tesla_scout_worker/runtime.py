@@ -20,8 +20,9 @@ from .const import (
 )
 from .domain.tracker import VehicleTracker
 from .fleet import TeslaFleetClient
+from .fleet.auth import location_scope_granted
 from .models import TeslaScoutWorkerConfigEntry, TeslaScoutWorkerData
-from .scout import ScoutCoordinator, home_from_options, location_scope_granted
+from .scout import ScoutCoordinator, home_from_options
 from .tokens import TokenManager, TokenRefreshFailedError, async_adopt_saved_token
 from .usage import UsageTracker
 from .worker import WorkerScheduler

@@ -49,8 +49,6 @@ from .const import (
 )
 from .domain.tracker import Car, Home, Transition, TransitionKind, VehicleTracker
 from .fleet import TeslaAuthenticationError, TeslaFleetError, WrongRegionError
-from .fleet.auth import decode_jwt_claims, scopes_from_claims
-from .flow_schemas import LOCATION_SCOPE
 from .storage import VehicleStore
 
 if TYPE_CHECKING:
@@ -76,16 +74,6 @@ ISSUE_USAGE_LIMIT = "usage_limit_exceeded"
 
 type WorkerTrigger = Callable[[str, str], Coroutine[Any, Any, Any]]
 """Asks the worker for a run: ``(vin, trigger)``."""
-
-
-def location_scope_granted(access_token: str) -> bool:
-    """Whether the token lets live reads ask for the car's position.
-
-    Decided from the JWT's ``scp`` claim; a token that names no scopes is
-    trusted until Tesla refuses (the tracker then reads without position).
-    """
-    claims = decode_jwt_claims(access_token)
-    return "scp" not in claims or LOCATION_SCOPE in scopes_from_claims(claims)
 
 
 def format_until(timestamp: float) -> str:
