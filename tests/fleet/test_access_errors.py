@@ -1,0 +1,141 @@
+"""The Fleet client's typed errors for Tesla's per-car and per-application refusals."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from custom_components.tesla_scout_worker.domain.tracker import (
+    live_data_endpoints,
+    start_of_next_month,
+)
+from custom_components.tesla_scout_worker.fleet import (
+    InvalidRequestError,
+    MissingScopeError,
+    MobileAccessDisabledError,
+    TeslaAuthenticationError,
+    TeslaFleetClient,
+    UsageLimitExceededError,
+)
+from custom_components.tesla_scout_worker.fleet.auth import location_scope_granted
+from tests import make_jwt
+
+from .conftest import BASE, VIN, FakeTokens, FleetMock
+
+
+async def test_mobile_access_disabled_is_the_cars_not_the_tokens(
+    client: TeslaFleetClient, mock_api: FleetMock, tokens: FakeTokens
+) -> None:
+    mock_api.get(
+        f"{BASE}/api/1/vehicles/{VIN}/vehicle_data",
+        status=401,
+        json={"response": None, "error": "mobile_access_disabled"},
+    )
+    with pytest.raises(MobileAccessDisabledError) as raised:
+        await client.vehicle_data(VIN, ["charge_state"])
+
+    assert not isinstance(raised.value, TeslaAuthenticationError)
+    assert raised.value.status == 401
+    # No refresh, no second (billed) request.
+    assert tokens.forced == 0
+    assert len(mock_api.sent) == 1
+
+
+async def test_mobile_access_disabled_on_a_command(
+    client: TeslaFleetClient, mock_api: FleetMock, tokens: FakeTokens
+) -> None:
+    mock_api.post(
+        f"{BASE}/api/1/vehicles/{VIN}/command/charge_start",
+        status=401,
+        json={"error": "mobile_access_disabled"},
+    )
+    with pytest.raises(MobileAccessDisabledError):
+        await client.charge_start(VIN)
+    assert tokens.forced == 0
+
+
+@pytest.mark.parametrize(
+    ("body", "headers", "retry_after"),
+    [
+        ({"response": None, "error": "account disabled: EXCEEDED_LIMIT"}, {}, None),
+        ({"error": "Account disabled: exceeded limit"}, {"Retry-After": "3600"}, 3600),
+    ],
+)
+async def test_monthly_limit_is_its_own_error(
+    client: TeslaFleetClient,
+    mock_api: FleetMock,
+    body: dict[str, str],
+    headers: dict[str, str],
+    retry_after: float | None,
+) -> None:
+    mock_api.post(
+        f"{BASE}/api/1/vehicles/{VIN}/command/add_charge_schedule",
+        status=403,
+        json=body,
+        headers=headers,
+    )
+    with pytest.raises(UsageLimitExceededError) as raised:
+        await client.command(VIN, "add_charge_schedule", {"id": 1})
+
+    # Not an invalid request: the worker's fallback command must not follow.
+    assert not isinstance(raised.value, InvalidRequestError)
+    assert raised.value.retry_after == retry_after
+
+
+async def test_missing_location_scope_is_recognised(
+    client: TeslaFleetClient, mock_api: FleetMock
+) -> None:
+    mock_api.get(
+        f"{BASE}/api/1/vehicles/{VIN}/vehicle_data",
+        status=403,
+        json={
+            "response": None,
+            "error": "Unauthorized missing scopes vehicle_location for vehicle "
+            "data access",
+        },
+    )
+    with pytest.raises(MissingScopeError) as raised:
+        await client.vehicle_data(VIN, live_data_endpoints())
+    assert raised.value.location
+    assert not MissingScopeError("Unauthorized missing scopes vehicle_cmds").location
+
+
+def test_live_reads_leave_the_position_out_without_the_scope() -> None:
+    assert "location_data" in live_data_endpoints()
+    assert "location_data" not in live_data_endpoints(location=False)
+    assert "charge_state" in live_data_endpoints(location=False)
+
+
+@pytest.mark.parametrize(
+    ("scopes", "granted"),
+    [
+        (["openid", "vehicle_device_data", "vehicle_location"], True),
+        (["openid", "vehicle_device_data"], False),
+        ("openid vehicle_device_data vehicle_location", True),
+        ([], False),
+    ],
+)
+def test_location_scope_from_the_token(scopes: list[str] | str, granted: bool) -> None:
+    assert location_scope_granted(make_jwt({"sub": "x", "scp": scopes})) is granted
+
+
+def test_a_token_without_scopes_is_trusted_until_tesla_refuses() -> None:
+    assert location_scope_granted("not-a-jwt")
+    assert location_scope_granted(make_jwt({"sub": "x"}))
+
+
+@pytest.mark.parametrize(
+    ("now", "reset"),
+    [
+        ("2026-12-02T17:00:00+00:00", "2027-01-01T00:00:00+00:00"),
+        ("2026-01-31T23:59:59+00:00", "2026-02-01T00:00:00+00:00"),
+        ("2026-11-30T23:30:00-05:00", "2027-01-01T00:00:00+00:00"),
+    ],
+)
+def test_the_monthly_limit_resets_at_the_start_of_the_next_utc_month(
+    now: str, reset: str
+) -> None:
+    moment = datetime.fromisoformat(now).timestamp()
+    assert start_of_next_month(moment) == datetime.fromisoformat(reset).timestamp()
+    assert datetime.fromtimestamp(start_of_next_month(moment), UTC).day == 1
