@@ -377,3 +377,86 @@ async def test_monthly_limit_on_a_read_keeps_state_checks(
     await next_cycle(hass, scout, freezer)
     assert fleet.count("data") == 1
     assert fleet.count("list") == 2
+
+
+async def test_mobile_access_off_ends_a_worker_run_without_retries(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    fleet: FakeFleet,
+    car_at_home: FakeCar,
+    aioclient_mock: AiohttpClientMocker,
+    issue_registry: ir.IssueRegistry,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    fleet.fail_next("add_charge_schedule", 401, MOBILE_ACCESS_DISABLED)
+    await setup(hass, mock_config_entry, smart=True)
+
+    run = mock_config_entry.runtime_data.worker.last_run(VIN)
+    assert run is not None
+    assert (run.result, run.error) == ("error", "mobile_access_disabled")
+    assert fleet.count("set_scheduled_charging") == 0
+    assert token_calls(aioclient_mock) == 0
+    assert reauth_flows(hass) == []
+    [issue] = issues_of(issue_registry, "mobile_access_disabled")
+    assert issue.translation_placeholders == {"vehicle": "Test"}
+
+    # Only the owner can switch it back on: the run is not retried blindly.
+    freezer.tick(20 * 60)
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert fleet.count("add_charge_schedule") == 1
+
+
+async def test_a_worker_read_refused_for_the_position_is_read_again_without(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    fleet: FakeFleet,
+    issue_registry: ir.IssueRegistry,
+) -> None:
+    fleet.location_scope = False
+    await setup(hass, mock_config_entry)  # asleep: the scout reads nothing
+    assert fleet.endpoints == []
+    fleet.cars[VIN].state = "online"
+    fleet.cars[VIN].battery_level = 48
+
+    worker = mock_config_entry.runtime_data.worker
+    run = await worker.async_request_run(VIN, "action", force=True)
+    await hass.async_block_till_done()
+
+    assert run is not None
+    assert [("location_data" in e) for e in fleet.endpoints] == [True, False]
+    assert run.requests == 3  # the free record, the refused read, the read
+    assert state_of(hass, "sensor.test_battery_level") == "48"
+    assert len(issues_of(issue_registry, "location_scope_missing")) == 1
+
+
+async def test_monthly_limit_on_a_users_command(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    fleet: FakeFleet,
+    issue_registry: ir.IssueRegistry,
+) -> None:
+    fleet.cars[VIN].state = "online"
+    await setup(hass, mock_config_entry)
+    fleet.fail_next("charge_start", 403, EXCEEDED_LIMIT)
+
+    with pytest.raises(HomeAssistantError) as raised:
+        await hass.services.async_call(
+            "switch",
+            "turn_on",
+            {ATTR_ENTITY_ID: "switch.test_charging"},
+            blocking=True,
+        )
+
+    assert raised.value.translation_key == "usage_limit_exceeded"
+    assert raised.value.translation_placeholders == {"until": "2027-01-01 01:00"}
+    assert len(issues_of(issue_registry, "usage_limit_exceeded")) == 1
+    # A second try sends nothing (it would be refused, and billed).
+    with pytest.raises(HomeAssistantError):
+        await hass.services.async_call(
+            "switch",
+            "turn_on",
+            {ATTR_ENTITY_ID: "switch.test_charging"},
+            blocking=True,
+        )
+    assert fleet.count("charge_start") == 1

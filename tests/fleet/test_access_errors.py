@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
 from custom_components.tesla_scout_worker.domain.tracker import (
+    Home,
+    VehicleTracker,
     live_data_endpoints,
     start_of_next_month,
 )
@@ -139,3 +142,42 @@ def test_the_monthly_limit_resets_at_the_start_of_the_next_utc_month(
     moment = datetime.fromisoformat(now).timestamp()
     assert start_of_next_month(moment) == datetime.fromisoformat(reset).timestamp()
     assert datetime.fromtimestamp(start_of_next_month(moment), UTC).day == 1
+
+
+class RefusingClient:
+    """A client whose live reads Tesla refuses for a scope."""
+
+    def __init__(self, error: str) -> None:
+        self.error = error
+        self.asked: list[list[str]] = []
+
+    async def vehicle_data(self, vin: str, endpoints: Any) -> Any:
+        self.asked.append(list(endpoints))
+        raise MissingScopeError(self.error, status=403)
+
+
+def location_allowed(tracker: VehicleTracker) -> bool:
+    return tracker.location_allowed
+
+
+async def test_only_the_location_scope_makes_reads_go_on_without_position() -> None:
+    client = RefusingClient("Unauthorized missing scopes vehicle_device_data")
+    tracker = VehicleTracker(
+        client,  # type: ignore[arg-type]
+        [VIN],
+        Home(latitude=52.0, longitude=21.0, radius_m=100.0),
+    )
+    with pytest.raises(MissingScopeError):
+        await tracker.async_live_data(VIN)
+    assert len(client.asked) == 1
+    assert location_allowed(tracker)
+
+    client.error = "Unauthorized missing scopes vehicle_location for vehicle data"
+    with pytest.raises(MissingScopeError):
+        await tracker.async_live_data(VIN)
+    assert not location_allowed(tracker)
+    assert "location_data" not in client.asked[-1]
+    # Already without the position: a refusal is passed on, not retried.
+    with pytest.raises(MissingScopeError):
+        await tracker.async_live_data(VIN)
+    assert len(client.asked) == 4
