@@ -14,11 +14,13 @@ from pathlib import Path
 from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
+from homeassistant.components.repairs import repairs_flow_manager
 from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
 from homeassistant.const import ATTR_ENTITY_ID
 from homeassistant.core import HomeAssistant, State
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import issue_registry as ir
+from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
@@ -248,6 +250,33 @@ async def test_a_location_refusal_falls_back_to_reads_without_position(
     await next_cycle(hass, scout, freezer)
     assert len(fleet.endpoints) == 3
     assert "location_data" not in fleet.endpoints[-1]
+
+
+async def test_the_location_repair_signs_in_again(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    fleet: FakeFleet,
+    issue_registry: ir.IssueRegistry,
+) -> None:
+    token = {**mock_config_entry.data[CONF_TOKEN]}
+    token["access_token"] = access_token(scopes=NO_LOCATION)
+    entry = with_data(mock_config_entry, **{CONF_TOKEN: token})
+    await setup(hass, entry)
+    assert await async_setup_component(hass, "repairs", {})
+    [issue] = issues_of(issue_registry, "location_scope_missing")
+    assert issue.is_fixable
+    manager = repairs_flow_manager(hass)
+    assert manager is not None
+
+    result = await manager.async_init(DOMAIN, data={"issue_id": issue.issue_id})
+    assert result["step_id"] == "confirm"
+    assert result["description_placeholders"] == {"title": entry.title}
+    assert reauth_flows(hass) == []
+    result = await manager.async_configure(result["flow_id"], {})
+    await hass.async_block_till_done()
+
+    [flow] = reauth_flows(hass)
+    assert flow["context"]["entry_id"] == entry.entry_id
 
 
 def test_the_scope_step_says_what_still_works_and_what_is_lost() -> None:
