@@ -489,3 +489,40 @@ async def test_monthly_limit_on_a_users_command(
             blocking=True,
         )
     assert fleet.count("charge_start") == 1
+
+
+async def test_monthly_limit_on_the_vehicle_list_keeps_the_last_known_state(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    fleet: FakeFleet,
+    issue_registry: ir.IssueRegistry,
+    freezer: FrozenDateTimeFactory,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    fleet.cars[VIN].state = "online"
+    scout = await setup(hass, mock_config_entry)
+    assert state_of(hass, "sensor.test_battery_level") == "62"
+
+    for _ in range(6):
+        fleet.fail_next("list", 403, EXCEEDED_LIMIT)
+        freezer.tick(15 * 60)
+        await next_cycle(hass, scout, freezer)
+
+    # Not an outage: the values stay, with the reason in a repair issue.
+    assert state_of(hass, "sensor.test_battery_level") == "62"
+    assert state_of(hass, "sensor.test_vehicle_state") == "online"
+    assert "cannot be reached" not in caplog.text
+    assert len(issues_of(issue_registry, "usage_limit_exceeded")) == 1
+    assert fleet.count("data") == 1
+
+
+async def test_monthly_limit_on_the_key_pairing_check(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    fleet: FakeFleet,
+    issue_registry: ir.IssueRegistry,
+) -> None:
+    fleet.fail_next("fleet_status", 403, EXCEEDED_LIMIT)
+    await setup(hass, mock_config_entry)
+
+    assert len(issues_of(issue_registry, "usage_limit_exceeded")) == 1

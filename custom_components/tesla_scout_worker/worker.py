@@ -514,6 +514,9 @@ class WorkerScheduler:
             return  # Billed, and Tesla refuses paid requests this month.
         try:
             status = await client.fleet_status(vins)
+        except UsageLimitExceededError as err:
+            self.tracker.note_usage_limit(err, time_module.time())
+            return
         except TeslaFleetError as err:
             LOGGER.debug("fleet_status unavailable: %s", type(err).__name__)
             return

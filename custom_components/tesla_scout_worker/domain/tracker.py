@@ -358,6 +358,11 @@ class VehicleTracker:
         except RateLimitedError as err:
             self._rate_limited(err, now, report)
             return report
+        except UsageLimitExceededError as err:
+            # Even the free list refused: the cars keep their last known state.
+            self.note_usage_limit(err, now)
+            report.skipped = True
+            return report
         for vin in self._cars:
             record = records.get(vin)
             if record is None:
