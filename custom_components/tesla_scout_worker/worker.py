@@ -603,11 +603,9 @@ class WorkerScheduler:
 
     def _usage_limit_error(self) -> HomeAssistantError:
         """Tesla disabled the application until the limit resets."""
-        until = self.tracker.usage_blocked_until
+        until = self.tracker.usage_blocked_until or time_module.time()
         return HomeAssistantError(
             translation_domain=DOMAIN,
             translation_key="usage_limit_exceeded",
-            translation_placeholders={
-                "until": format_until(until) if until is not None else "?"
-            },
+            translation_placeholders={"until": format_until(until)},
         )
