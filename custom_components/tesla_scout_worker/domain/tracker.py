@@ -2,9 +2,12 @@
 
 Per cycle: **one** vehicle-list request for all cars, then for each configured
 car that is ``online`` (and not inside its parked quiet window) **one**
-``vehicle_data`` with ``location_data``. Never ``wake_up``, never a command,
-never live data for a car that is not ``online``. The Home Assistant
-coordinator (``scout.py``) and the cost benchmark both drive this class.
+``vehicle_data`` with ``location_data`` (without it when the token lacks the
+``vehicle_location`` scope). Never ``wake_up``, never a command, never live
+data for a car that is not ``online``, nor for a car whose mobile access is off
+(hourly at most), nor any paid request while Tesla's monthly limit holds. The
+Home Assistant coordinator (``scout.py``) and the cost benchmark both drive
+this class.
 """
 
 from __future__ import annotations
