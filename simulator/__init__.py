@@ -6,7 +6,14 @@ Import :class:`FleetSimulator` and :func:`create_app` in tests, or run
 
 from .app import SIMULATOR_KEY, classify, create_app
 from .billing import NO_ANSWER, PRICE_USD, RequestRecord, SimStats
-from .chaos import FAULT_KINDS, FOREIGN_REGION_URL, ChaosAnswer, FaultKind, FaultMix
+from .chaos import (
+    ALL_FAULT_KINDS,
+    FAULT_KINDS,
+    FOREIGN_REGION_URL,
+    ChaosAnswer,
+    FaultKind,
+    FaultMix,
+)
 from .commands import COMMANDS, CommandArgumentError
 from .model import Fault, FleetSimulator, ManualClock, RateLimits, default_vehicle
 from .render import parse_endpoints, vehicle_data, vehicle_record
@@ -35,6 +42,7 @@ from .vehicle import (
 )
 
 __all__ = [
+    "ALL_FAULT_KINDS",
     "COMMANDS",
     "DEFAULT_AUTH_CODE",
     "DEFAULT_CLIENT_ID",

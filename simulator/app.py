@@ -7,7 +7,14 @@ Routes:
 - ``/proxy/api/1/...`` and ``/proxy/health``: the same API as seen through
   Tesla's ``tesla-http-proxy`` (commands signed, asleep commands answer 500).
 - ``/oauth2/v3/token``: the token endpoint (not billed).
-- ``/sim/...``: control and inspection for tests and development.
+- ``/sim/...``: control and inspection for tests and development. Real answers
+  Tesla has been seen to give (``data/SOURCES.md``) are switched on per car by
+  ``POST /sim/vehicles/{vin}`` (``removed``, ``mobile_access_disabled``,
+  ``record_overrides``/``record_missing``, ``data_overrides``/``data_missing``,
+  ``charger_report``, ``gps_lag_s``, ``schedule_ids``, ``renumber_schedules``,
+  ``float32_positions``) and for the account by ``POST /sim/account``
+  (``monthly_limit_usd``, ``account_disabled``, ``retry_after_header``,
+  ``drive_state_needs_location``).
 
 Every Tesla request is logged and counted in exactly one place: the
 middleware, after the answer (scripted fault or handler) is known.
@@ -35,6 +42,11 @@ SIMULATOR_KEY: Final = web.AppKey("fleet_simulator", FleetSimulator)
 
 ASLEEP_ERROR: Final = "vehicle unavailable: vehicle is offline or asleep"
 MISSING_SCOPES_ERROR: Final = "Unauthorized missing scopes"
+MISSING_LOCATION_SCOPE_ERROR: Final = (
+    "Unauthorized missing scopes vehicle_location for vehicle data access"
+)
+MOBILE_ACCESS_DISABLED_ERROR: Final = "mobile_access_disabled"
+EXCEEDED_LIMIT_ERROR: Final = "account disabled: EXCEEDED_LIMIT"
 SIGNING_REQUIRED_ERROR: Final = (
     "Tesla Vehicle Command Protocol required, please refer to the documentation "
     "here: https://developer.tesla.com/docs/fleet-api"
@@ -234,31 +246,43 @@ class _FleetApi:
         return grant
 
     @staticmethod
-    def _require(grant: AccessGrant, any_of: Iterable[str]) -> None:
+    def _require(
+        grant: AccessGrant, any_of: Iterable[str], error: str = MISSING_SCOPES_ERROR
+    ) -> None:
         if grant.scopes.isdisjoint(any_of):
-            raise _envelope_error(403, MISSING_SCOPES_ERROR)
+            raise _envelope_error(403, error)
 
     def _vehicle(self, request: web.Request) -> SimVehicle:
-        vehicle = self.sim.find_vehicle(request.match_info["vin"])
+        vehicle = self.sim.account_vehicle(request.match_info["vin"])
         if vehicle is None:
             raise _envelope_error(404, "not_found")
         self.sim.sync(vehicle)
         return vehicle
 
+    def _paid(self) -> None:
+        """A paid request: 403 ``EXCEEDED_LIMIT`` while the account is disabled."""
+        if self.sim.account_disabled_until() is not None:
+            # As captured (vehicle-command issue 403): no envelope, no Retry-After.
+            raise _Abort(web.json_response({"error": EXCEEDED_LIMIT_ERROR}, status=403))
+
+    @staticmethod
+    def _mobile_access(vehicle: SimVehicle) -> None:
+        """401 ``mobile_access_disabled`` for a car whose owner switched it off."""
+        if vehicle.mobile_access_disabled:
+            raise _envelope_error(401, MOBILE_ACCESS_DISABLED_ERROR)
+
     def _rate(self, vehicle: SimVehicle, kind: RateKind) -> None:
         retry_after = self.sim.check_rate_limit(vehicle.vin, kind)
         if retry_after is not None:
             limit = getattr(self.sim.rate_limits, kind)
-            raise _envelope_error(
-                429,
-                RATE_LIMIT_ERROR,
-                headers={
-                    "Retry-After": str(retry_after),
-                    "RateLimit-Limit": str(limit),
-                    "RateLimit-Remaining": "0",
-                    "RateLimit-Reset": str(retry_after),
-                },
-            )
+            headers = {
+                "RateLimit-Limit": str(limit),
+                "RateLimit-Remaining": "0",
+                "RateLimit-Reset": str(retry_after),
+            }
+            if self.sim.retry_after_header:
+                headers["Retry-After"] = str(retry_after)
+            raise _envelope_error(429, RATE_LIMIT_ERROR, headers=headers)
 
     def _state(self, vehicle: SimVehicle) -> VehicleState:
         return self.sim.state(vehicle.vin)
@@ -275,7 +299,7 @@ class _FleetApi:
             raise _envelope_error(400, "invalid_pagination") from err
         if page < 1 or per_page < 1:
             raise _envelope_error(400, "invalid_pagination")
-        vehicles = list(self.sim.vehicles.values())
+        vehicles = self.sim.listed_vehicles()
         count = len(vehicles)
         pages = max(1, -(-count // per_page))
         shown = vehicles[(page - 1) * per_page : page * per_page]
@@ -302,17 +326,25 @@ class _FleetApi:
         endpoints = parse_endpoints(request.query.get("endpoints"))
         self._require(grant, ["vehicle_device_data"])
         if "location_data" in endpoints:
-            self._require(grant, ["vehicle_location"])
+            self._require(grant, ["vehicle_location"], MISSING_LOCATION_SCOPE_ERROR)
+        self._paid()
+        self._mobile_access(vehicle)
         self._rate(vehicle, "data")
         if self._state(vehicle) != "online":
             raise _envelope_error(408, ASLEEP_ERROR)
         self.sim.touch(vehicle)
-        return _ok(vehicle_data(self.sim, vehicle, endpoints))
+        drive_state = (
+            not self.sim.drive_state_needs_location
+            or "vehicle_location" in grant.scopes
+        )
+        return _ok(vehicle_data(self.sim, vehicle, endpoints, drive_state=drive_state))
 
     async def wake_up(self, request: web.Request) -> web.Response:
         """``POST .../wake_up``: answers at once; the car is online later."""
         self._grant(request)
         vehicle = self._vehicle(request)
+        self._paid()
+        self._mobile_access(vehicle)
         self._rate(vehicle, "wake")
         self.sim.request_wake(vehicle)
         record = vehicle_record(self.sim, vehicle)
@@ -321,19 +353,18 @@ class _FleetApi:
     async def fleet_status(self, request: web.Request) -> web.Response:
         """``POST /api/1/vehicles/fleet_status``: key pairing and signing needs."""
         self._grant(request)
+        self._paid()
         body = await _json_object(request)
         vins = body.get("vins")
         if not isinstance(vins, list) or not all(isinstance(v, str) for v in vins):
             raise _envelope_error(400, "invalid_field", description="vins")
-        known = [self.sim.vehicles[v] for v in vins if v in self.sim.vehicles]
+        mine = {v.vin: v for v in self.sim.listed_vehicles()}
+        known = [mine[vin] for vin in vins if vin in mine]
         return _ok(
             {
                 "key_paired_vins": [v.vin for v in known if v.key_paired],
                 "unpaired_vins": [
-                    vin
-                    for vin in vins
-                    if vin not in self.sim.vehicles
-                    or not self.sim.vehicles[vin].key_paired
+                    vin for vin in vins if vin not in mine or not mine[vin].key_paired
                 ],
                 "vehicle_info": {
                     v.vin: {
@@ -359,8 +390,14 @@ class _FleetApi:
             raise _envelope_error(404, f"unknown command: {name}")
         self._require(grant, ["vehicle_cmds", "vehicle_charging_cmds"])
         body = await _json_object(request)
+        self._paid()
+        self._mobile_access(vehicle)
         self._rate(vehicle, "command")
         proxy = _is_proxy(request)
+        if proxy and name == "add_charge_schedule" and not body.get("id"):
+            # tesla-http-proxy gives a schedule without an id (or id 0) the
+            # current Unix time (vehicle-command pkg/proxy/command.go).
+            body = {**body, "id": int(self.sim.clock())}
         if not proxy and vehicle.command_signing == "required":
             raise _envelope_error(403, SIGNING_REQUIRED_ERROR)
         if proxy and not vehicle.key_paired:
@@ -482,6 +519,36 @@ class _SimControl:
             raise _envelope_error(400, "invalid_field", description=str(err)) from err
         return web.json_response(tokens)
 
+    def _account(self) -> dict[str, Any]:
+        sim = self.sim
+        return {
+            "monthly_limit_usd": sim.monthly_limit_usd,
+            "account_disabled": sim.account_disabled,
+            "paid_usd_this_month": round(sim.paid_usd_this_month(), 6),
+            "disabled_until": sim.account_disabled_until(),
+            "retry_after_header": sim.retry_after_header,
+            "drive_state_needs_location": sim.drive_state_needs_location,
+        }
+
+    async def account(self, _request: web.Request) -> web.Response:
+        """The account-level settings and whether paid requests are refused."""
+        return web.json_response(self._account())
+
+    async def update_account(self, request: web.Request) -> web.Response:
+        """Change the account-level settings (the fields ``GET`` shows).
+
+        ``monthly_limit_usd`` (null: none), ``account_disabled``,
+        ``retry_after_header``, ``drive_state_needs_location``.
+        """
+        body = await _json_object(request)
+        try:
+            changes = _account_changes(body)
+        except (TypeError, ValueError) as err:
+            raise _envelope_error(400, "invalid_field", description=str(err)) from err
+        for name, value in changes.items():
+            setattr(self.sim, name, value)
+        return web.json_response(self._account())
+
     async def vehicles(self, _request: web.Request) -> web.Response:
         """Internal state of every vehicle."""
         return web.json_response(
@@ -510,10 +577,12 @@ class _SimControl:
             "command_signing",
             "key_paired",
             "drive_to",
+            *_QUIRK_FIELDS,
         }
         if unknown := set(body) - known:
             raise ValueError(f"unknown fields: {sorted(unknown)}")
         vin = vehicle.vin
+        _apply_quirks(self.sim, vehicle, body)
         if "forced_state" in body:
             state = body["forced_state"]
             if state not in {"online", "asleep", "offline", None}:
@@ -607,7 +676,125 @@ class _SimControl:
             "last_activity": v.last_activity if v.last_activity > 0 else None,
             "wake_at": v.wake_at,
             "pending_events": len(v.pending),
+            "removed": v.removed,
+            "mobile_access_disabled": v.mobile_access_disabled,
+            "record_overrides": v.record_overrides,
+            "record_missing": v.record_missing,
+            "data_overrides": v.data_overrides,
+            "data_missing": v.data_missing,
+            "charger_report": {
+                "voltage": v.reported_charger_voltage,
+                "phases": v.reported_charger_phases,
+            },
+            "gps_lag_s": v.gps_lag_s,
+            "schedule_ids": v.schedule_ids,
+            "float32_positions": v.float32_positions,
         }
+
+
+_QUIRK_FIELDS: Final = frozenset(
+    {
+        "removed",
+        "mobile_access_disabled",
+        "record_overrides",
+        "record_missing",
+        "data_overrides",
+        "data_missing",
+        "charger_report",
+        "gps_lag_s",
+        "schedule_ids",
+        "float32_positions",
+        "renumber_schedules",
+    }
+)
+"""``POST /sim/vehicles/{vin}`` fields that switch on the real-world shapes."""
+
+
+def _string_list(value: Any, name: str) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise TypeError(f"{name} must be a list of strings")
+    return list(value)
+
+
+def _object(value: Any, name: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise TypeError(f"{name} must be an object")
+    return dict(value)
+
+
+def _flag(body: dict[str, Any], name: str) -> bool:
+    value = body[name]
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be true or false")
+    return value
+
+
+_ACCOUNT_FLAGS: Final = frozenset(
+    {"account_disabled", "retry_after_header", "drive_state_needs_location"}
+)
+
+
+def _account_changes(body: dict[str, Any]) -> dict[str, bool | float | None]:
+    """The checked settings of ``POST /sim/account``."""
+    if unknown := set(body) - _ACCOUNT_FLAGS - {"monthly_limit_usd"}:
+        raise ValueError(f"unknown fields: {sorted(unknown)}")
+    changes: dict[str, bool | float | None] = {
+        name: _flag(body, name) for name in _ACCOUNT_FLAGS & set(body)
+    }
+    if "monthly_limit_usd" in body:
+        limit = body["monthly_limit_usd"]
+        if limit is not None and (
+            isinstance(limit, bool) or not isinstance(limit, int | float) or limit < 0
+        ):
+            raise ValueError("monthly_limit_usd must be 0 or more, or null")
+        changes["monthly_limit_usd"] = None if limit is None else float(limit)
+    return changes
+
+
+def _apply_quirks(
+    sim: FleetSimulator, vehicle: SimVehicle, body: dict[str, Any]
+) -> None:
+    """The fields of ``_QUIRK_FIELDS`` (each checked before anything changes)."""
+    changes: dict[str, Any] = {}
+    for name in ("removed", "mobile_access_disabled", "float32_positions"):
+        if name in body:
+            changes[name] = _flag(body, name)
+    for name in ("record_overrides", "data_overrides"):
+        if name in body:
+            changes[name] = _object(body[name], name)
+    for name in ("record_missing", "data_missing"):
+        if name in body:
+            changes[name] = _string_list(body[name], name)
+    if "charger_report" in body:
+        report = body["charger_report"] or {}
+        report = _object(report, "charger_report")
+        if unknown := set(report) - {"voltage", "phases"}:
+            raise ValueError(f"unknown charger_report fields: {sorted(unknown)}")
+        for key in ("voltage", "phases"):
+            value = report.get(key)
+            if value is not None and (
+                not isinstance(value, int) or isinstance(value, bool) or value <= 0
+            ):
+                raise ValueError(f"charger_report.{key} must be a positive integer")
+        changes["reported_charger_voltage"] = report.get("voltage")
+        changes["reported_charger_phases"] = report.get("phases")
+    if "gps_lag_s" in body:
+        lag = body["gps_lag_s"]
+        if isinstance(lag, bool) or not isinstance(lag, int | float) or lag < 0:
+            raise ValueError("gps_lag_s must be 0 or more seconds")
+        changes["gps_lag_s"] = float(lag)
+    if "schedule_ids" in body:
+        if body["schedule_ids"] not in {"kept", "car_assigned"}:
+            raise ValueError("schedule_ids must be kept or car_assigned")
+        changes["schedule_ids"] = body["schedule_ids"]
+    renumber = (
+        _flag(body, "renumber_schedules") if "renumber_schedules" in body else False
+    )
+    sim.sync(vehicle)
+    for name, value in changes.items():
+        setattr(vehicle, name, value)
+    if renumber:
+        sim.renumber_schedules(vehicle.vin)
 
 
 def create_app(sim: FleetSimulator) -> web.Application:
@@ -634,6 +821,8 @@ def create_app(sim: FleetSimulator) -> web.Application:
     router.add_post("/sim/faults", control.add_fault)
     router.add_delete("/sim/faults", control.clear_faults)
     router.add_post("/sim/tokens", control.issue_tokens)
+    router.add_get("/sim/account", control.account)
+    router.add_post("/sim/account", control.update_account)
     router.add_get("/sim/vehicles", control.vehicles)
     router.add_post("/sim/vehicles/{vin}", control.update_vehicle)
     return app

@@ -29,8 +29,16 @@ type FaultKind = Literal[
     "empty",
     "truncated",
     "421",
+    "429_ratelimit_reset",
 ]
-FAULT_KINDS: Final[tuple[FaultKind, ...]] = get_args(FaultKind.__value__)
+ALL_FAULT_KINDS: Final[tuple[FaultKind, ...]] = get_args(FaultKind.__value__)
+EXTRA_FAULT_KINDS: Final[tuple[FaultKind, ...]] = ("429_ratelimit_reset",)
+"""Kinds a mix draws only when its rates name them (not :meth:`FaultMix.uniform`),
+so that adding one keeps the soak test's month of faults as it was."""
+FAULT_KINDS: Final[tuple[FaultKind, ...]] = tuple(
+    kind for kind in ALL_FAULT_KINDS if kind not in EXTRA_FAULT_KINDS
+)
+"""The kinds of :meth:`FaultMix.uniform`."""
 
 # A 421 that points somewhere that is not one of Tesla's hosts: the client must
 # never follow it (it would send the bearer token there).
@@ -86,7 +94,7 @@ class FaultMix:
 
     def __post_init__(self) -> None:
         """Check the rates and seed the generator."""
-        if unknown := set(self.rates) - set(FAULT_KINDS):
+        if unknown := set(self.rates) - set(ALL_FAULT_KINDS):
             raise ValueError(f"unknown fault kinds: {sorted(unknown)}")
         if any(rate < 0 for rate in self.rates.values()):
             raise ValueError("fault rates cannot be negative")
@@ -109,7 +117,7 @@ class FaultMix:
         if not self.enabled or self._pattern.search(path) is None:
             return None
         roll = self._random.random()
-        for kind in FAULT_KINDS:
+        for kind in ALL_FAULT_KINDS:
             roll -= self.rates.get(kind, 0.0)
             if roll < 0:
                 self.injected[kind] += 1
@@ -133,6 +141,18 @@ class FaultMix:
             ),
             "429_no_retry_after": ChaosAnswer(
                 kind, 429, _envelope("Too Many Requests")
+            ),
+            # Tesla's rate limiter as captured (fleet-telemetry issue 184,
+            # vehicle-command issue 255), without the Retry-After header.
+            "429_ratelimit_reset": ChaosAnswer(
+                kind,
+                429,
+                f"Retry in {self.retry_after} seconds\n",
+                {
+                    "RateLimit-Limit": "200",
+                    "RateLimit-Remaining": "0",
+                    "RateLimit-Reset": str(self.retry_after),
+                },
             ),
             "500": ChaosAnswer(kind, 500, _envelope("internal server error")),
             "503": ChaosAnswer(kind, 503, "upstream connect error or disconnect/reset"),

@@ -8,6 +8,7 @@ the command needs raises :class:`CommandArgumentError` (HTTP 400).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+import struct
 from typing import Any, Final
 
 from .vehicle import ChargeSchedule, SimVehicle, parse_days_of_week
@@ -20,6 +21,12 @@ MINUTES_PER_DAY: Final = 1440
 CHARGE_LIMIT_MIN: Final = 50
 CHARGE_LIMIT_MAX: Final = 100
 CHARGING_AMPS_MAX: Final = 48
+
+
+def float32(value: float) -> float:
+    """``value`` as the car stores it: the nearest IEEE 754 single."""
+    stored: float = struct.unpack("<f", struct.pack("<f", value))[0]
+    return stored
 
 
 class CommandArgumentError(ValueError):
@@ -142,6 +149,9 @@ def add_charge_schedule(
         "latitude": _float(params, "lat"),
         "longitude": _float(params, "lon"),
     }
+    if v.float32_positions:
+        fields["latitude"] = float32(fields["latitude"])
+        fields["longitude"] = float32(fields["longitude"])
     name = params.get("name", "")
     if not isinstance(name, str):
         raise CommandArgumentError("name must be a string")
@@ -154,7 +164,11 @@ def add_charge_schedule(
         return True, ""
     if len(v.charge_schedules) >= MAX_CHARGE_SCHEDULES:
         return False, "max_schedules_reached"
-    if schedule_id is None:
+    if v.schedule_ids == "car_assigned":
+        # The car numbers a new schedule itself, whatever id it was sent.
+        taken = {s.id for s in v.charge_schedules}
+        schedule_id = next(i for i in range(1, len(taken) + 2) if i not in taken)
+    elif schedule_id is None:
         used = [s.id for s in v.charge_schedules]
         schedule_id = max([int(now), *(i + 1 for i in used)])
     v.charge_schedules.append(ChargeSchedule(id=schedule_id, **fields))

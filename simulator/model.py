@@ -13,14 +13,20 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 import math
 import re
 import time
 from typing import Any, Final, Literal
 from zoneinfo import ZoneInfo
 
-from .billing import RequestRecord, SimStats
+from .billing import (
+    PRICE_USD,
+    STATE_CHECK_KINDS,
+    RequestRecord,
+    SimStats,
+    is_billable,
+)
 from .chaos import FaultMix
 from .commands import COMMANDS, CommandResult
 from .tokens import DEFAULT_CLIENT_ID, AccessGrant, TokenStore, normalize_region
@@ -207,6 +213,20 @@ class FleetSimulator:
         self.faults: list[Fault] = []
         # Random faults at configurable rates (soak tests); None: none.
         self.chaos: FaultMix | None = None
+        # Account-level answers Tesla has been seen to give (issue 19).
+        self.monthly_limit_usd: float | None = None
+        """Past this many dollars of paid requests in a calendar month (UTC),
+        paid requests answer 403 ``account disabled: EXCEEDED_LIMIT`` until
+        the next month; None: no limit."""
+        self.account_disabled = False
+        """Answer paid requests with ``EXCEEDED_LIMIT`` now, whatever the bill."""
+        self.retry_after_header = True
+        """False: a 429 of the rate limiter carries ``RateLimit-*`` headers only."""
+        self.drive_state_needs_location = True
+        """Tesla's 2026 behaviour: without the ``vehicle_location`` scope,
+        ``vehicle_data`` has no ``drive_state`` at all."""
+        self._month: tuple[int, int] | None = None
+        self._month_usd = 0.0
         self._synced: dict[str, float] = {}
         self._schedules_checked: dict[str, float] = {}
         self._rate_windows: dict[tuple[str, RateKind], deque[float]] = {}
@@ -235,6 +255,21 @@ class FleetSimulator:
         if ref in self.vehicles:
             return self.vehicles[ref]
         return next((v for v in self.vehicles.values() if str(v.id) == ref), None)
+
+    def account_vehicle(self, ref: str) -> SimVehicle | None:
+        """Like :meth:`find_vehicle`, but None for a car gone from the account."""
+        vehicle = self.find_vehicle(ref)
+        return None if vehicle is None or vehicle.removed else vehicle
+
+    def listed_vehicles(self) -> list[SimVehicle]:
+        """The vehicles the account still has, in the order they were added."""
+        return [v for v in self.vehicles.values() if not v.removed]
+
+    def renumber_schedules(self, vin: str) -> None:
+        """The car gives its charge schedules new ids of its own (1, 2, ...)."""
+        vehicle = self.vehicle(vin)
+        for number, schedule in enumerate(vehicle.charge_schedules, start=1):
+            schedule.id = number
 
     def vehicle(self, ref: str) -> SimVehicle:
         """The vehicle with this VIN or id, advanced to now; KeyError if unknown."""
@@ -435,6 +470,40 @@ class FleetSimulator:
         """Log and count one answered request (the single place requests count)."""
         self.requests.append(record)
         self.stats.add(record)
+        if (
+            is_billable(record.category, record.status)
+            and record.kind not in STATE_CHECK_KINDS
+        ):
+            self._roll_month()
+            self._month_usd += PRICE_USD.get(record.category, 0.0)
+
+    def _roll_month(self) -> tuple[int, int]:
+        now = datetime.fromtimestamp(self.clock(), UTC)
+        month = (now.year, now.month)
+        if month != self._month:
+            self._month, self._month_usd = month, 0.0
+        return month
+
+    def paid_usd_this_month(self) -> float:
+        """Dollars of paid requests (not state checks) this calendar month."""
+        self._roll_month()
+        return self._month_usd
+
+    def account_disabled_until(self) -> float | None:
+        """Epoch when paid requests work again, None if they work now.
+
+        A disabled account (``account_disabled`` or past ``monthly_limit_usd``)
+        comes back at the start of the next calendar month (UTC).
+        """
+        year, month = self._roll_month()
+        over = (
+            self.monthly_limit_usd is not None
+            and self._month_usd >= self.monthly_limit_usd
+        )
+        if not (over or self.account_disabled):
+            return None
+        following = datetime(year + month // 12, month % 12 + 1, 1, tzinfo=UTC)
+        return following.timestamp()
 
     def reset_stats(self) -> None:
         """Zero the counters, the request log and the awake time."""
@@ -599,6 +668,7 @@ class FleetSimulator:
             return
         self._drain(v, drive, 1.0 - v.drive_fraction)
         v.latitude, v.longitude = drive.destination
+        v.last_drive = drive
         v.drive = None
         v.drive_fraction = 0.0
         self._own_activity(v, drive.end)

@@ -1,8 +1,9 @@
 """JSON shapes of Tesla's answers, filled with a simulated vehicle's live values.
 
-The ``vehicle_data`` sections start from a real answer (``data/vehicle_data.json``,
-an anonymised EU Model 3) so that every field a client might read exists with
-Tesla's type and quirks; the simulator overwrites the values it models.
+The ``vehicle_data`` sections start from real answers (``data/vehicle_data.json``,
+assembled from public captures listed in ``data/SOURCES.md``) so that every
+field a client might read exists with Tesla's type and quirks; the simulator
+overwrites the values it models.
 """
 
 from __future__ import annotations
@@ -89,8 +90,20 @@ def parse_endpoints(raw: str | None) -> list[str]:
 
 
 def vehicle_record(sim: FleetSimulator, v: SimVehicle) -> dict[str, Any]:
-    """The vehicle as ``GET /api/1/vehicles`` lists it (state as of now)."""
+    """The vehicle as ``GET /api/1/vehicles`` lists it (state as of now).
+
+    The vehicle's ``record_overrides`` and ``record_missing`` make it odd.
+    """
+    record = _plain_record(sim, v)
+    record.update(v.record_overrides)
+    for key in v.record_missing:
+        record.pop(key, None)
+    return record
+
+
+def _plain_record(sim: FleetSimulator, v: SimVehicle) -> dict[str, Any]:
     digest = hashlib.sha256(v.vin.encode()).hexdigest()
+    tokens = None if v.mobile_access_disabled else [digest[:16], digest[16:32]]
     return {
         "id": v.id,
         "user_id": sim.user_id,
@@ -101,7 +114,7 @@ def vehicle_record(sim: FleetSimulator, v: SimVehicle) -> dict[str, Any]:
         "display_name": v.display_name,
         "option_codes": None,
         "granular_access": {"hide_private": False},
-        "tokens": [digest[:16], digest[16:32]],
+        "tokens": tokens,
         "state": sim.state(v.vin),
         "in_service": False,
         "id_s": str(v.id),
@@ -111,13 +124,25 @@ def vehicle_record(sim: FleetSimulator, v: SimVehicle) -> dict[str, Any]:
         "backseat_token_updated_at": None,
         "ble_autopair_enrolled": False,
         "command_signing": v.command_signing,
+        # As a 2024 list shows a car whose owner switched mobile access off:
+        # the flag set and no tokens (teslatte testdata/products_ulr_2024_08_14).
+        "mobile_access_disabled": v.mobile_access_disabled,
     }
 
 
 def vehicle_data(
-    sim: FleetSimulator, v: SimVehicle, endpoints: Collection[str]
+    sim: FleetSimulator,
+    v: SimVehicle,
+    endpoints: Collection[str],
+    *,
+    drive_state: bool = True,
 ) -> dict[str, Any]:
-    """``vehicle_data`` for the requested sections of an online vehicle."""
+    """``vehicle_data`` for the requested sections of an online vehicle.
+
+    Without ``drive_state`` (a token without ``vehicle_location`` since
+    2026) there is no ``drive_state`` whatever was asked. The vehicle's
+    ``data_overrides`` and ``data_missing`` make values odd or absent.
+    """
     sim.sync(v)
     ms = int(sim.clock() * 1000)
     wanted = set(endpoints)
@@ -135,11 +160,26 @@ def vehicle_data(
     for name, build in builders.items():
         if name in wanted:
             data[name] = build(sim, v, ms)
-    if wanted & {"drive_state", "location_data"}:
+    if drive_state and wanted & {"drive_state", "location_data"}:
         data["drive_state"] = _drive_state(
             sim, v, ms, with_location="location_data" in wanted
         )
+    _make_odd(data, v)
     return data
+
+
+def _make_odd(data: dict[str, Any], v: SimVehicle) -> None:
+    """Apply a vehicle's ``data_overrides`` and ``data_missing`` (sections sent)."""
+    for path, value in v.data_overrides.items():
+        section, _, key = path.partition(".")
+        if isinstance(data.get(section), dict) and key:
+            data[section][key] = value
+    for path in v.data_missing:
+        section, _, key = path.partition(".")
+        if not key:
+            data.pop(section, None)
+        elif isinstance(data.get(section), dict):
+            data[section].pop(key, None)
 
 
 def _charge_state(sim: FleetSimulator, v: SimVehicle, ms: int) -> dict[str, Any]:
@@ -167,9 +207,13 @@ def _charge_state(sim: FleetSimulator, v: SimVehicle, ms: int) -> dict[str, Any]
             "charger_pilot_current": v.charge_current_max if v.plugged_in else 0,
             "charger_actual_current": v.effective_amps if charging else 0,
             "charger_voltage": (
-                v.charger_voltage if charging else (2 if v.plugged_in else 0)
+                (v.reported_charger_voltage or v.charger_voltage)
+                if charging
+                else (2 if v.plugged_in else 0)
             ),
-            "charger_phases": v.charger_phases if charging else None,
+            "charger_phases": (
+                (v.reported_charger_phases or v.charger_phases) if charging else None
+            ),
             "charger_power": round(power),
             "charge_rate": round(
                 power / v.consumption_kwh_per_km / KM_PER_MILE if charging else 0.0, 1
@@ -210,9 +254,14 @@ def _drive_state(
     if not with_location:
         return ds
     lat, lon = sim.position(v)
+    fix_at = ms // 1000
+    if v.gps_lag_s > 0:
+        # A stale fix: the position of gps_lag_s ago, with its own time.
+        fix_at = int(sim.clock() - v.gps_lag_s)
+        lat, lon = v.fix_at(fix_at)
     ds.update(
         {
-            "gps_as_of": ms // 1000,
+            "gps_as_of": fix_at,
             "heading": v.heading,
             "latitude": round(lat, 6),
             "longitude": round(lon, 6),
@@ -265,7 +314,7 @@ def _vehicle_state(_sim: FleetSimulator, v: SimVehicle, ms: int) -> dict[str, An
 
 def _closures_state(sim: FleetSimulator, v: SimVehicle, ms: int) -> dict[str, Any]:
     vs = _vehicle_state(sim, v, ms)
-    closures = {key: vs[key] for key in _CLOSURE_FIELDS}
+    closures = {key: vs[key] for key in _CLOSURE_FIELDS if key in vs}
     closures["timestamp"] = ms
     return closures
 

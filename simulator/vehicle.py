@@ -13,6 +13,7 @@ type ChargingState = Literal[
     "Disconnected", "Stopped", "Starting", "Charging", "Complete", "NoPower"
 ]
 type LatLon = tuple[float, float]
+type ScheduleIds = Literal["kept", "car_assigned"]
 
 DEFAULT_VIN: Final = "LRW3F7EK4NC000001"
 HOME_WARSAW: Final[LatLon] = (52.2297, 21.0122)
@@ -217,7 +218,33 @@ class SimVehicle:
     own_activity: float = -math.inf
     """The car's own last activity (a drive, plugging, charging, a schedule)."""
     wake_at: float | None = None
+    # --- real-world quirks (issue 19); all off by default ---------------
+    removed: bool = False
+    """Gone from the account (sold, or the share removed): not listed, 404."""
+    mobile_access_disabled: bool = False
+    """The owner switched off mobile access: the car's calls answer 401."""
+    record_overrides: dict[str, Any] = field(default_factory=dict)
+    """Values that replace fields of the vehicle's record (null allowed)."""
+    record_missing: list[str] = field(default_factory=list)
+    """Fields left out of the vehicle's record."""
+    data_overrides: dict[str, Any] = field(default_factory=dict)
+    """``"section.field"`` to a value that replaces it in ``vehicle_data``."""
+    data_missing: list[str] = field(default_factory=list)
+    """``"section.field"`` (or a whole ``"section"``) left out of ``vehicle_data``."""
+    reported_charger_voltage: int | None = None
+    """While charging, the voltage the car reports instead of the real one
+    (e.g. 400, the line-to-line value of a three-phase supply)."""
+    reported_charger_phases: int | None = None
+    """While charging, the phase count the car reports instead of the real one."""
+    gps_lag_s: float = 0.0
+    """How much older than the record the reported position fix is."""
+    schedule_ids: ScheduleIds = "kept"
+    """``car_assigned``: the car ignores the id of a new charge schedule and
+    numbers it itself."""
+    float32_positions: bool = False
+    """Store charge schedules' latitude/longitude as float32, as the car does."""
     drive: Drive | None = field(default=None, repr=False)
+    last_drive: Drive | None = field(default=None, repr=False)
     drive_fraction: float = field(default=0.0, repr=False)
     pending: list[TimelineEvent] = field(default_factory=list, repr=False)
 
@@ -258,6 +285,17 @@ class SimVehicle:
     def range_km(self) -> float:
         """Rated range left."""
         return self.rated_range_km * self.battery_level / 100
+
+    def fix_at(self, t: float) -> LatLon:
+        """Where the car was at ``t``, as far as its last two drives tell.
+
+        A stale position fix (``gps_lag_s``) reports this place.
+        """
+        for drive in (self.drive, self.last_drive):
+            if drive is not None and t >= drive.start:
+                return drive.position_at(t)
+        earliest = self.last_drive or self.drive
+        return earliest.origin if earliest is not None else self.position
 
     def seconds_to_limit(self) -> float:
         """Seconds of charging left until the limit, ``inf`` if it never ends."""

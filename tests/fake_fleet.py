@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 import re
+import struct
+import time
 from typing import Any
 
 from pytest_homeassistant_custom_component.test_util.aiohttp import (
@@ -53,6 +55,13 @@ class FakeCar:
     wakes_after: int = 0
     """Record checks after a wake_up before the car reads online (0: at once)."""
     woken: bool = False
+    gps_age_s: int = 0
+    """How much older the position fix is than the data (``gps_as_of``)."""
+    overrides: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Values put into the vehicle_data answer last, by section (odd answers)."""
+    renumbers_schedules: bool = False
+    """Like Tesla's proxy for id 0: an added schedule whose id the car does not
+    hold gets the current epoch time as id; coordinates are kept as float32."""
 
     def record(self) -> dict[str, Any]:
         record: dict[str, Any] = load_json_fixture("vehicle.json")["response"]
@@ -80,10 +89,16 @@ class FakeCar:
             )
             drive["active_route_minutes_to_arrival"] = self.minutes_to_arrival
         if "location_data" in endpoints:
-            drive.update(latitude=self.latitude, longitude=self.longitude)
+            drive.update(
+                latitude=self.latitude,
+                longitude=self.longitude,
+                gps_as_of=drive["timestamp"] // 1000 - self.gps_age_s,
+            )
         else:
             for key in ("latitude", "longitude", "heading", "native_latitude"):
                 drive.pop(key, None)
+        for section, values in self.overrides.items():
+            data[section].update(values)
         wanted = {
             "charge_state",
             "drive_state",
@@ -259,8 +274,11 @@ class FakeFleet:
                 data.pop("drive_state", None)
             return AiohttpClientMockResponse(method, url, json={"response": data})
         if kind == "add_charge_schedule":
+            schedule_id = body["id"]
+            if car.renumbers_schedules:
+                schedule_id = _car_id(car, schedule_id)
             schedule = {
-                "id": body["id"],
+                "id": schedule_id,
                 "enabled": body["enabled"],
                 "start_enabled": body["start_enabled"],
                 "start_time": body.get("start_time"),
@@ -268,12 +286,16 @@ class FakeFleet:
                 "end_time": body.get("end_time"),
                 "days_of_week": 127,
                 "one_time": body["one_time"],
-                "latitude": body["lat"],
-                "longitude": body["lon"],
+                "latitude": _float32(body["lat"], car.renumbers_schedules),
+                "longitude": _float32(body["lon"], car.renumbers_schedules),
             }
             car.charge_schedules[:] = [
-                s for s in car.charge_schedules if s["id"] != body["id"]
+                s for s in car.charge_schedules if s["id"] != schedule_id
             ] + [schedule]
+        elif kind == "remove_charge_schedule":
+            car.charge_schedules[:] = [
+                s for s in car.charge_schedules if s["id"] != body["id"]
+            ]
         elif kind == "charge_start":
             car.charging_state = "Charging"
         elif kind == "charge_stop":
@@ -283,3 +305,21 @@ class FakeFleet:
         return AiohttpClientMockResponse(
             method, url, json={"response": {"result": True, "reason": ""}}
         )
+
+
+def _car_id(car: FakeCar, asked: int) -> int:
+    """The id a renumbering car files an added schedule under."""
+    if any(s["id"] == asked for s in car.charge_schedules):
+        return asked  # its own id: a change of that schedule
+    new = int(time.time())  # frozen in tests: the epoch second of the add
+    while any(s["id"] == new for s in car.charge_schedules):
+        new += 1
+    return new
+
+
+def _float32(value: float, as_float32: bool) -> float:
+    """``value`` as the car stores it: a float32 when it does."""
+    if not as_float32:
+        return value
+    stored: float = struct.unpack("f", struct.pack("f", value))[0]
+    return stored

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import math
+
 from homeassistant.components.number import NumberEntity, NumberEntityDescription
 from homeassistant.const import PERCENTAGE
 from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
+from .const import DOMAIN
 from .entity import TeslaScoutWorkerVehicleEntity
 from .models import TeslaScoutWorkerConfigEntry
 
@@ -43,7 +47,22 @@ class ChargeLimitNumber(TeslaScoutWorkerVehicleEntity, NumberEntity):
         return self.status.charge_limit_soc
 
     async def async_set_native_value(self, value: float) -> None:
-        """Set the limit (wakes a sleeping car once)."""
+        """Set the limit (wakes a sleeping car once); nothing is sent for a bad value.
+
+        Home Assistant refuses values out of range, but ``NaN`` (what a broken
+        template gives) compares false with both bounds and passes.
+        """
+        low, high = self.native_min_value, self.native_max_value
+        if not (math.isfinite(value) and low <= value <= high):
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="value_out_of_range",
+                translation_placeholders={
+                    "value": str(value),
+                    "min": f"{low:g}",
+                    "max": f"{high:g}",
+                },
+            )
         percent = round(value)
         client = self.coordinator.tracker.client
         await self.worker.async_command(

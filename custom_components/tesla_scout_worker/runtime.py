@@ -22,8 +22,14 @@ from .domain.tracker import VehicleTracker
 from .fleet import TeslaFleetClient
 from .fleet.auth import location_scope_granted
 from .models import TeslaScoutWorkerConfigEntry, TeslaScoutWorkerData
+from .outage import watch_command_proxy
 from .scout import ScoutCoordinator, home_from_options
-from .tokens import TokenManager, TokenRefreshFailedError, async_adopt_saved_token
+from .tokens import (
+    TokenManager,
+    TokenRefreshFailedError,
+    TokenRefreshRateLimitedError,
+    async_adopt_saved_token,
+)
 from .usage import UsageTracker
 from .worker import WorkerScheduler
 
@@ -43,13 +49,25 @@ async def async_build_runtime(
         raise ConfigEntryNotReady(
             translation_domain=DOMAIN, translation_key="token_refresh_unavailable"
         ) from err
+    except TokenRefreshRateLimitedError as err:
+        # A setup retry (Home Assistant's come 5, 15, 35… s after the first
+        # try) inside the one-minute limit or Tesla's Retry-After: not ready
+        # yet, never a setup error that waits for the user.
+        raise ConfigEntryNotReady(
+            translation_domain=DOMAIN,
+            translation_key="token_refresh_waiting",
+            translation_placeholders=err.translation_placeholders,
+        ) from err
+    proxy_url = entry.options.get(CONF_COMMAND_PROXY_URL) or None
     client = TeslaFleetClient(
         session=session,
         token_provider=tokens,
         api_base_url=entry.data[CONF_API_BASE_URL],
-        command_base_url=entry.options.get(CONF_COMMAND_PROXY_URL) or None,
+        command_base_url=proxy_url,
         command_ssl=await async_command_ssl(hass, entry.options),
-        on_request=usage.record,
+        on_request=usage.record
+        if proxy_url is None
+        else watch_command_proxy(usage.record),
     )
     tracker = VehicleTracker(
         client,

@@ -50,6 +50,7 @@ from .const import (
 from .domain.tracker import Car, Home, Transition, TransitionKind, VehicleTracker
 from .fleet import TeslaAuthenticationError, TeslaFleetError, WrongRegionError
 from .storage import VehicleStore
+from .tokens import TokenRefreshFailedError, TokenRefreshRateLimitedError
 
 if TYPE_CHECKING:
     from .models import TeslaScoutWorkerConfigEntry
@@ -138,19 +139,35 @@ class ScoutCoordinator(DataUpdateCoordinator[dict[str, Car]]):
         self._outage_since: float | None = None
         self._failures = 0
         """Failed cycles in a row: the next check comes sooner."""
+        self._outage_logged = False
         self._rate_limit_logged = False
         self._publish_scheduled = False
         self._presence_timer: CALLBACK_TYPE | None = None
         self._access_issues: set[str] = set()
         """VINs with a mobile-access repair issue open."""
         self.store = VehicleStore(hass, entry.entry_id)
+        self.settings_restored: set[str] = set()
+        """Cars whose settings came from the store (see :meth:`async_restore`)."""
         tracker.on_transition = self._fire
         tracker.on_change = self._async_changed
 
     async def async_restore(self) -> None:
-        """Start from the last known status of each car (before the first check)."""
-        for vin, (status, schedule) in (await self.store.async_load()).items():
-            self.tracker.restore(vin, status, schedule)
+        """Start from what was saved of each car (before the first check).
+
+        Settings found in the store are the truth; the entities restore their
+        own last state only for a car saved before settings were stored.
+        """
+        saved = await self.store.async_load(dt_util.get_default_time_zone())
+        for vin, car in saved.items():
+            self.tracker.restore(
+                vin,
+                car.status,
+                car.schedule,
+                settings=car.settings,
+                last_run=car.last_run,
+            )
+            if car.settings is not None:
+                self.settings_restored.add(vin)
         self.data = self.tracker.cars
 
     @callback
@@ -276,15 +293,23 @@ class ScoutCoordinator(DataUpdateCoordinator[dict[str, Car]]):
         """Keep showing the last known values, for the first hour of an outage.
 
         Logged once when Tesla goes away (the second failed check in a row)
-        and once when it is back.
+        and once when it is back. No token: the token manager says so, once.
         """
         if self._outage_since is None:
             self._outage_since = now
         self._failures += 1
+        token_error = isinstance(
+            err, TokenRefreshFailedError | TokenRefreshRateLimitedError
+        )
         # A blip that the next check (a minute later) gets past is not worth a
         # warning; a second failure in a row is an outage.
-        if self._failures == OUTAGE_AFTER_FAILURES:
+        if (
+            self._failures >= OUTAGE_AFTER_FAILURES
+            and not token_error
+            and not self._outage_logged
+        ):
             LOGGER.warning("Tesla cannot be reached: %s", type(err).__name__)
+            self._outage_logged = True
         else:
             LOGGER.debug("Tesla check failed: %s", type(err).__name__)
         self.update_interval = timedelta(
@@ -305,14 +330,19 @@ class ScoutCoordinator(DataUpdateCoordinator[dict[str, Car]]):
         if now - self._outage_since >= OUTAGE_GRACE_S:
             raise UpdateFailed(
                 translation_domain=DOMAIN,
-                translation_key="tesla_unreachable_for_an_hour",
+                translation_key="no_token_for_an_hour"
+                if token_error
+                else "tesla_unreachable_for_an_hour",
                 translation_placeholders={"error": type(err).__name__},
             ) from err
         return self.tracker.cars
 
     def _recovered(self) -> None:
-        if self._failures >= OUTAGE_AFTER_FAILURES:
+        # Once the entities went unavailable, the coordinator itself says
+        # that the data is back ("Fetching … data recovered"): once is enough.
+        if self._outage_logged and self.last_update_success:
             LOGGER.info("Tesla can be reached again")
+        self._outage_logged = False
         self._failures = 0
         self._outage_since = None
 

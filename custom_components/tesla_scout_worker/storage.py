@@ -1,26 +1,45 @@
-"""What is kept about the cars across restarts: last known status and schedule.
+"""What is kept about the cars across restarts: status, schedule, settings, last run.
 
 A car asleep in the garage does not answer after a restart, so without this its
 battery, position and plug would read unknown until it wakes, and the worker
 could not tell whether the car's schedule is already right (and might wake it
-to find out). Saved a few seconds after each change, and at once on unload.
+to find out). The user's settings (smart charging, departure) live here too:
+one source of truth that an entity's ``unavailable`` state cannot overwrite.
+The last worker run, with its plan, shows the plan the car holds until the next
+run. Saved a few seconds after each change, and at once on unload.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta, tzinfo
+from typing import Any, get_args
 
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.storage import Store
 from homeassistant.util.hass_dict import HassKey
 
 from .const import DOMAIN
-from .domain.tracker import Car, KnownSchedule, VehicleStatus
+from .domain.planner import ChargeWindow, ChargingPlan, PlanReason
+from .domain.tracker import Car, KnownSchedule, VehicleSettings, VehicleStatus
+from .domain.worker_run import WorkerResult, WorkerRun
 
 STORAGE_VERSION = 1
 SAVE_DELAY_S = 10.0
 
-type Restored = dict[str, tuple[VehicleStatus, KnownSchedule | None]]
+
+@dataclass(frozen=True, kw_only=True)
+class RestoredCar:
+    """What was saved about one car (``None`` where nothing usable was saved)."""
+
+    status: VehicleStatus
+    schedule: KnownSchedule | None = None
+    settings: VehicleSettings | None = None
+    """``None`` when saved by a version that kept settings in the entities."""
+    last_run: WorkerRun | None = None
+
+
+type Restored = dict[str, RestoredCar]
 
 
 _ENTRY_STORES: HassKey[dict[str, Store[dict[str, Any]]]] = HassKey(f"{DOMAIN}_stores")
@@ -67,12 +86,71 @@ def _encode_schedule(schedule: KnownSchedule | None) -> dict[str, Any] | None:
     return {"windows": windows, "window": windows[0], "known_at": schedule.known_at}
 
 
+def _encode_settings(settings: VehicleSettings) -> dict[str, Any]:
+    return {
+        "smart_charging": settings.smart_charging,
+        "departure": settings.departure.isoformat(),
+    }
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _encode_plan(plan: ChargingPlan | None) -> dict[str, Any] | None:
+    """The plan in full (``as_dict`` rounds for people; a restart must not)."""
+    if plan is None:
+        return None
+    return {
+        "start": _iso(plan.start),
+        "end": _iso(plan.end),
+        "energy_kwh": plan.energy_kwh,
+        "duration_us": plan.duration // timedelta(microseconds=1),
+        "cost": plan.cost,
+        "average_price": plan.average_price,
+        "cost_if_now": plan.cost_if_now,
+        "feasible": plan.feasible,
+        "reason": plan.reason,
+        "departure": _iso(plan.departure),
+        "prices_until": _iso(plan.prices_until),
+        "windows": [
+            {
+                "start": _iso(window.start),
+                "end": _iso(window.end),
+                "energy_kwh": window.energy_kwh,
+                "cost": window.cost,
+            }
+            for window in plan.windows
+        ],
+        "cost_single_window": plan.cost_single_window,
+    }
+
+
+def _encode_run(run: Any) -> dict[str, Any] | None:
+    if not isinstance(run, WorkerRun):
+        return None
+    return {
+        "trigger": run.trigger,
+        "started": run.started,
+        "duration_s": run.duration_s,
+        "requests": run.requests,
+        "plan": _encode_plan(run.plan),
+        "commands": list(run.commands),
+        "woke": run.woke,
+        "result": str(run.result),
+        "reason": run.reason,
+        "error": run.error,
+    }
+
+
 def _encode(cars: dict[str, Car]) -> dict[str, Any]:
     return {
         "vehicles": {
             vin: {
                 "status": car.status.as_dict(),
                 "schedule": _encode_schedule(car.schedule),
+                "settings": _encode_settings(car.settings),
+                "last_run": _encode_run(car.last_run),
             }
             for vin, car in cars.items()
         }
@@ -96,6 +174,92 @@ def _decode_schedule(raw: Any) -> KnownSchedule | None:
         return None
 
 
+def _decode_settings(raw: Any) -> VehicleSettings | None:
+    """The saved settings; a damaged field keeps its default."""
+    if not isinstance(raw, dict):
+        return None
+    default = VehicleSettings()
+    smart = raw.get("smart_charging")
+    try:
+        departure = time.fromisoformat(raw["departure"])
+    except (KeyError, TypeError, ValueError):
+        departure = default.departure
+    return VehicleSettings(
+        smart_charging=smart if isinstance(smart, bool) else default.smart_charging,
+        departure=departure,
+    )
+
+
+def _time(raw: Any, tz: tzinfo) -> datetime | None:
+    if raw is None:
+        return None
+    value = datetime.fromisoformat(raw)
+    if value.tzinfo is None:
+        raise ValueError(raw)
+    return value.astimezone(tz)
+
+
+def _number(raw: Any) -> float | None:
+    return None if raw is None else float(raw)
+
+
+def _decode_plan(raw: Any, tz: tzinfo) -> ChargingPlan | None:
+    if raw is None:
+        return None
+    if raw["reason"] not in get_args(PlanReason):
+        raise ValueError(raw["reason"])
+    windows = []
+    for window in raw["windows"]:
+        start, end = _time(window["start"], tz), _time(window["end"], tz)
+        if start is None or end is None:
+            raise ValueError(window)
+        windows.append(
+            ChargeWindow(
+                start=start,
+                end=end,
+                energy_kwh=float(window["energy_kwh"]),
+                cost=_number(window["cost"]),
+            )
+        )
+    return ChargingPlan(
+        start=_time(raw["start"], tz),
+        end=_time(raw["end"], tz),
+        energy_kwh=float(raw["energy_kwh"]),
+        duration=timedelta(microseconds=int(raw["duration_us"])),
+        cost=_number(raw["cost"]),
+        average_price=_number(raw["average_price"]),
+        cost_if_now=_number(raw["cost_if_now"]),
+        feasible=bool(raw["feasible"]),
+        reason=raw["reason"],
+        departure=_time(raw["departure"], tz),
+        prices_until=_time(raw["prices_until"], tz),
+        windows=tuple(windows),
+        cost_single_window=_number(raw["cost_single_window"]),
+    )
+
+
+def _decode_run(vin: str, raw: Any, tz: tzinfo) -> WorkerRun | None:
+    """The saved last run, or ``None`` when it cannot be read (in any part)."""
+    if not isinstance(raw, dict):
+        return None
+    try:
+        return WorkerRun(
+            vin=vin,
+            trigger=str(raw["trigger"]),
+            started=float(raw["started"]),
+            duration_s=float(raw["duration_s"]),
+            requests=int(raw["requests"]),
+            plan=_decode_plan(raw["plan"], tz),
+            commands=[str(command) for command in raw["commands"]],
+            woke=bool(raw["woke"]),
+            result=WorkerResult(raw["result"]),
+            reason=raw["reason"] if isinstance(raw["reason"], str) else None,
+            error=raw["error"] if isinstance(raw["error"], str) else None,
+        )
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
 class VehicleStore:
     """The cars of one entry, saved with Home Assistant's storage helper."""
 
@@ -104,8 +268,11 @@ class VehicleStore:
         self._store = _store(hass, entry_id)
         self._latest: dict[str, Car] = {}
 
-    async def async_load(self) -> Restored:
-        """The saved status and schedule of each car (unreadable parts skipped)."""
+    async def async_load(self, tz: tzinfo) -> Restored:
+        """What was saved of each car (unreadable parts skipped).
+
+        Times of the last run's plan are given in ``tz`` (Home Assistant's).
+        """
         stored = await self._store.async_load() or {}
         restored: Restored = {}
         vehicles = stored.get("vehicles")
@@ -118,7 +285,12 @@ class VehicleStore:
                 status = VehicleStatus.from_dict(vin, saved["status"])
             except (TypeError, ValueError):
                 continue
-            restored[vin] = (status, _decode_schedule(saved.get("schedule")))
+            restored[vin] = RestoredCar(
+                status=status,
+                schedule=_decode_schedule(saved.get("schedule")),
+                settings=_decode_settings(saved.get("settings")),
+                last_run=_decode_run(vin, saved.get("last_run"), tz),
+            )
         return restored
 
     @callback

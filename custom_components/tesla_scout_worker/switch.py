@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from homeassistant.components.switch import SwitchEntity, SwitchEntityDescription
-from homeassistant.const import STATE_ON
+from homeassistant.const import STATE_OFF, STATE_ON
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.restore_state import RestoreEntity
@@ -73,12 +73,25 @@ class SmartChargingSwitch(TeslaScoutWorkerVehicleEntity, SwitchEntity, RestoreEn
     """Lets the worker apply its plans; off by default, restored on restart."""
 
     async def async_added_to_hass(self) -> None:
-        """Restore the user's choice."""
+        """Restore the user's choice (from the entity only if not in the store).
+
+        The store keeps it since settings are stored; before that, the entity's
+        last state did. Only ``on``/``off`` are a choice: an ``unavailable``
+        stored during an outage is not the user turning it off.
+        """
         await super().async_added_to_hass()
-        if (last := await self.async_get_last_state()) is not None:
+        if self.vin in self.coordinator.settings_restored:
+            return
+        last = await self.async_get_last_state()
+        if last is not None and last.state in (STATE_ON, STATE_OFF):
             self.worker.async_set_settings(
                 self.vin, smart_charging=last.state == STATE_ON
             )
+
+    @property
+    def available(self) -> bool:
+        """Always: a setting, not a reading, and usable while Tesla is away."""
+        return True
 
     @property
     def is_on(self) -> bool:

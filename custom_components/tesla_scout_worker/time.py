@@ -35,8 +35,14 @@ class DepartureTime(TeslaScoutWorkerVehicleEntity, TimeEntity, RestoreEntity):
     """The charging plan ends by this local time; 07:00 until changed."""
 
     async def async_added_to_hass(self) -> None:
-        """Restore the user's departure time."""
+        """Restore the user's departure time (from the entity only if not stored).
+
+        The store keeps it since settings are stored; before that, the entity's
+        last state did (``unavailable`` or ``unknown`` there is no time).
+        """
         await super().async_added_to_hass()
+        if self.vin in self.coordinator.settings_restored:
+            return
         last = await self.async_get_last_state()
         if last is not None:
             try:
@@ -44,6 +50,11 @@ class DepartureTime(TeslaScoutWorkerVehicleEntity, TimeEntity, RestoreEntity):
             except ValueError:
                 return
             self.worker.async_set_settings(self.vin, departure=restored)
+
+    @property
+    def available(self) -> bool:
+        """Always: a setting, not a reading, and usable while Tesla is away."""
+        return True
 
     @property
     def native_value(self) -> time:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -50,6 +50,7 @@ from .fleet import (
 from .fleet.auth import TOKEN_URL, refresh_token
 from .fleet.transport import RequestListener
 from .listeners import Listeners
+from .outage import OutageLog
 from .storage import async_remove_entry_store, entry_store
 
 if TYPE_CHECKING:
@@ -130,6 +131,18 @@ class _EntryRefresh:
     last_attempt: float | None = None
     retry_at: float = 0.0
     """A 429 from the token endpoint: no attempt before this (Retry-After)."""
+    endpoint: OutageLog = field(
+        default_factory=lambda: OutageLog(
+            "Tesla's token endpoint",
+            "the token is refreshed at most once a minute until it answers",
+        )
+    )
+    """Warned once when the endpoint fails, told once when it is back."""
+
+    @property
+    def in_flight(self) -> bool:
+        """Whether a refresh has been sent and not answered yet."""
+        return self.task is not None and not self.task.done()
 
 
 _REFRESHES_KEY = f"{DOMAIN}_token_refreshes"
@@ -231,12 +244,19 @@ class TokenManager:
             if self._generation != generation and self.is_valid():
                 # Someone refreshed while we waited: single flight.
                 return self.token.access_token
-            if self._clock() < self.next_attempt_at:
+            if not self._shared.in_flight and self._clock() < self.next_attempt_at:
                 self.stats.rate_limited += 1
                 if self.is_valid():
                     return self.token.access_token
                 raise TokenRefreshRateLimitedError(self.next_attempt_at)
-            return (await self._async_refresh_locked()).access_token
+            try:
+                return (await self._async_refresh_locked()).access_token
+            except TokenRefreshFailedError:
+                if force_refresh or not self.is_valid():
+                    raise
+                # A blip of the token endpoint while the token still works:
+                # use it; the next attempt comes after the one-minute limit.
+                return self.token.access_token
 
     async def async_force_refresh(self) -> Token:
         """Refresh now, for the button, the action and the refresh view.
@@ -249,7 +269,7 @@ class TokenManager:
         async with self._lock:
             if self._generation != generation:
                 return self.token  # joined the refresh that was in flight
-            if self._clock() < self.next_attempt_at:
+            if not self._shared.in_flight and self._clock() < self.next_attempt_at:
                 self.stats.rate_limited += 1
                 raise TokenRefreshRateLimitedError(self.next_attempt_at)
             return await self._async_refresh_locked()
@@ -259,7 +279,9 @@ class TokenManager:
 
         The POST and the saving of its answer run in a task of their own that
         a caller's cancellation (an unload) cannot stop: once Tesla rotated the
-        token, the new one is kept whatever happens to the caller.
+        token, the new one is kept whatever happens to the caller. A token
+        manager built by a reload while that task runs joins it: it is not a
+        second attempt, so the one-minute limit does not refuse it.
         """
         shared = self._shared
         if shared.task is None or shared.task.done():
@@ -291,10 +313,12 @@ class TokenManager:
         except InvalidClientError as err:
             # The developer application was revoked or deleted: no retry can
             # help; reauth lets the user enter a new client id.
+            self._shared.endpoint.answered()
             raise self._reauth_needed(
                 "invalid_client", "Tesla no longer knows the application of %s"
             ) from err
         except LoginRequiredError as err:
+            self._shared.endpoint.answered()
             raise self._reauth_needed(
                 "login_required", "Tesla no longer accepts the refresh token of %s"
             ) from err
@@ -303,8 +327,11 @@ class TokenManager:
                 self._shared.retry_at = self._clock() + err.retry_after
             self.stats.failures += 1
             self.stats.last_failure = type(err).__name__
-            LOGGER.warning("Token refresh failed: %s", type(err).__name__)
+            # Once per outage, however many attempts it takes (one a minute
+            # at most): Home Assistant's log-when-unavailable.
+            self._shared.endpoint.failed(type(err).__name__)
             raise TokenRefreshFailedError(type(err).__name__) from err
+        self._shared.endpoint.answered()
         # Persist the rotated pair before anyone can use it, on top of the
         # entry's data as it is *now* (it may have changed during the await).
         self._hass.config_entries.async_update_entry(

@@ -8,14 +8,14 @@ midnight and the first of the month, and stores them so a restart loses nothing.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date, datetime, time
 from typing import Any
 
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
-from homeassistant.helpers.event import async_track_time_change
 from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 
+from .daily import async_track_daily
 from .fleet import RequestCategory, UsageTotals
 from .listeners import Listeners
 from .storage import async_remove_entry_store, entry_store
@@ -62,9 +62,7 @@ class UsageTracker:
     @callback
     def async_start(self) -> CALLBACK_TYPE:
         """Roll over at local midnight even when no request is made."""
-        return async_track_time_change(
-            self._hass, self._async_midnight, hour=0, minute=0, second=0
-        )
+        return async_track_daily(self._hass, self._async_midnight, time(0, 0))
 
     @callback
     def _async_midnight(self, now: datetime) -> None:

@@ -29,7 +29,6 @@ from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.event import (
     async_call_later,
     async_track_state_change_event,
-    async_track_time_change,
     async_track_time_interval,
 )
 
@@ -67,6 +66,7 @@ from .const import (
     TARIFF_NORDPOOL,
     TARIFF_PRICE_ENTITY,
 )
+from .daily import async_track_daily
 from .domain.planner import ChargingPlan
 from .domain.tariffs import (
     FORECAST_ATTRIBUTES,
@@ -167,6 +167,10 @@ class WorkerScheduler:
         """VIN → retries of a failed run so far (forgotten when a run succeeds)."""
         self._retry_timers: dict[str, CALLBACK_TYPE] = {}
         """VIN → cancel of the pending retry."""
+        self._started: dict[str, float] = {}
+        """VIN → start of its last run since setup: the cooldown's clock. A run
+        restored from the store does not count, so a reload (new options)
+        plans again at once, as before runs were stored."""
 
     @callback
     def async_set_ready(self) -> None:
@@ -203,11 +207,8 @@ class WorkerScheduler:
             for vin in self.tracker.cars:
                 self._async_run_in_background(vin, WorkerTrigger.FAILSAFE)
 
-        unsubscribers = [
-            async_track_time_change(
-                self.hass, _failsafe, hour=when.hour, minute=when.minute, second=0
-            )
-        ]
+        # Once per local day, also when the DST night skips or repeats the time.
+        unsubscribers = [async_track_daily(self.hass, _failsafe, when)]
         if self.nordpool is not None:
             unsubscribers.append(
                 async_track_time_interval(
@@ -437,11 +438,11 @@ class WorkerScheduler:
         """
         await self._ready.wait()
         now = time_module.time()
-        last = self.last_run(vin)
+        last_started = self._started.get(vin)
         cooldown_s = 60.0 * float(
             self.entry.options.get(CONF_WORKER_COOLDOWN, DEFAULT_WORKER_COOLDOWN)
         )
-        if not force and last is not None and now - last.started < cooldown_s:
+        if not force and last_started is not None and now - last_started < cooldown_s:
             LOGGER.debug("Worker run (%s) skipped: cooldown", trigger)
             return None
         if vin in self._running:
@@ -468,6 +469,7 @@ class WorkerScheduler:
             self._running.discard(vin)
         if run.reason == "no_tariff":
             self._waiting_for_tariff[vin] = trigger
+        self._started[vin] = run.started
         self.tracker.record_run(vin, run)
         self._update_repair(run)
         self._async_schedule_retry(run)

@@ -79,8 +79,9 @@ async def stack(
 
 
 async def test_a_first_start_needs_no_click_but_the_login(
-    stack: Stack, chromium: str
+    chromium: str, stack: Stack
 ) -> None:
+    # Chromium first: without it the test skips before the stack starts.
     """From an empty folder to a car at home with a plan, its schedule in the car."""
     async with aiohttp.ClientSession() as session:
         entry_id = await stack.bootstrap(session)

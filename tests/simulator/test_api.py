@@ -36,6 +36,7 @@ RECORD_KEYS = {
     "backseat_token_updated_at",
     "ble_autopair_enrolled",
     "command_signing",
+    "mobile_access_disabled",
 }
 POSITION_KEYS = {
     "latitude",
@@ -307,7 +308,8 @@ async def test_other_sections(
         "charge_schedule_data",
         "preconditioning_schedule_data",
     }
-    assert data["closures_state"]["locked"] is False
+    # A parked car, locked, as in the capture the template comes from.
+    assert data["closures_state"]["locked"] is True
     assert data["charge_schedule_data"]["charge_schedules"] == []
     assert data["charge_schedule_data"]["max_num_charge_schedules"] == 10
     assert data["preconditioning_schedule_data"]["precondition_schedules"] == []
@@ -319,7 +321,10 @@ async def test_other_sections(
 async def test_missing_scopes(client: Client, sim: FleetSimulator) -> None:
     no_location = bearer(sim.issue_tokens(scopes=["openid", "vehicle_device_data"]))
     status, body = await _data(client, no_location, "?endpoints=location_data")
-    assert (status, body["error"]) == (403, "Unauthorized missing scopes")
+    assert (status, body["error"]) == (
+        403,
+        "Unauthorized missing scopes vehicle_location for vehicle data access",
+    )
     assert (await _data(client, no_location, "?endpoints=charge_state"))[0] == 200
     no_data = bearer(sim.issue_tokens(scopes=["openid"]))
     assert (await _data(client, no_data))[0] == 403

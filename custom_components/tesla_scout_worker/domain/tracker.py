@@ -23,6 +23,7 @@ import zlib
 
 from ..fleet import (
     CHARGING_STATES_ACTIVE,
+    ChargeSchedule,
     MissingScopeError,
     MobileAccessDisabledError,
     RateLimitedError,
@@ -74,8 +75,20 @@ ACCESS_DISABLED_RECHECK_S = 3600.0
 """A car whose mobile access is off is asked again at most this often (each
 answer is billed) to see whether the owner switched it back on."""
 
-DEFAULT_RETRY_AFTER_S = 60.0
-"""Back-off after a 429 that did not say how long to wait."""
+DEFAULT_RETRY_AFTER_S = 300.0
+"""Back-off after a 429 that said neither ``Retry-After`` nor ``RateLimit-Reset``.
+
+Five minutes, not one: the scout sends a car one read per cycle at most, so a
+429 means someone else (another app on the same car, Tesla's limits are
+shared) is using up the per-minute windows, and a retry a minute later would
+likely be refused again, billed, and count as the "faulty application logic"
+Tesla says a 429 is. Five minutes is still well inside the scout's 15-minute
+interval, so an arrival is seen at most a few minutes late."""
+
+STALE_FIX_S = 600.0
+"""A position fixed this much before its data (``gps_as_of`` against the
+record's ``timestamp``) is old: the car may have moved since (no GPS in a
+garage or tunnel), so it never makes the car arrive home."""
 
 DRIVING_GEARS = frozenset({"D", "R", "N"})
 HOME_DESTINATION_M = 250.0
@@ -204,7 +217,8 @@ OWN_SCHEDULES = MAX_WINDOWS
 type ScheduleWindows = tuple[tuple[int, int] | None, ...]
 """This integration's schedules in one car, by slot: (start, end) in local
 minutes after midnight, or ``None`` for a slot without an enabled schedule.
-Slot ``i`` is the schedule with id :func:`schedule_id_for` ``(vin, i)``."""
+Slot ``i`` is the schedule with id :func:`schedule_id_for` ``(vin, i)``, or
+one of ours the car keeps under its own id (see :func:`own_schedules`)."""
 
 
 def schedule_slots(windows: Sequence[tuple[int, int] | None]) -> ScheduleWindows:
@@ -225,10 +239,33 @@ class KnownSchedule:
 
     windows: ScheduleWindows
     known_at: float
+    ids: tuple[int | None, ...] = ()
+    """The car's own id of each slot's schedule, as last read back (``None``:
+    not read back; the slot's id of :func:`schedule_id_for` is used then). A
+    car or proxy may renumber what it is sent, so writes go to these ids."""
+    strays: tuple[int, ...] = ()
+    """The car's ids of further copies of our schedules (more than the slots
+    hold): removed at the next write."""
 
     def __post_init__(self) -> None:
-        """Always :data:`OWN_SCHEDULES` slots."""
+        """Always :data:`OWN_SCHEDULES` slots, of windows and of ids."""
         object.__setattr__(self, "windows", schedule_slots(self.windows))
+        ids = tuple(self.ids)[:OWN_SCHEDULES]
+        object.__setattr__(self, "ids", ids + (None,) * (OWN_SCHEDULES - len(ids)))
+        object.__setattr__(self, "strays", tuple(self.strays))
+
+    def car_id(self, vin: str, slot: int) -> int:
+        """The id to change or remove the schedule in ``slot`` with."""
+        known = self.ids[slot]
+        return known if known is not None else schedule_id_for(vin, slot)
+
+    @property
+    def unconfirmed(self) -> bool:
+        """A schedule was written that the car has not shown since (id unknown)."""
+        return any(
+            window is not None and car_id is None
+            for window, car_id in zip(self.windows, self.ids, strict=True)
+        )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -321,6 +358,8 @@ class VehicleTracker:
             vin: Car(vin=vin, status=VehicleStatus(vin=vin)) for vin in vins
         }
         self.retry_at: float | None = None
+        self._old_fix_held: set[str] = set()
+        """Cars whose old position is held back (logged once until a current one)."""
         self.on_transition = on_transition
         self.on_change = on_change
 
@@ -463,14 +502,19 @@ class VehicleTracker:
         changes: dict[str, Any] = {"last_data_at": now}
         if data.charge is not None:
             charge = data.charge
-            changes.update(
-                battery_level=charge.battery_level,
-                battery_range=charge.battery_range,
-                charge_limit_soc=charge.charge_limit_soc,
-                charging_state=charge.charging_state,
-                plugged_in=charge.plugged_in,
-                charger_power_kw=charge.measured_power_kw,
-            )
+            # A reading the car left out (or sent odd, so the parser dropped
+            # it) keeps its last known value: one odd field is no reason to
+            # forget the battery level.
+            readings = {
+                "battery_level": charge.battery_level,
+                "battery_range": charge.battery_range,
+                "charge_limit_soc": charge.charge_limit_soc,
+                "charging_state": charge.charging_state,
+                "plugged_in": charge.plugged_in,
+            }
+            changes.update({k: v for k, v in readings.items() if v is not None})
+            if charge.charging_state is not None:
+                changes["charger_power_kw"] = charge.measured_power_kw
         if (firmware := firmware_of(data)) is not None:
             changes["firmware"] = firmware
         parked = data.is_parked
@@ -485,6 +529,7 @@ class VehicleTracker:
         elif parked is False:
             changes["parked_seen_at"] = None
         position: tuple[float, float] | None = None
+        old_fix = False
         if data.drive is not None:
             drive = data.drive
             changes.update(
@@ -506,15 +551,19 @@ class VehicleTracker:
             if drive.latitude is not None and drive.longitude is not None:
                 changes["heading"] = drive.heading
                 position = drive.latitude, drive.longitude
+                old_fix = (drive.fix_age_s or 0.0) > STALE_FIX_S
         was_plugged_in = self._cars[vin].status.plugged_in
         self._update(vin, **changes)
         if position is not None:
-            self._set_position(vin, *position)
+            self._set_position(vin, *position, old_fix=old_fix)
         status = self._cars[vin].status
         if was_plugged_in is False and status.plugged_in and status.at_home:
             self._emit(Transition(vin=vin, kind=TransitionKind.PLUGGED_IN_AT_HOME))
         if data.charge_schedules is not None:
-            self.note_schedule(vin, own_schedule_windows(vin, data), now)
+            known = own_schedules(
+                vin, data.charge_schedules, self.home, self._cars[vin].schedule, now
+            )
+            self._replace(vin, schedule=known)
 
     def observe_state(self, vin: str, state: str) -> None:
         """Take in a state check (the vehicle list, a record, a 408)."""
@@ -569,10 +618,24 @@ class VehicleTracker:
     # --- what the worker and the user change -------------------------------------
 
     def note_schedule(
-        self, vin: str, windows: Sequence[tuple[int, int] | None], now: float
+        self,
+        vin: str,
+        windows: Sequence[tuple[int, int] | None],
+        now: float,
+        *,
+        ids: Sequence[int | None] = (),
+        strays: Sequence[int] = (),
     ) -> None:
         """The car's own schedules of ours, as read back (or just written)."""
-        self._replace(vin, schedule=KnownSchedule(windows=tuple(windows), known_at=now))
+        self._replace(
+            vin,
+            schedule=KnownSchedule(
+                windows=tuple(windows),
+                known_at=now,
+                ids=tuple(ids),
+                strays=tuple(strays),
+            ),
+        )
 
     def note_command(self, vin: str, **status_changes: Any) -> None:
         """What a command the car accepted changed (e.g. the charge limit)."""
@@ -592,10 +655,26 @@ class VehicleTracker:
         vin: str,
         status: VehicleStatus,
         schedule: KnownSchedule | None,
+        *,
+        settings: VehicleSettings | None = None,
+        last_run: Any = None,
     ) -> None:
-        """Start from what was known before a restart (shown until the car talks)."""
+        """Start from what was known before a restart (shown until the car talks).
+
+        The user's settings and the last worker run (its plan) come back too,
+        when they were saved.
+        """
         if vin in self._cars:
-            self._replace(vin, status=status, schedule=schedule)
+            car = self._cars[vin]
+            self._replace(
+                vin,
+                status=status,
+                schedule=schedule,
+                settings=car.settings if settings is None else settings,
+                last_run=car.last_run if last_run is None else last_run,
+            )
+            # The home may have moved since (reconfigure reloads the entry).
+            self._rejudge_position(vin)
 
     # --- scheduling --------------------------------------------------------------
 
@@ -630,8 +709,10 @@ class VehicleTracker:
         return self.retry_at - now if self.retry_at is not None else None
 
     def update_home(self, home: Home) -> None:
-        """Move the geofence; positions are re-judged at the next observation."""
+        """Move the geofence and re-judge every known position at once."""
         self.home = home
+        for vin in self._cars:
+            self._rejudge_position(vin)
 
     def rate_limited(self, now: float) -> bool:
         """Whether Tesla's ``Retry-After`` still forbids reads (scout and worker)."""
@@ -686,7 +767,9 @@ class VehicleTracker:
             )
         )
 
-    def _set_position(self, vin: str, latitude: float, longitude: float) -> None:
+    def _set_position(
+        self, vin: str, latitude: float, longitude: float, *, old_fix: bool = False
+    ) -> None:
         car = self._cars[vin]
         status = car.status
         distance = distance_m(
@@ -694,6 +777,20 @@ class VehicleTracker:
         )
         at_home = is_at_home(distance, self.home.radius_m)
         was_home = status.at_home
+        if old_fix and at_home and was_home is not True:
+            # A fix older than the data may be from before the car left again
+            # (no GPS in a garage or a tunnel): too little to say it came home.
+            # The geofence waits for a current fix; it fires the arrival then.
+            if vin not in self._old_fix_held:
+                self._old_fix_held.add(vin)
+                _LOGGER.debug(
+                    "Vehicle %s: position is older than its data; not taken as"
+                    " arrived home until a current one",
+                    status.name,
+                )
+            return
+        if not old_fix:
+            self._old_fix_held.discard(vin)
         self._replace(
             vin,
             status=replace(
@@ -716,6 +813,32 @@ class VehicleTracker:
             return
         _LOGGER.debug("Vehicle %s: %s", status.name, kind)
         self._emit(Transition(vin=vin, kind=kind))
+
+    def _rejudge_position(self, vin: str) -> None:
+        """Judge the last known position against the current home, silently.
+
+        The car did not move, the home did: no arrival or departure happened,
+        so no event. The next position is then judged against the new home, so
+        a sleeping car that wakes where it was fires nothing either.
+        """
+        status = self._cars[vin].status
+        if status.latitude is None or status.longitude is None:
+            return
+        distance = distance_m(
+            status.latitude, status.longitude, self.home.latitude, self.home.longitude
+        )
+        at_home = is_at_home(distance, self.home.radius_m)
+        if (distance, at_home) == (status.distance_m, status.at_home):
+            return
+        self._update(
+            vin,
+            distance_m=distance,
+            at_home=at_home,
+            # A distance to the old home says nothing about approaching this one.
+            previous_distance_m=(
+                status.previous_distance_m if distance == status.distance_m else None
+            ),
+        )
 
     def _emit(self, transition: Transition) -> None:
         if self.on_transition is not None:
@@ -750,15 +873,96 @@ def schedule_id_for(vin: str, slot: int = 0) -> int:
     return 1_000_000 + zlib.crc32(vin.encode()) % 1_000_000 + slot
 
 
-def own_schedule_windows(vin: str, data: VehicleData) -> ScheduleWindows:
-    """Our enabled schedules in ``data``, by slot."""
-    by_id = {s.id: s for s in data.charge_schedules or ()}
-    windows: list[tuple[int, int] | None] = []
-    for slot in range(OWN_SCHEDULES):
-        ours = by_id.get(schedule_id_for(vin, slot))
-        if ours is None or not ours.enabled or ours.start_time is None:
-            windows.append(None)
+def own_schedules(
+    vin: str,
+    schedules: Sequence[ChargeSchedule],
+    home: Home,
+    known: KnownSchedule | None,
+    now: float,
+) -> KnownSchedule:
+    """Our schedules among the car's, by slot, with the car's own ids.
+
+    Ours by id first (the id :func:`schedule_id_for` gives the slot). A car
+    (or Tesla's proxy, which gives an id of 0 the current epoch time) may keep
+    a schedule under another id: one at our home to the car's float32
+    precision, every day, repeating, is ours too. It goes back to the slot
+    whose known window it has, else to a free slot; more copies than slots
+    are strays, to be removed. So a car that renumbers never collects copies.
+    """
+    own_ids = {schedule_id_for(vin, slot): slot for slot in range(OWN_SCHEDULES)}
+    slots: list[ChargeSchedule | None] = [None] * OWN_SCHEDULES
+    renumbered: list[ChargeSchedule] = []
+    for schedule in schedules:
+        slot = own_ids.get(schedule.id)
+        if slot is not None:
+            slots[slot] = schedule
+        elif written_by_us(schedule, home):
+            renumbered.append(schedule)
+    expected = known.windows if known is not None else schedule_slots(())
+    renumbered.sort(key=lambda schedule: schedule.id)
+    unplaced: list[ChargeSchedule] = []
+    for schedule in renumbered:  # first back to the slot of the same window
+        same = [
+            slot
+            for slot, held in enumerate(slots)
+            if held is None and expected[slot] == _window_of(schedule)
+        ]
+        if same:
+            slots[same[0]] = schedule
         else:
-            end = ours.end_time if ours.end_time is not None else -1
-            windows.append((ours.start_time, end))
-    return tuple(windows)
+            unplaced.append(schedule)
+    strays: list[int] = []
+    for schedule in unplaced:
+        free = [slot for slot, held in enumerate(slots) if held is None]
+        if free:
+            slots[free[0]] = schedule
+        else:
+            strays.append(schedule.id)
+    return KnownSchedule(
+        windows=tuple(_window_of(schedule) for schedule in slots),
+        known_at=now,
+        ids=tuple(schedule.id if schedule else None for schedule in slots),
+        strays=tuple(strays),
+    )
+
+
+ALL_DAYS_MASK = 127
+"""``days_of_week`` as read back: Sunday = 1 … Saturday = 64, every day 127."""
+
+
+def written_by_us(schedule: ChargeSchedule, home: Home) -> bool:
+    """A schedule of the shape we write: at our home, every day, repeating.
+
+    The car keeps latitude and longitude as float32 (about 2 m of longitude
+    at 180°): equal to our home within that, not to the last digit. A
+    schedule made in the Tesla app takes the car's own position, which is
+    never our configured home to that precision.
+    """
+    if schedule.one_time or schedule.latitude is None or schedule.longitude is None:
+        return False
+    days = schedule.days_of_week
+    every_day = days == ALL_DAYS_MASK or (
+        isinstance(days, str) and days.strip().lower() == "all"
+    )
+    return (
+        every_day
+        and _same_at_float32(schedule.latitude, home.latitude)
+        and _same_at_float32(schedule.longitude, home.longitude)
+    )
+
+
+FLOAT32_MANTISSA = 2.0**-23
+"""A float32's relative precision: what a stored coordinate may be off by."""
+
+
+def _same_at_float32(stored: float, ours: float) -> bool:
+    # Plus a micro-degree: some answers round the stored value to 6 decimals.
+    return abs(stored - ours) <= abs(ours) * FLOAT32_MANTISSA + 1e-6
+
+
+def _window_of(schedule: ChargeSchedule | None) -> tuple[int, int] | None:
+    """An enabled schedule's (start, end); ``-1`` for no end."""
+    if schedule is None or not schedule.enabled or schedule.start_time is None:
+        return None
+    end = schedule.end_time if schedule.end_time is not None else -1
+    return schedule.start_time, end

@@ -9,9 +9,9 @@ It is woken at most once, and only when a command is actually needed: smart
 charging on, plugged in, at home, a tariff known, and the car's own schedule
 (read back after every write, kept across restarts) differs from the plan.
 Nothing known means no wake. Repeated runs change the same schedules (stable
-ids per car and slot), so schedules never pile up: a plan split into several
-windows writes one schedule per window and removes the ones it no longer
-needs.
+ids per car and slot, or the car's own ids where it renumbered them), so
+schedules never pile up: a plan split into several windows writes one schedule
+per window and removes the ones it no longer needs.
 """
 
 from __future__ import annotations
@@ -46,7 +46,6 @@ from .tracker import (
     ScheduleWindows,
     VehicleStatus,
     VehicleTracker,
-    schedule_id_for,
     schedule_slots,
 )
 
@@ -282,6 +281,17 @@ class ChargingWorker:
             # command (each refusal is billed too); the plan is kept.
             run.reason = "usage_limit_exceeded"
             return
+        if fresh and self._schedule_unconfirmed(vin):
+            # Written since the car last showed its schedules: a car that
+            # renumbers what it is sent would take another write as a new
+            # copy. Awake, so one read (no wake) tells its ids first; what
+            # it shows is compared again before anything is written.
+            fresh = await self._async_reread(run)
+            if fresh:
+                status = self.tracker.car(vin).status
+                run.plan = (
+                    self.plan(status, settings, tariff, self._clock()) or run.plan
+                )
         if not fresh:
             if run.trigger == WorkerTrigger.FAILSAFE:
                 # What is known of a sleeping car may be hours old (its own
@@ -334,6 +344,23 @@ class ChargingWorker:
             return False
         return True
 
+    def _schedule_unconfirmed(self, vin: str) -> bool:
+        car = self.tracker.car(vin)
+        return (
+            car.schedule is not None
+            and car.schedule.unconfirmed
+            and _supports_schedules(car.status)
+        )
+
+    async def _async_reread(self, run: WorkerRun) -> bool:
+        """Read an awake car again; ``False`` when it has fallen asleep meanwhile."""
+        try:
+            await self._async_read(run)
+        except VehicleUnavailableError:
+            self.tracker.observe_state(run.vin, VehicleState.ASLEEP)
+            return False
+        return True
+
     async def _async_read(self, run: WorkerRun) -> None:
         def _retried() -> None:
             run.requests += 1
@@ -374,7 +401,9 @@ class ChargingWorker:
             return True
         if car.schedule is None:
             return fresh
-        return car.schedule.windows != desired
+        # Stray copies of ours are removed while the car is awake anyway:
+        # never worth a wake on their own.
+        return car.schedule.windows != desired or bool(fresh and car.schedule.strays)
 
     def _charging_too_early(self, plan: ChargingPlan, status: VehicleStatus) -> bool:
         """Charging now, though the plan (made from now) starts later."""
@@ -424,7 +453,11 @@ class ChargingWorker:
                 await self._command(run, "charge_start", self.client.charge_start)
                 self.tracker.note_command(vin, charging_state="Starting")
             return
-        if car.schedule is None or car.schedule.windows != desired:
+        if (
+            car.schedule is None
+            or car.schedule.windows != desired
+            or car.schedule.strays
+        ):
             await self._write_schedules(run, desired, car.schedule)
         if self._charging_too_early(plan, self.tracker.car(vin).status):
             await self._command(run, "charge_stop", self.client.charge_stop)
@@ -440,15 +473,22 @@ class ChargingWorker:
         """
         vin = run.vin
         if _supports_schedules(self.tracker.car(vin).status):
+            known = known or KnownSchedule(windows=(), known_at=0.0)
+            ids: list[int | None] = list(known.ids)
             try:
                 for slot, window in enumerate(desired):
-                    have = known.windows[slot] if known is not None else None
-                    if window == have:  # right, or nothing to remove
+                    if window == known.windows[slot]:  # right, or nothing to remove
                         continue
+                    car_id = known.car_id(vin, slot)
                     if window is None:
-                        await self._remove_schedule(run, slot)
+                        await self._remove_schedule(run, car_id)
+                        ids[slot] = None
                         continue
-                    await self._add_schedule(run, slot, window)
+                    # The car keeps the id of a schedule it showed us; one we
+                    # added it may renumber: its id stays unknown until a read.
+                    await self._add_schedule(run, car_id, window)
+                for stray in known.strays:
+                    await self._remove_schedule(run, stray)
             except (CommandFailedError, InvalidRequestError) as err:
                 if run.commands:
                     raise
@@ -460,7 +500,7 @@ class ChargingWorker:
                 # Accepted is what the car has: no paid read-back. The next
                 # read (the scout's, at the car's next wake) reports the
                 # car's list, and a run corrects any difference.
-                self.tracker.note_schedule(vin, desired, self._clock())
+                self.tracker.note_schedule(vin, desired, self._clock(), ids=ids)
                 return
         first = next(window for window in desired if window is not None)
         await self._command(
@@ -474,9 +514,9 @@ class ChargingWorker:
         self.tracker.note_schedule(vin, (first,), self._clock())
 
     async def _add_schedule(
-        self, run: WorkerRun, slot: int, window: tuple[int, int]
+        self, run: WorkerRun, schedule_id: int, window: tuple[int, int]
     ) -> None:
-        """Write our schedule in ``slot`` (a new one, or a change of it)."""
+        """Write our schedule ``schedule_id`` (a new one, or a change of it)."""
         home = self.tracker.home
         start, end = window
         await self._command(
@@ -489,19 +529,17 @@ class ChargingWorker:
                 end_time=end,
                 latitude=home.latitude,
                 longitude=home.longitude,
-                schedule_id=schedule_id_for(vin, slot),
+                schedule_id=schedule_id,
             ),
         )
 
-    async def _remove_schedule(self, run: WorkerRun, slot: int) -> None:
-        """Remove our schedule in ``slot``; one the car no longer has is fine."""
+    async def _remove_schedule(self, run: WorkerRun, schedule_id: int) -> None:
+        """Remove our schedule ``schedule_id``; one the car no longer has is fine."""
         try:
             await self._command(
                 run,
                 "remove_charge_schedule",
-                lambda vin: self.client.remove_charge_schedule(
-                    vin, schedule_id_for(vin, slot)
-                ),
+                lambda vin: self.client.remove_charge_schedule(vin, schedule_id),
             )
         except CommandFailedError as err:
             _LOGGER.debug("remove_charge_schedule refused: %s", err.reason)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 import logging
 import ssl
 from typing import Any, Protocol
@@ -74,9 +74,15 @@ class TeslaFleetClient:
     command_ssl: ssl.SSLContext | bool = True
     request_timeout: float = REQUEST_TIMEOUT
     on_request: RequestListener | None = None
+    _unreadable_seen: set[str] = field(default_factory=set, init=False, repr=False)
+    """Unreadable vehicle records already logged (each is logged once)."""
 
     async def vehicles(self) -> list[Vehicle]:
-        """All vehicles of the account (every page). Never wakes a car."""
+        """All vehicles of the account (every page). Never wakes a car.
+
+        A record that cannot be read (no VIN, not an object) is skipped, not
+        the whole list: one odd record must not hide every other car.
+        """
         vehicles: list[Vehicle] = []
         page = 1
         while True:
@@ -90,7 +96,11 @@ class TeslaFleetClient:
             if not isinstance(items, list):
                 msg = "vehicle list is not a list"
                 raise MalformedResponseError(msg)
-            vehicles.extend(_parse_vehicle(item) for item in items)
+            for index, item in enumerate(items):
+                try:
+                    vehicles.append(_parse_vehicle(item))
+                except MalformedResponseError as err:
+                    self._skip_unreadable(item, (page, index), err)
             next_page = _next_page(payload.get("pagination"), page)
             if next_page is None:
                 return vehicles
@@ -101,7 +111,7 @@ class TeslaFleetClient:
         payload = await self._request(
             "GET", f"/api/1/vehicles/{vin}", RequestCategory.STATE
         )
-        return _parse_vehicle(payload.get("response"))
+        return _parse_vehicle(payload.get("response"), vin)
 
     async def vehicle_data(self, vin: str, endpoints: Iterable[str]) -> VehicleData:
         """Live data from the car; raises :class:`VehicleUnavailableError` if asleep.
@@ -131,7 +141,7 @@ class TeslaFleetClient:
         payload = await self._request(
             "POST", f"/api/1/vehicles/{vin}/wake_up", RequestCategory.WAKE
         )
-        return _parse_vehicle(payload.get("response"))
+        return _parse_vehicle(payload.get("response"), vin)
 
     async def fleet_status(self, vins: Iterable[str]) -> FleetStatus:
         """Which cars have our key paired and which need signed commands."""
@@ -236,6 +246,22 @@ class TeslaFleetClient:
         """Remove one charge schedule."""
         return await self.command(vin, "remove_charge_schedule", {"id": schedule_id})
 
+    def _skip_unreadable(
+        self, item: Any, where: tuple[int, int], err: MalformedResponseError
+    ) -> None:
+        """Say once that a record was skipped (named without a VIN), not each cycle."""
+        name = _record_name(item)
+        key = name or f"{where[0]}:{where[1]}"
+        if key in self._unreadable_seen:
+            return
+        self._unreadable_seen.add(key)
+        _LOGGER.warning(
+            "Skipping a vehicle record Tesla sent that cannot be read (%s): %s;"
+            " the other vehicles are used",
+            name or f"record {where[1] + 1} of page {where[0]}",
+            err,
+        )
+
     async def _request(
         self,
         method: str,
@@ -328,11 +354,20 @@ def _next_page(pagination: Any, page: int) -> int | None:
     return value
 
 
-def _parse_vehicle(item: Any) -> Vehicle:
+def _record_name(item: Any) -> str | None:
+    """How a log names an unreadable record: its display name, never a VIN."""
+    if not isinstance(item, Mapping):
+        return None
+    name = item.get("display_name")
+    return name if isinstance(name, str) and name else None
+
+
+def _parse_vehicle(item: Any, vin: str | None = None) -> Vehicle:
+    """One vehicle record; ``vin`` is the car asked about, if one was."""
     if not isinstance(item, Mapping):
         msg = "vehicle record is not an object"
         raise MalformedResponseError(msg)
     try:
-        return Vehicle.from_dict(item)
+        return Vehicle.from_dict(item, vin)
     except ValueError as err:
         raise MalformedResponseError(str(err)) from err

@@ -3,7 +3,9 @@
 Tesla's answers are loose: numbers come as strings, ``"<invalid>"`` stands in for
 missing values, ``charger_phases`` is ``null`` while charging and timestamps are in
 milliseconds. The parsers here accept all of that and never raise on an odd value;
-an unusable value becomes ``None``.
+an unusable value (wrong type, ``null``, or outside what the field can be, such as
+a latitude of 500 or a battery at 250 %) becomes ``None``: that field is dropped,
+never the whole answer.
 """
 
 from __future__ import annotations
@@ -34,6 +36,8 @@ def vin_tail(vin: str) -> str:
     return f"…{vin[-4:]}"
 
 
+MINUTES_PER_DAY = 24 * 60
+
 _INT_LIMIT = 2**63
 """Beyond a 64-bit integer no reading is real (and arithmetic on it overflows)."""
 
@@ -62,6 +66,16 @@ def _float(value: Any) -> float | None:
     return number if math.isfinite(number) else None
 
 
+def _within(value: float | None, low: float, high: float) -> float | None:
+    """``value`` when it lies in ``[low, high]``; a reading outside is no reading."""
+    return value if value is not None and low <= value <= high else None
+
+
+def _int_within(value: Any, low: int, high: int) -> int | None:
+    number = _int(value)
+    return number if number is not None and low <= number <= high else None
+
+
 def _str(value: Any) -> str | None:
     if isinstance(value, str) and value and value != "<invalid>":
         return value
@@ -76,6 +90,14 @@ def _vins(value: Any) -> frozenset[str]:
     """The VINs of a list; anything else in it (``null``, objects) is dropped."""
     items = value if isinstance(value, list) else []
     return frozenset(item for item in items if isinstance(item, str) and item)
+
+
+def _latitude(value: Any) -> float | None:
+    return _within(_float(value), -90.0, 90.0)
+
+
+def _longitude(value: Any) -> float | None:
+    return _within(_float(value), -180.0, 180.0)
 
 
 def _section(data: Mapping[str, Any], key: str) -> Mapping[str, Any] | None:
@@ -96,10 +118,13 @@ class Vehicle:
     command_signing: str | None = None
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Self:
-        """Parse one record; the VIN is the only field that must be there."""
-        vin = data.get("vin")
-        if not isinstance(vin, str) or not vin:
+    def from_dict(cls, data: Mapping[str, Any], vin: str | None = None) -> Self:
+        """Parse one record; the VIN is the only field that must be there.
+
+        ``vin``: the car asked about, for a record that does not repeat it.
+        """
+        vin = _str(data.get("vin")) or vin
+        if vin is None:
             msg = "vehicle record without a VIN"
             raise ValueError(msg)
         return cls(
@@ -142,14 +167,16 @@ class ChargeState:
     def from_dict(cls, data: Mapping[str, Any]) -> Self:
         """Parse a ``charge_state`` section."""
         return cls(
-            battery_level=_int(data.get("battery_level")),
-            battery_range=_float(data.get("battery_range")),
-            charge_limit_soc=_int(data.get("charge_limit_soc")),
+            battery_level=_int_within(data.get("battery_level"), 0, 100),
+            battery_range=_within(_float(data.get("battery_range")), 0, math.inf),
+            charge_limit_soc=_int_within(data.get("charge_limit_soc"), 0, 100),
             charging_state=_str(data.get("charging_state")),
-            charger_actual_current=_int(data.get("charger_actual_current")),
-            charger_voltage=_int(data.get("charger_voltage")),
-            charger_phases=_int(data.get("charger_phases")),
-            charger_power=_float(data.get("charger_power")),
+            charger_actual_current=_int_within(
+                data.get("charger_actual_current"), 0, _INT_LIMIT - 1
+            ),
+            charger_voltage=_int_within(data.get("charger_voltage"), 0, _INT_LIMIT - 1),
+            charger_phases=_int_within(data.get("charger_phases"), 1, 3),
+            charger_power=_within(_float(data.get("charger_power")), 0, math.inf),
             charge_port_latch=_str(data.get("charge_port_latch")),
             conn_charge_cable=_str(data.get("conn_charge_cable")),
             charge_energy_added=_float(data.get("charge_energy_added")),
@@ -175,17 +202,55 @@ class ChargeState:
 
     @property
     def measured_power_kw(self) -> float | None:
-        """Charging power from volts × amps × phases, when the car is charging.
+        """Charging power while the car charges, checked against ``charger_power``.
 
-        ``charger_power`` is rounded to whole kW; the product is more precise. A
-        ``null`` phase count (a known quirk) is taken as one phase.
+        Volts × amps × phases is more precise than ``charger_power`` (whole kW),
+        but some cars report the ~400 V line-to-line voltage with three phases,
+        or a wrong phase count: the product then says 19.2 kW where the car
+        charges at 11. As TeslaMate does (``determine_phases``), the phase count
+        is judged from ``charger_power`` / (volts × amps): the reported one when
+        it fits, √3 for a line-to-line voltage, the nearest whole count when
+        close; otherwise ``charger_power`` itself is the figure. A ``null`` phase
+        count (a known quirk) is taken as one phase.
         """
         if not self.is_charging:
             return None
-        if self.charger_voltage and self.charger_actual_current:
-            phases = self.charger_phases or 1
-            return self.charger_voltage * self.charger_actual_current * phases / 1000
-        return self.charger_power or None
+        power = self.charger_power or None
+        volt_amps = (self.charger_voltage or 0) * (self.charger_actual_current or 0)
+        if not volt_amps:
+            return power
+        reported = self.charger_phases or 1
+        phases: float | None
+        if power is not None:
+            phases = _effective_phases(power * 1000 / volt_amps, reported)
+        elif reported == 3 and (self.charger_voltage or 0) > LINE_TO_NEUTRAL_MAX_V:
+            phases = THREE_PHASE_LINE_TO_LINE  # no phase carries 400 V
+        else:
+            phases = reported
+        if phases is None:
+            return power
+        return volt_amps * phases / 1000
+
+
+LINE_TO_NEUTRAL_MAX_V = 300
+"""Above this a three-phase reading is line-to-line (no mains phase carries it)."""
+THREE_PHASE_LINE_TO_LINE = math.sqrt(3)
+"""Three phases counted from a line-to-line voltage: P = √3 × U × I."""
+
+
+def _effective_phases(ratio: float, reported: int) -> float | None:
+    """The phase count that ``charger_power`` / (volts × amps) supports.
+
+    ``charger_power`` is rounded to whole kW, so the ratio is only near a count.
+    """
+    nearest = round(ratio)
+    if nearest == reported:
+        return reported
+    if reported == 3 and abs(ratio / THREE_PHASE_LINE_TO_LINE - 1) <= 0.1:
+        return THREE_PHASE_LINE_TO_LINE
+    if 1 <= nearest <= 3 and abs(nearest - ratio) <= 0.3:
+        return nearest
+    return None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -199,6 +264,8 @@ class DriveState:
     shift_state: str | None = None
     power: float | None = None
     timestamp_ms: int | None = None
+    gps_as_of: int | None = None
+    """When the position was fixed (epoch seconds); may be hours before the data."""
     minutes_to_arrival: float | None = None
     destination_latitude: float | None = None
     destination_longitude: float | None = None
@@ -207,17 +274,27 @@ class DriveState:
     def from_dict(cls, data: Mapping[str, Any]) -> Self:
         """Parse a ``drive_state`` section."""
         return cls(
-            latitude=_float(data.get("latitude")),
-            longitude=_float(data.get("longitude")),
-            heading=_int(data.get("heading")),
-            speed=_float(data.get("speed")),
+            latitude=_latitude(data.get("latitude")),
+            longitude=_longitude(data.get("longitude")),
+            heading=_int_within(data.get("heading"), 0, 360),
+            speed=_within(_float(data.get("speed")), 0, math.inf),
             shift_state=_str(data.get("shift_state")),
             power=_float(data.get("power")),
-            timestamp_ms=_int(data.get("timestamp")),
-            minutes_to_arrival=_float(data.get("active_route_minutes_to_arrival")),
-            destination_latitude=_float(data.get("active_route_latitude")),
-            destination_longitude=_float(data.get("active_route_longitude")),
+            timestamp_ms=_int_within(data.get("timestamp"), 1, _INT_LIMIT - 1),
+            gps_as_of=_int_within(data.get("gps_as_of"), 1, _INT_LIMIT - 1),
+            minutes_to_arrival=_within(
+                _float(data.get("active_route_minutes_to_arrival")), 0, math.inf
+            ),
+            destination_latitude=_latitude(data.get("active_route_latitude")),
+            destination_longitude=_longitude(data.get("active_route_longitude")),
         )
+
+    @property
+    def fix_age_s(self) -> float | None:
+        """How much older the position is than the data (``None``: not said)."""
+        if self.gps_as_of is None or self.timestamp_ms is None:
+            return None
+        return self.timestamp_ms / 1000 - self.gps_as_of
 
     @property
     def has_location(self) -> bool:
@@ -261,14 +338,14 @@ class ChargeSchedule:
                 if isinstance(days, int | str) and not isinstance(days, bool)
                 else None
             ),
-            enabled=bool(data.get("enabled")),
-            start_enabled=bool(data.get("start_enabled")),
-            start_time=_int(data.get("start_time")),
-            end_enabled=bool(data.get("end_enabled")),
-            end_time=_int(data.get("end_time")),
-            one_time=bool(data.get("one_time")),
-            latitude=_float(data.get("latitude")),
-            longitude=_float(data.get("longitude")),
+            enabled=_bool(data.get("enabled")) or False,
+            start_enabled=_bool(data.get("start_enabled")) or False,
+            start_time=_int_within(data.get("start_time"), 0, MINUTES_PER_DAY - 1),
+            end_enabled=_bool(data.get("end_enabled")) or False,
+            end_time=_int_within(data.get("end_time"), 0, MINUTES_PER_DAY - 1),
+            one_time=_bool(data.get("one_time")) or False,
+            latitude=_latitude(data.get("latitude")),
+            longitude=_longitude(data.get("longitude")),
         )
 
 

@@ -72,6 +72,34 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
     return max(seconds, 0.0)
 
 
+EPOCH_RESET_FROM_S = 1_000_000_000.0
+"""A ``RateLimit-Reset`` this large is a moment (epoch seconds), not a wait:
+no rate-limit window lasts 30 years."""
+
+
+def parse_rate_limit_reset(value: str | None, now: float | None = None) -> float | None:
+    """Seconds to wait from a ``RateLimit-Reset`` header.
+
+    The IETF draft (and this project's simulator) gives the seconds until the
+    window resets; some servers give the reset moment in epoch seconds.
+    Both are read.
+    """
+    seconds = parse_retry_after(value, now)
+    if seconds is None or seconds < EPOCH_RESET_FROM_S:
+        return seconds
+    return max(seconds - (time.time() if now is None else now), 0.0)
+
+
+def retry_after_of(
+    headers: Mapping[str, str], now: float | None = None
+) -> float | None:
+    """How long a 429 asks to wait: ``Retry-After``, else ``RateLimit-Reset``."""
+    wait = parse_retry_after(headers.get("Retry-After"), now)
+    if wait is None:
+        wait = parse_rate_limit_reset(headers.get("RateLimit-Reset"), now)
+    return wait
+
+
 def snippet(text: str) -> str:
     """A short, single-line excerpt of a body for an error message.
 
@@ -133,7 +161,7 @@ def raise_for_status(
     elif status == 429:
         exc = RateLimitedError(
             message,
-            retry_after=parse_retry_after(headers.get("Retry-After")),
+            retry_after=retry_after_of(headers),
             error=error,
         )
     elif status >= 500:
