@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
+from aiohttp.test_utils import TestClient, TestServer
 import pytest
 
 from custom_components.tesla_scout_worker.domain.tracker import (
@@ -22,6 +25,7 @@ from custom_components.tesla_scout_worker.fleet import (
     UsageLimitExceededError,
 )
 from custom_components.tesla_scout_worker.fleet.auth import location_scope_granted
+from simulator import FleetSimulator, ManualClock, SimVehicle, create_app
 from tests import make_jwt
 
 from .conftest import BASE, VIN, FakeTokens, FleetMock
@@ -181,3 +185,93 @@ async def test_only_the_location_scope_makes_reads_go_on_without_position() -> N
     with pytest.raises(MissingScopeError):
         await tracker.async_live_data(VIN)
     assert len(client.asked) == 4
+
+
+# --- against the simulator, which gives Tesla's captured answers ------------------
+
+
+@asynccontextmanager
+async def simulated(
+    sim: FleetSimulator, *, scopes: list[str] | None = None
+) -> AsyncIterator[tuple[VehicleTracker, FakeTokens]]:
+    """A tracker whose client talks to ``sim`` over loopback."""
+    access = sim.issue_tokens(scopes=scopes)["access_token"]
+    tokens = FakeTokens()
+
+    async def provider(*, force_refresh: bool = False) -> str:
+        await tokens(force_refresh=force_refresh)
+        return str(access)
+
+    async with TestClient(TestServer(create_app(sim), host="127.0.0.1")) as http:
+        client = TeslaFleetClient(
+            session=http.session,
+            token_provider=provider,
+            api_base_url=str(http.make_url("")).rstrip("/"),
+        )
+        tracker = VehicleTracker(
+            client,
+            list(sim.vehicles),
+            Home(latitude=52.2297, longitude=21.0122, radius_m=100.0),
+            location_allowed=location_scope_granted(access),
+        )
+        yield tracker, tokens
+
+
+SIM_NOW = datetime(2025, 6, 16, 10, 0, tzinfo=UTC).timestamp()
+SECOND_VIN = "5YJ3E1EA1NF000002"
+
+
+@pytest.mark.usefixtures("socket_enabled")
+async def test_simulated_car_with_mobile_access_off() -> None:
+    sim = FleetSimulator(
+        ManualClock(SIM_NOW),
+        vehicles=[
+            SimVehicle(VIN, display_name="Mine", forced_state="online"),
+            SimVehicle(SECOND_VIN, display_name="Shared", forced_state="online"),
+        ],
+    )
+    sim.vehicle(SECOND_VIN).mobile_access_disabled = True
+    async with simulated(sim) as (tracker, tokens):
+        await tracker.async_cycle(SIM_NOW)
+
+    assert tokens.forced == 0
+    assert tracker.car(VIN).status.battery_level is not None
+    assert tracker.car(VIN).access_disabled_at is None
+    assert tracker.car(SECOND_VIN).access_disabled_at == SIM_NOW
+
+
+@pytest.mark.usefixtures("socket_enabled")
+@pytest.mark.parametrize("token_says", [True, False])
+async def test_simulated_token_without_location_scope(*, token_says: bool) -> None:
+    sim = FleetSimulator(
+        ManualClock(SIM_NOW), vehicles=[SimVehicle(VIN, forced_state="online")]
+    )
+    scopes = ["openid", "offline_access", "vehicle_device_data"]
+    async with simulated(sim, scopes=scopes) as (tracker, _):
+        if not token_says:
+            tracker.location_allowed = True  # as if the token named no scopes
+        await tracker.async_cycle(SIM_NOW)
+
+    status = tracker.car(VIN).status
+    assert not location_allowed(tracker)
+    assert status.battery_level is not None
+    assert status.plugged_in is not None
+    assert (status.latitude, status.at_home, status.shift_state) == (None, None, None)
+    assert status.parked_seen_at == SIM_NOW
+
+
+@pytest.mark.usefixtures("socket_enabled")
+async def test_simulated_disabled_account() -> None:
+    sim = FleetSimulator(
+        ManualClock(SIM_NOW), vehicles=[SimVehicle(VIN, forced_state="online")]
+    )
+    sim.account_disabled = True
+    async with simulated(sim) as (tracker, _):
+        report = await tracker.async_cycle(SIM_NOW)
+        assert tracker.usage_blocked_until == sim.account_disabled_until()
+        # The next cycle checks the free list only.
+        again = await tracker.async_cycle(SIM_NOW + 3600)
+
+    assert (report.state_requests, report.data_requests) == (1, 1)
+    assert (again.state_requests, again.data_requests) == (1, 0)
+    assert tracker.car(VIN).status.state == "online"
