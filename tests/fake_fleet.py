@@ -27,6 +27,11 @@ UNAVAILABLE = {
     "error": "vehicle unavailable: vehicle is offline or asleep",
     "error_description": "",
 }
+MISSING_LOCATION_SCOPE = {
+    "response": None,
+    "error": "Unauthorized missing scopes vehicle_location for vehicle data access",
+    "error_description": "",
+}
 
 
 @dataclass
@@ -125,6 +130,12 @@ class FakeFleet:
     unpaired: set[str] = field(default_factory=set)
     """VINs whose virtual key is not paired (fleet_status)."""
     """(kind, JSON body) of each request."""
+    location_scope: bool = True
+    """The token has ``vehicle_location``. Without it Tesla (2026) refuses a read
+    asking for ``location_data`` (403) and leaves ``drive_state`` out of the
+    others."""
+    endpoints: list[list[str]] = field(default_factory=list)
+    """The ``endpoints`` of each vehicle_data request, in order."""
 
     def add(self, car: FakeCar) -> FakeCar:
         self.cars[car.vin] = car
@@ -253,9 +264,15 @@ class FakeFleet:
             return AiohttpClientMockResponse(method, url, status=408, json=UNAVAILABLE)
         if kind == "data":
             endpoints = url.query.get("endpoints", "").split(";")
-            return AiohttpClientMockResponse(
-                method, url, json={"response": car.vehicle_data(endpoints)}
-            )
+            self.endpoints.append(endpoints)
+            if not self.location_scope and "location_data" in endpoints:
+                return AiohttpClientMockResponse(
+                    method, url, status=403, json=MISSING_LOCATION_SCOPE
+                )
+            data = car.vehicle_data(endpoints)
+            if not self.location_scope:
+                data.pop("drive_state", None)
+            return AiohttpClientMockResponse(method, url, json={"response": data})
         if kind == "add_charge_schedule":
             schedule_id = body["id"]
             if car.renumbers_schedules:

@@ -245,7 +245,11 @@ class ConfigFlow(config_entry_oauth2_flow.AbstractOAuth2FlowHandler, domain=DOMA
     async def async_step_location_scope(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """Warn that without vehicle_location the scout cannot see the car."""
+        """Warn what vehicle_location is for: without it, no position.
+
+        The cars are still read (battery, plug, charging), without
+        ``location_data``; the geofence and arrival detection are lost.
+        """
         if user_input is not None:
             return await self._async_step_connect()
         return self.async_show_form(step_id="location_scope")

@@ -20,6 +20,7 @@ from .const import (
 )
 from .domain.tracker import VehicleTracker
 from .fleet import TeslaFleetClient
+from .fleet.auth import location_scope_granted
 from .models import TeslaScoutWorkerConfigEntry, TeslaScoutWorkerData
 from .outage import watch_command_proxy
 from .scout import ScoutCoordinator, home_from_options
@@ -43,7 +44,7 @@ async def async_build_runtime(
     await async_adopt_saved_token(hass, entry)
     tokens = TokenManager(hass, entry, session, on_request=usage.record)
     try:
-        await tokens.async_get_access_token()
+        access_token = await tokens.async_get_access_token()
     except TokenRefreshFailedError as err:
         raise ConfigEntryNotReady(
             translation_domain=DOMAIN, translation_key="token_refresh_unavailable"
@@ -69,7 +70,10 @@ async def async_build_runtime(
         else watch_command_proxy(usage.record),
     )
     tracker = VehicleTracker(
-        client, list(entry.data[CONF_VINS]), home_from_options(hass, entry.options)
+        client,
+        list(entry.data[CONF_VINS]),
+        home_from_options(hass, entry.options),
+        location_allowed=location_scope_granted(access_token),
     )
     async_remove_stale_devices(hass, entry)
     scout = ScoutCoordinator(hass, entry, tracker)

@@ -10,7 +10,8 @@ while there is data to show).
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine, Mapping
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+import hashlib
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +24,7 @@ from homeassistant.core import (
     callback,
 )
 from homeassistant.exceptions import ConfigEntryAuthFailed, HomeAssistantError
+from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.event import (
     async_call_later,
     async_track_state_change_event,
@@ -67,8 +69,19 @@ dashboard; after an hour the values are too old to trust and the entities read
 unavailable until Tesla answers again. A sleeping car is not an outage: it
 keeps its last known values for as long as it sleeps."""
 
+ISSUE_LOCATION_SCOPE = "location_scope_missing"
+ISSUE_MOBILE_ACCESS = "mobile_access_disabled"
+ISSUE_USAGE_LIMIT = "usage_limit_exceeded"
+
 type WorkerTrigger = Callable[[str, str], Coroutine[Any, Any, Any]]
 """Asks the worker for a run: ``(vin, trigger)``."""
+
+
+def format_until(timestamp: float) -> str:
+    """A moment for a repair text: local date and time, to the minute."""
+    return dt_util.as_local(datetime.fromtimestamp(timestamp, UTC)).strftime(
+        "%Y-%m-%d %H:%M"
+    )
 
 
 def home_from_options(hass: HomeAssistant, options: Mapping[str, Any]) -> Home:
@@ -130,6 +143,8 @@ class ScoutCoordinator(DataUpdateCoordinator[dict[str, Car]]):
         self._rate_limit_logged = False
         self._publish_scheduled = False
         self._presence_timer: CALLBACK_TYPE | None = None
+        self._access_issues: set[str] = set()
+        """VINs with a mobile-access repair issue open."""
         self.store = VehicleStore(hass, entry.entry_id)
         self.settings_restored: set[str] = set()
         """Cars whose settings came from the store (see :meth:`async_restore`)."""
@@ -159,6 +174,7 @@ class ScoutCoordinator(DataUpdateCoordinator[dict[str, Car]]):
     def _async_changed(self) -> None:
         """A car changed: publish one new snapshot soon, and save it."""
         self.store.async_schedule_save(self.tracker.cars)
+        self.async_update_repairs()
         if not self._publish_scheduled:
             self._publish_scheduled = True
             self.hass.loop.call_soon(self.async_publish)
@@ -240,6 +256,8 @@ class ScoutCoordinator(DataUpdateCoordinator[dict[str, Car]]):
             ) from err
         except (TeslaFleetError, HomeAssistantError) as err:
             return self._cached_or_fail(err, now)
+        finally:
+            self.async_update_repairs()
         self._recovered()
         if report.rate_limited and not self._rate_limit_logged:
             LOGGER.warning(
@@ -327,6 +345,66 @@ class ScoutCoordinator(DataUpdateCoordinator[dict[str, Car]]):
         self._outage_logged = False
         self._failures = 0
         self._outage_since = None
+
+    @callback
+    def async_update_repairs(self) -> None:
+        """Repair issues for what only the user can change, and their end.
+
+        The token without the location scope, a car with mobile access off
+        (named by display name), and Tesla's monthly limit (with its end).
+        """
+        entry_id = self.config_entry.entry_id
+        title = self.config_entry.title
+        issue_id = f"{ISSUE_LOCATION_SCOPE}_{entry_id}"
+        if self.tracker.location_allowed:
+            ir.async_delete_issue(self.hass, DOMAIN, issue_id)
+        else:
+            ir.async_create_issue(
+                self.hass,
+                DOMAIN,
+                issue_id,
+                is_fixable=True,
+                data={"entry_id": entry_id},
+                severity=ir.IssueSeverity.WARNING,
+                translation_key=ISSUE_LOCATION_SCOPE,
+                translation_placeholders={"title": title},
+            )
+        issue_id = f"{ISSUE_USAGE_LIMIT}_{entry_id}"
+        if (until := self.tracker.usage_blocked_until) is None:
+            ir.async_delete_issue(self.hass, DOMAIN, issue_id)
+        else:
+            ir.async_create_issue(
+                self.hass,
+                DOMAIN,
+                issue_id,
+                is_fixable=False,
+                severity=ir.IssueSeverity.ERROR,
+                translation_key=ISSUE_USAGE_LIMIT,
+                translation_placeholders={"title": title, "until": format_until(until)},
+            )
+        disabled = {
+            vin
+            for vin, car in self.tracker.cars.items()
+            if car.access_disabled_at is not None
+        }
+        for vin in self._access_issues - disabled:
+            ir.async_delete_issue(self.hass, DOMAIN, self._access_issue_id(vin))
+        for vin in disabled - self._access_issues:
+            ir.async_create_issue(
+                self.hass,
+                DOMAIN,
+                self._access_issue_id(vin),
+                is_fixable=False,
+                severity=ir.IssueSeverity.WARNING,
+                translation_key=ISSUE_MOBILE_ACCESS,
+                translation_placeholders={"vehicle": self.tracker.car(vin).status.name},
+            )
+        self._access_issues = disabled
+
+    def _access_issue_id(self, vin: str) -> str:
+        """One car's issue id; a digest, so the VIN is not in the registry."""
+        digest = hashlib.sha256(vin.encode()).hexdigest()[:12]
+        return f"{ISSUE_MOBILE_ACCESS}_{self.config_entry.entry_id}_{digest}"
 
     @callback
     def _fire(self, transition: Transition) -> None:

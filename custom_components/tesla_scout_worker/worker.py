@@ -86,11 +86,14 @@ from .domain.worker_run import (
 from .fleet import (
     CommandFailedError,
     CommandProtocolRequiredError,
+    MobileAccessDisabledError,
     TeslaFleetError,
+    UsageLimitExceededError,
     VehicleUnavailableError,
 )
 from .fleet.models import vin_tail
 from .prices import REFETCH_S as NORDPOOL_REFETCH_S, NordPoolPrices
+from .scout import format_until
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable
@@ -105,7 +108,14 @@ RETRY_DELAYS_S = (15 * 60.0, 60 * 60.0)
 """A run that failed on a transient error (Tesla unreachable, a 5xx, a car
 that did not wake) is tried again this much later, then gives up until its
 next trigger. Auth and signing errors are not retried: a user must act."""
-NOT_RETRIED = frozenset({"command_protocol_required", "ConfigEntryAuthFailed"})
+NOT_RETRIED = frozenset(
+    {
+        "command_protocol_required",
+        "ConfigEntryAuthFailed",
+        "mobile_access_disabled",
+        "usage_limit_exceeded",
+    }
+)
 KEY_PAIRING_URL = "https://tesla.com/_ak/"
 """Followed by the application's domain: Tesla's virtual-key pairing link."""
 
@@ -502,8 +512,13 @@ class WorkerScheduler:
         """
         client = self.tracker.client
         vins = list(self.tracker.cars)
+        if self.tracker.usage_blocked(time_module.time()):
+            return  # Billed, and Tesla refuses paid requests this month.
         try:
             status = await client.fleet_status(vins)
+        except UsageLimitExceededError as err:
+            self.tracker.note_usage_limit(err, time_module.time())
+            return
         except TeslaFleetError as err:
             LOGGER.debug("fleet_status unavailable: %s", type(err).__name__)
             return
@@ -542,14 +557,27 @@ class WorkerScheduler:
 
         The wake goes through the worker's one wake path (a per-car lock), so a
         run and a command never wake the car twice. What the car accepted is
-        taken into its status (``status_changes``).
+        taken into its status (``status_changes``). Nothing is sent while
+        Tesla's monthly limit is reached (each refusal is billed too).
         """
+        if self.tracker.usage_blocked(now := time_module.time()):
+            raise self._usage_limit_error()
         try:
             try:
                 await send()
             except VehicleUnavailableError:
                 await self.worker.async_wake(vin)
                 await send()
+        except MobileAccessDisabledError as err:
+            self.tracker.note_access_disabled(vin, now)
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="mobile_access_disabled",
+                translation_placeholders={"vehicle": self.tracker.car(vin).status.name},
+            ) from err
+        except UsageLimitExceededError as err:
+            self.tracker.note_usage_limit(err, now)
+            raise self._usage_limit_error() from err
         except CommandProtocolRequiredError as err:
             raise HomeAssistantError(
                 translation_domain=DOMAIN, translation_key="command_protocol_required"
@@ -570,6 +598,16 @@ class WorkerScheduler:
                 translation_key="cannot_reach_tesla",
                 translation_placeholders={"error": type(err).__name__},
             ) from err
+        self.tracker.note_answered(vin)
         if status_changes:
             self.tracker.note_command(vin, **status_changes)
         self.scout.async_publish()
+
+    def _usage_limit_error(self) -> HomeAssistantError:
+        """Tesla disabled the application until the limit resets."""
+        until = self.tracker.usage_blocked_until or time_module.time()
+        return HomeAssistantError(
+            translation_domain=DOMAIN,
+            translation_key="usage_limit_exceeded",
+            translation_placeholders={"until": format_until(until)},
+        )

@@ -2,9 +2,12 @@
 
 Per cycle: **one** vehicle-list request for all cars, then for each configured
 car that is ``online`` (and not inside its parked quiet window) **one**
-``vehicle_data`` with ``location_data``. Never ``wake_up``, never a command,
-never live data for a car that is not ``online``. The Home Assistant
-coordinator (``scout.py``) and the cost benchmark both drive this class.
+``vehicle_data`` with ``location_data`` (without it when the token lacks the
+``vehicle_location`` scope). Never ``wake_up``, never a command, never live
+data for a car that is not ``online``, nor for a car whose mobile access is off
+(hourly at most), nor any paid request while Tesla's monthly limit holds. The
+Home Assistant coordinator (``scout.py``) and the cost benchmark both drive
+this class.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
-from datetime import time
+from datetime import UTC, datetime, time
 from enum import StrEnum
 import logging
 from typing import Any
@@ -21,10 +24,13 @@ import zlib
 from ..fleet import (
     CHARGING_STATES_ACTIVE,
     ChargeSchedule,
+    MissingScopeError,
+    MobileAccessDisabledError,
     RateLimitedError,
     TeslaAuthenticationError,
     TeslaFleetClient,
     TeslaFleetError,
+    UsageLimitExceededError,
     VehicleData,
     VehicleState,
     VehicleUnavailableError,
@@ -53,6 +59,21 @@ LIVE_DATA_ENDPOINTS = (
 scout needs and what a worker run right after it needs too (so it need not
 read again). Tesla bills a request, not its size."""
 SCOUT_ENDPOINTS = LIVE_DATA_ENDPOINTS
+LOCATION_ENDPOINT = "location_data"
+"""Needs the ``vehicle_location`` scope; without it Tesla refuses the whole
+read (403) and, since 2026, leaves ``drive_state`` out entirely."""
+
+
+def live_data_endpoints(*, location: bool = True) -> tuple[str, ...]:
+    """What one live read asks for, with or without the car's position."""
+    if location:
+        return LIVE_DATA_ENDPOINTS
+    return tuple(e for e in LIVE_DATA_ENDPOINTS if e != LOCATION_ENDPOINT)
+
+
+ACCESS_DISABLED_RECHECK_S = 3600.0
+"""A car whose mobile access is off is asked again at most this often (each
+answer is billed) to see whether the owner switched it back on."""
 
 DEFAULT_RETRY_AFTER_S = 300.0
 """Back-off after a 429 that said neither ``Retry-After`` nor ``RateLimit-Reset``.
@@ -266,6 +287,9 @@ class Car:
     """Seen (state or position) since setup: the first observation fires nothing."""
     positioned: bool = False
     """A position seen since setup: the first one at home starts the init run."""
+    access_disabled_at: float | None = None
+    """When the car last answered that its mobile access is off (``None``: it
+    answers). Not saved: after a restart the car is asked again."""
 
 
 @dataclass
@@ -279,6 +303,10 @@ class CycleReport:
     data_requests: int = 0
     rate_limited: bool = False
     skipped: bool = False
+
+    def count_data(self) -> None:
+        """One more live read (a retry without the position)."""
+        self.data_requests += 1
 
 
 @dataclass(kw_only=True)
@@ -313,9 +341,18 @@ class VehicleTracker:
         *,
         on_transition: TransitionListener | None = None,
         on_change: ChangeListener | None = None,
+        location_allowed: bool = True,
     ) -> None:
-        """Start with nothing known: a car asleep at setup has no position yet."""
+        """Start with nothing known: a car asleep at setup has no position yet.
+
+        ``location_allowed``: the token has the ``vehicle_location`` scope (or
+        says nothing of its scopes); without it reads leave the position out.
+        """
         self.client = client
+        self.location_allowed = location_allowed
+        self.usage_blocked_until: float | None = None
+        """Tesla disabled the application (monthly threshold) until then: no
+        paid request (live data, command, wake) before it."""
         self.home = home
         self._cars: dict[str, Car] = {
             vin: Car(vin=vin, status=VehicleStatus(vin=vin)) for vin in vins
@@ -363,6 +400,11 @@ class VehicleTracker:
         except RateLimitedError as err:
             self._rate_limited(err, now, report)
             return report
+        except UsageLimitExceededError as err:
+            # Even the free list refused: the cars keep their last known state.
+            self.note_usage_limit(err, now)
+            report.skipped = True
+            return report
         for vin in self._cars:
             record = records.get(vin)
             if record is None:
@@ -372,20 +414,25 @@ class VehicleTracker:
             was_online = self._cars[vin].status.online
             self.observe_state(vin, record.state)
             status = self._cars[vin].status
-            if not status.online or not may_fetch_live_data(
-                status.parked_seen_at,
-                now,
-                last_data_at=status.last_data_at,
-                # Plugged in at home: nothing to learn but the battery level.
-                idle_at_home=bool(status.at_home and status.plugged_in)
-                and not status.driving,
-                charging_at_home=bool(status.at_home and status.charging),
-                woke_up=not was_online and status.last_data_at is not None,
+            if (
+                not status.online
+                or self.usage_blocked(now)
+                or self._access_disabled(vin, now)
+                or not may_fetch_live_data(
+                    status.parked_seen_at,
+                    now,
+                    last_data_at=status.last_data_at,
+                    # Plugged in at home: nothing to learn but the battery level.
+                    idle_at_home=bool(status.at_home and status.plugged_in)
+                    and not status.driving,
+                    charging_at_home=bool(status.at_home and status.charging),
+                    woke_up=not was_online and status.last_data_at is not None,
+                )
             ):
                 continue
             report.data_requests += 1
             try:
-                data = await self.client.vehicle_data(vin, LIVE_DATA_ENDPOINTS)
+                data = await self.async_live_data(vin, on_retry=report.count_data)
             except VehicleUnavailableError:
                 # 408: it has just fallen asleep. It does not move while asleep,
                 # so the last known position stays.
@@ -393,6 +440,13 @@ class VehicleTracker:
                 continue
             except RateLimitedError as err:
                 self._rate_limited(err, now, report)
+                break
+            except MobileAccessDisabledError:
+                self.note_access_disabled(vin, now)
+                continue
+            except UsageLimitExceededError as err:
+                # The application's, not the car's: the other cars would get it too.
+                self.note_usage_limit(err, now)
                 break
             except (TeslaAuthenticationError, WrongRegionError):
                 raise
@@ -408,8 +462,42 @@ class VehicleTracker:
 
     # --- the one observation path ------------------------------------------------
 
+    async def async_live_data(
+        self, vin: str, *, on_retry: Callable[[], None] | None = None
+    ) -> VehicleData:
+        """One live read of a car, with what the token allows.
+
+        Asks for the position only with the ``vehicle_location`` scope. When
+        Tesla refuses a read for that scope (a token that did not say), the
+        position is left out from then on and the read is sent once more
+        without it (``on_retry`` counts that request).
+        """
+        location = self.location_allowed
+        try:
+            return await self.client.vehicle_data(
+                vin, live_data_endpoints(location=location)
+            )
+        except MissingScopeError as err:
+            if not (location and err.location):
+                raise
+        self.note_location_refused()
+        if on_retry is not None:
+            on_retry()
+        return await self.client.vehicle_data(vin, live_data_endpoints(location=False))
+
+    def note_location_refused(self) -> None:
+        """Tesla refused the position (no ``vehicle_location`` scope)."""
+        if self.location_allowed:
+            _LOGGER.warning(
+                "The token lacks the vehicle_location scope: reading the cars "
+                "without their position"
+            )
+            self.location_allowed = False
+            self._changed()
+
     def observe(self, vin: str, data: VehicleData, now: float) -> None:
         """Take in live data (from the scout, a worker run or a wake)."""
+        self.note_answered(vin)
         self._set_state(vin, data.state or VehicleState.ONLINE)
         changes: dict[str, Any] = {"last_data_at": now}
         if data.charge is not None:
@@ -430,6 +518,12 @@ class VehicleTracker:
         if (firmware := firmware_of(data)) is not None:
             changes["firmware"] = firmware
         parked = data.is_parked
+        if parked is None and data.drive is None and not self.location_allowed:
+            # No drive_state without the location scope (Tesla, 2026): no gear
+            # either. Not charging counts as parked, so the car is left alone
+            # to fall asleep rather than read every cycle.
+            parked = data.charge is not None and not data.charge.is_charging
+            changes.update(shift_state=None, speed_mph=None)
         if parked is True:
             changes["parked_seen_at"] = now
         elif parked is False:
@@ -474,6 +568,52 @@ class VehicleTracker:
     def observe_state(self, vin: str, state: str) -> None:
         """Take in a state check (the vehicle list, a record, a 408)."""
         self._set_state(vin, state)
+
+    def note_answered(self, vin: str) -> None:
+        """A paid request for the car worked: its access is on, the limit gone."""
+        self._replace(vin, access_disabled_at=None)
+        if self.usage_blocked_until is not None:
+            self.usage_blocked_until = None
+            _LOGGER.info("Tesla accepts paid requests again")
+            self._changed()
+
+    def note_access_disabled(self, vin: str, now: float) -> None:
+        """The car answered that its owner switched off mobile access."""
+        if self._cars[vin].access_disabled_at is None:
+            _LOGGER.warning(
+                "Mobile access is switched off for %s; the other cars go on",
+                self._cars[vin].status.name,
+            )
+        self._replace(vin, access_disabled_at=now)
+
+    def _access_disabled(self, vin: str, now: float) -> bool:
+        """Mobile access is off and was asked about recently."""
+        since = self._cars[vin].access_disabled_at
+        return since is not None and now - since < ACCESS_DISABLED_RECHECK_S
+
+    def usage_blocked(self, now: float) -> bool:
+        """Whether Tesla's monthly threshold still forbids paid requests."""
+        return self.usage_blocked_until is not None and now < self.usage_blocked_until
+
+    def note_usage_limit(self, err: UsageLimitExceededError, now: float) -> None:
+        """Tesla disabled the application: no paid request until the limit resets.
+
+        That is the start of the next calendar month (UTC), unless Tesla said
+        how long to wait.
+        """
+        until = (
+            now + err.retry_after
+            if err.retry_after is not None
+            else start_of_next_month(now)
+        )
+        if self.usage_blocked_until is None:
+            _LOGGER.warning(
+                "Tesla disabled the application for exceeding its monthly limit; "
+                "no paid requests until %s",
+                datetime.fromtimestamp(until, UTC).isoformat(),
+            )
+        self.usage_blocked_until = until
+        self._changed()
 
     # --- what the worker and the user change -------------------------------------
 
@@ -590,8 +730,11 @@ class VehicleTracker:
         new = replace(car, **changes)
         if new != car:
             self._cars[vin] = new
-            if self.on_change is not None:
-                self.on_change()
+            self._changed()
+
+    def _changed(self) -> None:
+        if self.on_change is not None:
+            self.on_change()
 
     def _update(self, vin: str, **status_changes: Any) -> None:
         car = self._cars[vin]
@@ -702,6 +845,13 @@ class VehicleTracker:
     def _emit(self, transition: Transition) -> None:
         if self.on_transition is not None:
             self.on_transition(transition)
+
+
+def start_of_next_month(now: float) -> float:
+    """The first instant of the next calendar month in UTC (epoch seconds)."""
+    moment = datetime.fromtimestamp(now, UTC)
+    year, month = divmod(moment.year * 12 + moment.month, 12)
+    return datetime(year, month + 1, 1, tzinfo=UTC).timestamp()
 
 
 def firmware_of(data: VehicleData) -> tuple[int, int] | None:

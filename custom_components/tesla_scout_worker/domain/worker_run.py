@@ -30,9 +30,11 @@ from ..fleet import (
     CommandFailedError,
     CommandProtocolRequiredError,
     InvalidRequestError,
+    MobileAccessDisabledError,
     RateLimitedError,
     TeslaFleetClient,
     TeslaFleetError,
+    UsageLimitExceededError,
     VehicleState,
     VehicleUnavailableError,
     vin_tail,
@@ -40,7 +42,6 @@ from ..fleet import (
 from .planner import ChargingPlan, PlanRequest, plan_charging
 from .tariffs import Tariff
 from .tracker import (
-    LIVE_DATA_ENDPOINTS,
     KnownSchedule,
     ScheduleWindows,
     VehicleStatus,
@@ -51,7 +52,6 @@ from .tracker import (
 _LOGGER = logging.getLogger(__name__)
 _T = TypeVar("_T")
 
-WORKER_ENDPOINTS = LIVE_DATA_ENDPOINTS
 FRESH_DATA_S = 120.0
 """Live data younger than this (the scout's, usually) is not read again."""
 SCHEDULE_DAYS = "All"
@@ -227,6 +227,12 @@ class ChargingWorker:
             await self._run(run, settings, tariff)
         except CommandProtocolRequiredError:
             run.result, run.error = WorkerResult.ERROR, "command_protocol_required"
+        except MobileAccessDisabledError:
+            self.tracker.note_access_disabled(vin, self._clock())
+            run.result, run.error = WorkerResult.ERROR, "mobile_access_disabled"
+        except UsageLimitExceededError as err:
+            self.tracker.note_usage_limit(err, self._clock())
+            run.result, run.error = WorkerResult.ERROR, "usage_limit_exceeded"
         except TeslaFleetError as err:
             run.result, run.error = WorkerResult.ERROR, type(err).__name__
         run.duration_s = self._clock() - run.started
@@ -269,6 +275,11 @@ class ChargingWorker:
             return
         if not self._needs_command(run.plan, vin, fresh=fresh):
             run.reason = "schedule_up_to_date"
+            return
+        if self.tracker.usage_blocked(self._clock()):
+            # Tesla disabled the application for the month: no paid wake or
+            # command (each refusal is billed too); the plan is kept.
+            run.reason = "usage_limit_exceeded"
             return
         if fresh and self._schedule_unconfirmed(vin):
             # Written since the car last showed its schedules: a car that
@@ -321,6 +332,8 @@ class ChargingWorker:
         self.tracker.observe_state(vin, record.state)
         if not record.is_online:
             return False  # Asleep: a read would be a billed 408.
+        if self.tracker.usage_blocked(self._clock()):
+            return False  # The month's limit: what is known is all there is.
         try:
             await self._async_read(run)
         except VehicleUnavailableError:
@@ -349,8 +362,11 @@ class ChargingWorker:
         return True
 
     async def _async_read(self, run: WorkerRun) -> None:
+        def _retried() -> None:
+            run.requests += 1
+
         data = await self._call(
-            run, self.client.vehicle_data(run.vin, WORKER_ENDPOINTS)
+            run, self.tracker.async_live_data(run.vin, on_retry=_retried)
         )
         self.tracker.observe(run.vin, data, self._clock())
 
@@ -540,3 +556,4 @@ class ChargingWorker:
             await self.async_wake(run.vin, run)
             await self._call(run, send(run.vin))
         run.commands.append(name)
+        self.tracker.note_answered(run.vin)

@@ -85,6 +85,20 @@ def scopes_from_claims(claims: Mapping[str, Any]) -> frozenset[str]:
     return frozenset()
 
 
+LOCATION_SCOPE = "vehicle_location"
+"""The scope live reads need for the car's position (``location_data``)."""
+
+
+def location_scope_granted(access_token: str) -> bool:
+    """Whether the token lets live reads ask for the car's position.
+
+    Decided from the JWT's ``scp`` claim; a token that names no scopes is
+    trusted until Tesla refuses (the reads then go on without the position).
+    """
+    claims = decode_jwt_claims(access_token)
+    return "scp" not in claims or LOCATION_SCOPE in scopes_from_claims(claims)
+
+
 async def refresh_token(
     session: aiohttp.ClientSession,
     *,

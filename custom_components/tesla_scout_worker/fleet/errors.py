@@ -80,6 +80,40 @@ class InvalidClientError(TeslaAuthenticationError):
 class MissingScopeError(TeslaFleetError):
     """The token lacks a scope the endpoint needs (HTTP 403)."""
 
+    @property
+    def location(self) -> bool:
+        """The missing scope is ``vehicle_location`` (the position was asked for)."""
+        return "vehicle_location" in str(self).lower()
+
+
+class MobileAccessDisabledError(TeslaFleetError):
+    """The owner switched off mobile access for one car (HTTP 401).
+
+    Tesla answers ``mobile_access_disabled`` for that car only: the token is
+    fine (no refresh, no new login) and the account's other cars answer.
+    """
+
+
+class UsageLimitExceededError(TeslaFleetError):
+    """Tesla disabled the application past its monthly threshold (HTTP 403).
+
+    Paid requests (live data, commands, wakes) fail until the limit resets,
+    the start of the next calendar month unless Tesla says otherwise
+    (``retry_after`` seconds, from a ``Retry-After`` header).
+    """
+
+    def __init__(
+        self,
+        message: str = "",
+        *,
+        retry_after: float | None = None,
+        status: int | None = 403,
+        error: str | None = None,
+    ) -> None:
+        """Remember when Tesla said the limit resets, when it said so."""
+        super().__init__(message, status=status, error=error)
+        self.retry_after = retry_after
+
 
 class CommandProtocolRequiredError(TeslaFleetError):
     """The car only accepts signed commands (HTTP 403): use the command proxy."""

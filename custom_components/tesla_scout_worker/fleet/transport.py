@@ -18,11 +18,13 @@ from .errors import (
     InvalidRequestError,
     LoginRequiredError,
     MissingScopeError,
+    MobileAccessDisabledError,
     NotRegisteredError,
     RateLimitedError,
     ServerError,
     TeslaFleetError,
     TokenExpiredError,
+    UsageLimitExceededError,
     VehicleUnavailableError,
     WrongRegionError,
     redact,
@@ -33,6 +35,8 @@ type RequestListener = Callable[[RequestCategory, int | None], None]
 """Told of every request sent: its category and HTTP status (``None``: no answer)."""
 
 _UNAVAILABLE_TEXT = "vehicle unavailable"
+_MOBILE_ACCESS_DISABLED = "mobile_access_disabled"
+_USAGE_LIMIT_TEXTS = ("exceeded_limit", "exceeded limit", "account disabled")
 _URL_IN_TEXT = re.compile(r"https://[^\s\"',]+")
 
 
@@ -127,11 +131,20 @@ def raise_for_status(
     if status == 401:
         if error in ("login_required", "invalid_grant"):
             exc = LoginRequiredError(status=status, error=error)
+        elif error == _MOBILE_ACCESS_DISABLED:
+            # One car's setting, not the token: no refresh, no new login.
+            exc = MobileAccessDisabledError(message, status=status, error=error)
         else:
             exc = TokenExpiredError(message, status=status, error=error)
     elif status == 403:
         if "protocol required" in lowered:
             exc = CommandProtocolRequiredError(message, status=status, error=error)
+        elif any(text in lowered for text in _USAGE_LIMIT_TEXTS):
+            exc = UsageLimitExceededError(
+                message,
+                retry_after=parse_retry_after(headers.get("Retry-After")),
+                error=error,
+            )
         elif "scope" in lowered:
             exc = MissingScopeError(message, status=status, error=error)
         else:
