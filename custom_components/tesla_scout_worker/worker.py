@@ -86,6 +86,7 @@ from .domain.worker_run import (
 from .fleet import (
     CommandFailedError,
     CommandProtocolRequiredError,
+    RateLimitedError,
     TeslaFleetError,
     VehicleUnavailableError,
 )
@@ -251,9 +252,12 @@ class WorkerScheduler:
             self._retries_fired[vin] = fired + 1
             self._async_run_in_background(vin, trigger, force=True)
 
-        self._retry_timers[vin] = async_call_later(
-            self.hass, RETRY_DELAYS_S[fired], _retry
-        )
+        # Not before a Retry-After that Tesla gave (a 429 on a read or command):
+        # a retry inside it would only be refused again, and billed.
+        delay = RETRY_DELAYS_S[fired]
+        if (retry_at := self.tracker.retry_at) is not None:
+            delay = max(delay, retry_at - time_module.time())
+        self._retry_timers[vin] = async_call_later(self.hass, delay, _retry)
 
     @callback
     def _async_price_changed(self, event: Event[EventStateChangedData]) -> None:
@@ -563,6 +567,9 @@ class WorkerScheduler:
                 translation_domain=DOMAIN, translation_key="vehicle_asleep"
             ) from err
         except TeslaFleetError as err:
+            if isinstance(err, RateLimitedError):
+                # Sent anyway (the user asked), but the limit holds for reads.
+                self.tracker.note_rate_limit(err, time_module.time())
             raise HomeAssistantError(
                 translation_domain=DOMAIN,
                 translation_key="cannot_reach_tesla",

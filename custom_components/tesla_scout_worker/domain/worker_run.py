@@ -228,6 +228,11 @@ class ChargingWorker:
             await self._run(run, settings, tariff)
         except CommandProtocolRequiredError:
             run.result, run.error = WorkerResult.ERROR, "command_protocol_required"
+        except RateLimitedError as err:
+            # A command refused with 429: like a read's, no request to Tesla
+            # (read, retry) until its Retry-After passes.
+            self.tracker.note_rate_limit(err, self._clock())
+            run.result, run.error = WorkerResult.ERROR, type(err).__name__
         except TeslaFleetError as err:
             run.result, run.error = WorkerResult.ERROR, type(err).__name__
         run.duration_s = self._clock() - run.started
