@@ -4,25 +4,33 @@ cars shared with a second account (issue 19, items 4, 5 and 7)."""
 from __future__ import annotations
 
 from datetime import timedelta
+from http import HTTPStatus
 from typing import Any
 from unittest.mock import AsyncMock
 
 from freezegun.api import FrozenDateTimeFactory
+from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import ATTR_ENTITY_ID
 from homeassistant.core import HomeAssistant, State
 from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers import device_registry as dr, issue_registry as ir
+from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     async_fire_time_changed,
     mock_restore_cache,
 )
+from pytest_homeassistant_custom_component.typing import (
+    ClientSessionGenerator,
+    WebSocketGenerator,
+)
 
-from custom_components.tesla_scout_worker.const import DOMAIN
+from custom_components.tesla_scout_worker.const import CONF_VINS, DOMAIN
 from custom_components.tesla_scout_worker.domain.tracker import schedule_id_for
 from custom_components.tesla_scout_worker.worker import WorkerScheduler
 
-from .conftest import VIN
+from .conftest import ACCOUNT_SUB, VIN, VIN_2
 from .fake_fleet import FakeCar, FakeFleet
 
 RATE_LIMITED = {"error": "rate limited"}
@@ -47,7 +55,8 @@ def car(fleet: FakeFleet) -> FakeCar:
 async def setup(
     hass: HomeAssistant, entry: MockConfigEntry, *, smart: bool = False
 ) -> WorkerScheduler:
-    entry.add_to_hass(hass)
+    if hass.config_entries.async_get_entry(entry.entry_id) is None:
+        entry.add_to_hass(hass)
     if smart:
         mock_restore_cache(hass, [State("switch.test_smart_charging", "on")])
     assert await hass.config_entries.async_setup(entry.entry_id)
@@ -127,3 +136,175 @@ async def test_a_rate_limited_user_command_holds_back_the_reads(
     assert run is not None
     assert run.requests == 0
     assert fleet.calls[calls:] == []
+
+
+# --- item 5: a car gone from the account --------------------------------------
+
+SECOND = "Second"
+
+
+@pytest.fixture
+def two_car_entry(
+    hass: HomeAssistant, mock_config_entry: MockConfigEntry, fleet: FakeFleet
+) -> FakeCar:
+    """The entry looks after two cars; the second one is awake at home."""
+    mock_config_entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(
+        mock_config_entry,
+        data={**mock_config_entry.data, CONF_VINS: [VIN, VIN_2]},
+    )
+    return fleet.add(FakeCar(vin=VIN_2, display_name=SECOND, state="online"))
+
+
+def state_of(hass: HomeAssistant, entity_id: str) -> str:
+    state = hass.states.get(entity_id)
+    assert state is not None
+    return state.state
+
+
+async def scout_check(hass: HomeAssistant, entry: MockConfigEntry) -> None:
+    """One scout cycle now (its timer is not what these tests are about)."""
+    await entry.runtime_data.scout.async_refresh()
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+
+def gone_issues(hass: HomeAssistant) -> list[ir.IssueEntry]:
+    return [
+        issue
+        for (domain, _), issue in ir.async_get(hass).issues.items()
+        if domain == DOMAIN and issue.translation_key == "vehicle_gone"
+    ]
+
+
+async def test_a_car_gone_from_the_account_raises_a_repair_and_stops_pretending(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    fleet: FakeFleet,
+    two_car_entry: FakeCar,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    await setup(hass, mock_config_entry)
+    assert state_of(hass, "sensor.second_battery_level") == "62"
+    assert gone_issues(hass) == []
+
+    # Sold: the account's vehicle list no longer has it.
+    del fleet.cars[VIN_2]
+    await scout_check(hass, mock_config_entry)
+
+    (issue,) = gone_issues(hass)
+    assert issue.is_fixable
+    assert issue.translation_placeholders == {"vehicle": SECOND, "title": "Test"}
+    assert VIN_2 not in issue.issue_id
+    assert VIN_2 not in caplog.text
+    assert state_of(hass, "sensor.second_battery_level") == "unavailable"
+    assert state_of(hass, "binary_sensor.second_at_home") == "unavailable"
+    # The other car goes on as before.
+    assert state_of(hass, "sensor.test_battery_level") != "unavailable"
+
+    # No worker run for a car that is not there (a billed 404 at best).
+    calls = len(fleet.calls)
+    worker = mock_config_entry.runtime_data.worker
+    assert await worker.async_request_run(VIN_2, "action", force=True) is None
+    assert fleet.calls[calls:] == []
+
+    # The share comes back: so does the car, and the issue goes.
+    fleet.add(two_car_entry)
+    await scout_check(hass, mock_config_entry)
+    assert gone_issues(hass) == []
+    assert state_of(hass, "sensor.second_battery_level") == "62"
+
+
+async def test_the_repair_removes_the_gone_car_from_the_entry(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    fleet: FakeFleet,
+    two_car_entry: FakeCar,
+    hass_client: ClientSessionGenerator,
+) -> None:
+    await setup(hass, mock_config_entry)
+    assert await async_setup_component(hass, "repairs", {})
+    del fleet.cars[VIN_2]
+    await scout_check(hass, mock_config_entry)
+    (issue,) = gone_issues(hass)
+
+    client = await hass_client()
+    response = await client.post(
+        "/api/repairs/issues/fix",
+        json={"handler": DOMAIN, "issue_id": issue.issue_id},
+    )
+    assert response.status == HTTPStatus.OK
+    flow = await response.json()
+    assert flow["step_id"] == "confirm"
+    assert flow["description_placeholders"] == {"vehicle": SECOND, "title": "Test"}
+    response = await client.post(f"/api/repairs/issues/fix/{flow['flow_id']}", json={})
+    assert response.status == HTTPStatus.OK
+    assert (await response.json())["type"] == "create_entry"
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+    assert mock_config_entry.data[CONF_VINS] == [VIN]
+    assert mock_config_entry.state is ConfigEntryState.LOADED
+    devices = dr.async_get(hass)
+    assert devices.async_get_device(identifiers={(DOMAIN, VIN_2)}) is None
+    assert devices.async_get_device(identifiers={(DOMAIN, VIN)}) is not None
+    assert hass.states.get("sensor.second_battery_level") is None
+    assert gone_issues(hass) == []
+
+
+async def test_the_device_of_a_gone_car_can_be_deleted(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    fleet: FakeFleet,
+    two_car_entry: FakeCar,
+    hass_ws_client: WebSocketGenerator,
+) -> None:
+    await setup(hass, mock_config_entry)
+    assert await async_setup_component(hass, "config", {})
+    devices = dr.async_get(hass)
+    second = devices.async_get_device(identifiers={(DOMAIN, VIN_2)})
+    assert second is not None
+    device = second
+    client = await hass_ws_client(hass)
+
+    async def remove() -> dict[str, Any]:
+        await client.send_json_auto_id(
+            {
+                "type": "config/device_registry/remove_config_entry",
+                "config_entry_id": mock_config_entry.entry_id,
+                "device_id": device.id,
+            }
+        )
+        answer: dict[str, Any] = await client.receive_json()
+        await hass.async_block_till_done(wait_background_tasks=True)
+        return answer
+
+    # A car the account still has: its device stays.
+    assert (await remove())["success"] is False
+    assert mock_config_entry.data[CONF_VINS] == [VIN, VIN_2]
+
+    del fleet.cars[VIN_2]
+    await scout_check(hass, mock_config_entry)
+    assert (await remove())["success"] is True
+    assert mock_config_entry.data[CONF_VINS] == [VIN]
+    assert mock_config_entry.state is ConfigEntryState.LOADED
+    assert devices.async_get_device(identifiers={(DOMAIN, VIN_2)}) is None
+    assert gone_issues(hass) == []
+    # The account's own device is never deletable.
+    account = devices.async_get_device(identifiers={(DOMAIN, ACCOUNT_SUB)})
+    assert account is not None
+    device = account
+    assert (await remove())["success"] is False
+
+
+async def test_deleting_the_entry_deletes_its_gone_car_issues(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    fleet: FakeFleet,
+    two_car_entry: FakeCar,
+) -> None:
+    await setup(hass, mock_config_entry)
+    del fleet.cars[VIN_2]
+    await scout_check(hass, mock_config_entry)
+    assert len(gone_issues(hass)) == 1
+    assert await hass.config_entries.async_remove(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+    assert gone_issues(hass) == []

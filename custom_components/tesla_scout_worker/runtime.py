@@ -5,9 +5,10 @@ from __future__ import annotations
 import ssl
 from typing import Any
 
+from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryNotReady
-from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import device_registry as dr, issue_registry as ir
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 
 from .const import (
@@ -24,7 +25,7 @@ from .models import TeslaScoutWorkerConfigEntry, TeslaScoutWorkerData
 from .scout import ScoutCoordinator, home_from_options
 from .tokens import TokenManager, TokenRefreshFailedError, async_adopt_saved_token
 from .usage import UsageTracker
-from .worker import WorkerScheduler
+from .worker import WorkerScheduler, vehicle_gone_issue_id
 
 
 async def async_build_runtime(
@@ -104,6 +105,45 @@ def device_is_current(
         domain == DOMAIN and identifier in current
         for domain, identifier in device.identifiers
     )
+
+
+def vehicle_of(
+    entry: TeslaScoutWorkerConfigEntry, device: dr.DeviceEntry
+) -> str | None:
+    """The VIN of the entry's vehicle that ``device`` is (``None``: another)."""
+    vins = set(entry.data[CONF_VINS])
+    return next(
+        (
+            identifier
+            for domain, identifier in device.identifiers
+            if domain == DOMAIN and identifier in vins
+        ),
+        None,
+    )
+
+
+def vehicle_is_gone(entry: TeslaScoutWorkerConfigEntry, vin: str) -> bool:
+    """Whether the loaded entry found ``vin`` missing from the account's list."""
+    if entry.state is not ConfigEntryState.LOADED:
+        return False
+    cars = entry.runtime_data.scout.tracker.cars
+    return vin in cars and cars[vin].gone
+
+
+@callback
+def async_remove_vehicle(
+    hass: HomeAssistant, entry: TeslaScoutWorkerConfigEntry, vin: str
+) -> None:
+    """Drop a vehicle from the entry; the reload removes its device."""
+    hass.config_entries.async_update_entry(
+        entry,
+        data={
+            **entry.data,
+            CONF_VINS: [other for other in entry.data[CONF_VINS] if other != vin],
+        },
+    )
+    ir.async_delete_issue(hass, DOMAIN, vehicle_gone_issue_id(entry.entry_id, vin))
+    hass.config_entries.async_schedule_reload(entry.entry_id)
 
 
 @callback

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
+import hashlib
 import time as time_module
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -101,6 +102,7 @@ if TYPE_CHECKING:
 
 ISSUE_COMMAND_PROTOCOL = "command_protocol_required"
 ISSUE_KEY_NOT_PAIRED = "key_not_paired"
+ISSUE_VEHICLE_GONE = "vehicle_gone"
 VIRTUAL_KEY_URL = "https://github.com/teslamotors/vehicle-command"
 RETRY_DELAYS_S = (15 * 60.0, 60 * 60.0)
 """A run that failed on a transient error (Tesla unreachable, a 5xx, a car
@@ -109,6 +111,12 @@ next trigger. Auth and signing errors are not retried: a user must act."""
 NOT_RETRIED = frozenset({"command_protocol_required", "ConfigEntryAuthFailed"})
 KEY_PAIRING_URL = "https://tesla.com/_ak/"
 """Followed by the application's domain: Tesla's virtual-key pairing link."""
+
+
+def vehicle_gone_issue_id(entry_id: str, vin: str) -> str:
+    """The repair issue of a car that left the account (its id holds no VIN)."""
+    digest = hashlib.sha256(vin.encode()).hexdigest()[:16]
+    return f"{ISSUE_VEHICLE_GONE}_{entry_id}_{digest}"
 
 
 def parse_hhmm(value: str | None, default: str = DEFAULT_FAILSAFE_TIME) -> time:
@@ -158,6 +166,8 @@ class WorkerScheduler:
         """VIN → retries of a failed run so far (forgotten when a run succeeds)."""
         self._retry_timers: dict[str, CALLBACK_TYPE] = {}
         """VIN → cancel of the pending retry."""
+        self._gone: set[str] | None = None
+        """Cars with a "gone from the account" issue (``None``: not synced yet)."""
 
     @callback
     def async_set_ready(self) -> None:
@@ -197,8 +207,10 @@ class WorkerScheduler:
         unsubscribers = [
             async_track_time_change(
                 self.hass, _failsafe, hour=when.hour, minute=when.minute, second=0
-            )
+            ),
+            self.scout.async_add_listener(self.async_update_gone_repairs),
         ]
+        self.async_update_gone_repairs()
         if self.nordpool is not None:
             unsubscribers.append(
                 async_track_time_interval(
@@ -258,6 +270,48 @@ class WorkerScheduler:
         if (retry_at := self.tracker.retry_at) is not None:
             delay = max(delay, retry_at - time_module.time())
         self._retry_timers[vin] = async_call_later(self.hass, delay, _retry)
+
+    @callback
+    def async_update_gone_repairs(self) -> None:
+        """A repair issue for each car gone from the account's vehicle list.
+
+        Sold, or the share removed: what is known of it is no longer news, so
+        its entities read unavailable and the user is offered removing it. A
+        car that comes back loses its issue.
+        """
+        cars = self.tracker.cars
+        gone = {vin for vin, car in cars.items() if car.gone}
+        if gone == self._gone:
+            return
+        before, self._gone = self._gone, gone
+        for vin, car in cars.items():
+            issue_id = vehicle_gone_issue_id(self.entry.entry_id, vin)
+            if vin not in gone:
+                if before is not None and vin in before:
+                    LOGGER.info(
+                        "%s is in the Tesla account's vehicle list again",
+                        car.status.name,
+                    )
+                ir.async_delete_issue(self.hass, DOMAIN, issue_id)
+                continue
+            if before is not None and vin in before:
+                continue
+            LOGGER.warning(
+                "%s is no longer in the Tesla account's vehicle list", car.status.name
+            )
+            ir.async_create_issue(
+                self.hass,
+                DOMAIN,
+                issue_id,
+                data={"entry_id": self.entry.entry_id},
+                is_fixable=True,
+                severity=ir.IssueSeverity.WARNING,
+                translation_key=ISSUE_VEHICLE_GONE,
+                translation_placeholders={
+                    "vehicle": car.status.name,
+                    "title": self.entry.title,
+                },
+            )
 
     @callback
     def _async_price_changed(self, event: Event[EventStateChangedData]) -> None:
@@ -430,6 +484,9 @@ class WorkerScheduler:
         A skipped run sends nothing and fires nothing.
         """
         await self._ready.wait()
+        if self.tracker.car(vin).gone:
+            LOGGER.debug("Worker run (%s) skipped: the car left the account", trigger)
+            return None
         now = time_module.time()
         last = self.last_run(vin)
         cooldown_s = 60.0 * float(

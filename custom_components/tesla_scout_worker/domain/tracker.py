@@ -229,6 +229,9 @@ class Car:
     """Seen (state or position) since setup: the first observation fires nothing."""
     positioned: bool = False
     """A position seen since setup: the first one at home starts the init run."""
+    gone: bool = False
+    """Missing from the account's vehicle list at the last check (sold, or
+    the share removed): what is known of it is no longer news."""
 
 
 @dataclass
@@ -326,6 +329,7 @@ class VehicleTracker:
             return report
         for vin in self._cars:
             record = records.get(vin)
+            self._replace(vin, gone=record is None)
             if record is None:
                 continue
             if record.display_name:
