@@ -9,9 +9,10 @@ from typing import Any
 from unittest.mock import AsyncMock
 
 from freezegun.api import FrozenDateTimeFactory
-from homeassistant.config_entries import ConfigEntryState
+from homeassistant.config_entries import ConfigEntryState, ConfigFlowResult
 from homeassistant.const import ATTR_ENTITY_ID
 from homeassistant.core import HomeAssistant, State
+from homeassistant.data_entry_flow import FlowResultType, InvalidData
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import device_registry as dr, issue_registry as ir
 from homeassistant.setup import async_setup_component
@@ -21,16 +22,34 @@ from pytest_homeassistant_custom_component.common import (
     async_fire_time_changed,
     mock_restore_cache,
 )
+from pytest_homeassistant_custom_component.test_util.aiohttp import AiohttpClientMocker
 from pytest_homeassistant_custom_component.typing import (
     ClientSessionGenerator,
     WebSocketGenerator,
 )
 
-from custom_components.tesla_scout_worker.const import CONF_VINS, DOMAIN
+from custom_components.tesla_scout_worker.const import (
+    CONF_API_BASE_URL,
+    CONF_CLIENT_ID,
+    CONF_REFRESH_TOKEN,
+    CONF_TOKEN_URL,
+    CONF_VINS,
+    DOMAIN,
+)
 from custom_components.tesla_scout_worker.domain.tracker import schedule_id_for
+from custom_components.tesla_scout_worker.flow_schemas import CONF_HOME
 from custom_components.tesla_scout_worker.worker import WorkerScheduler
 
-from .conftest import ACCOUNT_SUB, VIN, VIN_2
+from .conftest import (
+    ACCOUNT_SUB,
+    API_BASE_URL,
+    CLIENT_ID,
+    HOME,
+    TOKEN_URL,
+    VIN,
+    VIN_2,
+    access_token,
+)
 from .fake_fleet import FakeCar, FakeFleet
 
 RATE_LIMITED = {"error": "rate limited"}
@@ -308,3 +327,212 @@ async def test_deleting_the_entry_deletes_its_gone_car_issues(
     assert await hass.config_entries.async_remove(mock_config_entry.entry_id)
     await hass.async_block_till_done()
     assert gone_issues(hass) == []
+
+
+# --- item 7: a car shared by two Tesla accounts is set up once ----------------
+
+SECOND_ACCOUNT = "7a1c2e3f-0000-4b5c-8d9e-0a1b2c3d4e5f"
+VIN_3 = "7SAYGDEE5PF000003"
+
+
+@pytest.fixture
+def second_account_token(aioclient_mock: AiohttpClientMocker) -> None:
+    """Tesla's token endpoint trades the pasted refresh token for the second
+    account's token."""
+    aioclient_mock.post(
+        TOKEN_URL,
+        json={
+            "access_token": access_token(sub=SECOND_ACCOUNT),
+            "refresh_token": "EU_rotated",
+            "expires_in": 28800,
+            "token_type": "Bearer",
+        },
+    )
+
+
+async def sign_in_second_account(hass: HomeAssistant) -> ConfigFlowResult:
+    """The manual path up to the vehicle selection of the second account."""
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": "user"}
+    )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": "manual"}
+    )
+    return await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {
+            CONF_CLIENT_ID: CLIENT_ID,
+            CONF_REFRESH_TOKEN: "EU_second-account",
+            "advanced": {CONF_TOKEN_URL: TOKEN_URL},
+        },
+    )
+
+
+def offered(result: ConfigFlowResult) -> list[str]:
+    """The VINs the vehicle selection offers."""
+    schema = result["data_schema"]
+    assert schema is not None
+    (selector,) = (v for k, v in schema.schema.items() if k == CONF_VINS)
+    return [option["value"] for option in selector.config["options"]]
+
+
+HOME_INPUT = {"latitude": HOME[0], "longitude": HOME[1], "radius": 100.0}
+
+
+async def test_a_shared_car_is_not_set_up_by_the_second_account(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    fleet: FakeFleet,
+    second_account_token: None,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # The first account has the shared car; the second has it and one more.
+    fleet.add(FakeCar(vin=VIN_3, display_name="Third"))
+    await setup(hass, mock_config_entry)
+
+    result = await sign_in_second_account(hass)
+    assert result["step_id"] == "vehicles"
+    assert offered(result) == [VIN_3]
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_VINS: [VIN_3], CONF_HOME: HOME_INPUT}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"][CONF_VINS] == [VIN_3]
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+    # One device per car, each of one entry; no duplicate unique ids.
+    second = result["result"]
+    assert second.state is ConfigEntryState.LOADED
+    devices = dr.async_get(hass)
+    shared = devices.async_get_device(identifiers={(DOMAIN, VIN)})
+    assert shared is not None
+    assert shared.config_entries == {mock_config_entry.entry_id}
+    assert "already exists" not in caplog.text
+    assert "does not generate unique IDs" not in caplog.text
+
+
+async def test_an_account_whose_cars_are_all_set_up_is_not_added(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    fleet: FakeFleet,
+    second_account_token: None,
+) -> None:
+    await setup(hass, mock_config_entry)
+    result = await sign_in_second_account(hass)
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "all_vehicles_configured"
+    assert len(hass.config_entries.async_entries(DOMAIN)) == 1
+
+
+async def test_a_car_set_up_elsewhere_while_the_form_was_open_is_refused(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    fleet: FakeFleet,
+    second_account_token: None,
+) -> None:
+    fleet.add(FakeCar(vin=VIN_2, display_name=SECOND))
+    fleet.add(FakeCar(vin=VIN_3, display_name="Third"))
+    mock_config_entry.add_to_hass(hass)
+    result = await sign_in_second_account(hass)
+    assert offered(result) == [VIN_2, VIN_3]
+
+    # Meanwhile the first account's entry takes the second car too.
+    hass.config_entries.async_update_entry(
+        mock_config_entry, data={**mock_config_entry.data, CONF_VINS: [VIN, VIN_2]}
+    )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_VINS: [VIN_2, VIN_3], CONF_HOME: HOME_INPUT}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {CONF_VINS: "vehicle_configured_elsewhere"}
+    assert offered(result) == [VIN_3]
+
+
+async def test_reconfigure_does_not_offer_a_car_of_another_entry(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    fleet: FakeFleet,
+) -> None:
+    fleet.add(FakeCar(vin=VIN_2, display_name=SECOND))
+    mock_config_entry.add_to_hass(hass)
+    other = MockConfigEntry(
+        domain=DOMAIN,
+        unique_id=SECOND_ACCOUNT,
+        data={**mock_config_entry.data, CONF_VINS: [VIN_3]},
+    )
+    other.add_to_hass(hass)
+    fleet.add(FakeCar(vin=VIN_3, display_name="Third"))
+
+    result = await mock_config_entry.start_reconfigure_flow(hass)
+    assert result["step_id"] == "reconfigure"
+    assert offered(result) == [VIN, VIN_2]
+    with pytest.raises(InvalidData):
+        await hass.config_entries.flow.async_configure(
+            result["flow_id"],
+            {
+                CONF_VINS: [VIN, VIN_3],
+                CONF_API_BASE_URL: API_BASE_URL,
+                CONF_HOME: HOME_INPUT,
+            },
+        )
+
+    # The other entry takes the second car while this form is open.
+    hass.config_entries.async_update_entry(
+        other, data={**other.data, CONF_VINS: [VIN_2, VIN_3]}
+    )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {
+            CONF_VINS: [VIN, VIN_2],
+            CONF_API_BASE_URL: API_BASE_URL,
+            CONF_HOME: HOME_INPUT,
+        },
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {CONF_VINS: "vehicle_configured_elsewhere"}
+    assert offered(result) == [VIN]
+    assert mock_config_entry.data[CONF_VINS] == [VIN]
+
+
+async def test_an_opaque_token_offers_an_entrys_cars_but_refuses_them_for_a_new_one(
+    hass: HomeAssistant,
+    aioclient_mock: AiohttpClientMocker,
+    fleet: FakeFleet,
+) -> None:
+    """A token that is not a JWT names its account by its cars only."""
+    existing = MockConfigEntry(
+        domain=DOMAIN,
+        unique_id=VIN,
+        data={CONF_VINS: [VIN], CONF_CLIENT_ID: CLIENT_ID},
+    )
+    existing.add_to_hass(hass)
+    fleet.add(FakeCar(vin=VIN_3, display_name="Third"))
+    aioclient_mock.post(
+        TOKEN_URL,
+        json={
+            "access_token": "opaque",
+            "refresh_token": "EU_rotated",
+            "expires_in": 28800,
+            "token_type": "Bearer",
+        },
+    )
+    result = await sign_in_second_account(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"region": "eu"}
+    )
+    assert result["step_id"] == "vehicles"
+    # The entry's car is offered (the same account may be signing in again),
+    # not selected.
+    assert offered(result) == [VIN, VIN_3]
+    schema = result["data_schema"]
+    assert schema is not None
+    assert schema({CONF_HOME: HOME_INPUT})[CONF_VINS] == [VIN_3]
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_VINS: [VIN, VIN_3], CONF_HOME: HOME_INPUT}
+    )
+    assert result["errors"] == {CONF_VINS: "vehicle_configured_elsewhere"}
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_VINS: [VIN_3], CONF_HOME: HOME_INPUT}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"][CONF_VINS] == [VIN_3]
