@@ -175,6 +175,24 @@ def two_car_entry(
     return fleet.add(FakeCar(vin=VIN_2, display_name=SECOND, state="online"))
 
 
+def devices_of(hass: HomeAssistant, identifier: str) -> list[dr.DeviceEntry]:
+    """The devices of this integration with ``identifier`` (any entry's)."""
+    registry = dr.async_get(hass)
+    return [
+        device
+        for entry in hass.config_entries.async_entries(DOMAIN)
+        for device in dr.async_entries_for_config_entry(registry, entry.entry_id)
+        if (DOMAIN, identifier) in device.identifiers
+    ]
+
+
+def device_of(hass: HomeAssistant, identifier: str) -> dr.DeviceEntry | None:
+    """The one device with ``identifier``, if any."""
+    found = devices_of(hass, identifier)
+    assert len(found) <= 1
+    return found[0] if found else None
+
+
 def state_of(hass: HomeAssistant, entity_id: str) -> str:
     state = hass.states.get(entity_id)
     assert state is not None
@@ -262,9 +280,8 @@ async def test_the_repair_removes_the_gone_car_from_the_entry(
 
     assert mock_config_entry.data[CONF_VINS] == [VIN]
     assert mock_config_entry.state is ConfigEntryState.LOADED
-    devices = dr.async_get(hass)
-    assert devices.async_get_device(identifiers={(DOMAIN, VIN_2)}) is None
-    assert devices.async_get_device(identifiers={(DOMAIN, VIN)}) is not None
+    assert device_of(hass, VIN_2) is None
+    assert device_of(hass, VIN) is not None
     assert hass.states.get("sensor.second_battery_level") is None
     assert gone_issues(hass) == []
 
@@ -278,8 +295,7 @@ async def test_the_device_of_a_gone_car_can_be_deleted(
 ) -> None:
     await setup(hass, mock_config_entry)
     assert await async_setup_component(hass, "config", {})
-    devices = dr.async_get(hass)
-    second = devices.async_get_device(identifiers={(DOMAIN, VIN_2)})
+    second = device_of(hass, VIN_2)
     assert second is not None
     device = second
     client = await hass_ws_client(hass)
@@ -305,13 +321,62 @@ async def test_the_device_of_a_gone_car_can_be_deleted(
     assert (await remove())["success"] is True
     assert mock_config_entry.data[CONF_VINS] == [VIN]
     assert mock_config_entry.state is ConfigEntryState.LOADED
-    assert devices.async_get_device(identifiers={(DOMAIN, VIN_2)}) is None
+    assert device_of(hass, VIN_2) is None
     assert gone_issues(hass) == []
     # The account's own device is never deletable.
-    account = devices.async_get_device(identifiers={(DOMAIN, ACCOUNT_SUB)})
+    account = device_of(hass, ACCOUNT_SUB)
     assert account is not None
     device = account
     assert (await remove())["success"] is False
+    # Nor is a car's while the entry is not loaded (nothing says it is gone).
+    first = device_of(hass, VIN)
+    assert first is not None
+    device = first
+    assert await hass.config_entries.async_unload(mock_config_entry.entry_id)
+    assert (await remove())["success"] is False
+    assert mock_config_entry.data[CONF_VINS] == [VIN]
+
+
+async def test_a_repair_that_is_no_longer_needed_changes_nothing(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    fleet: FakeFleet,
+    two_car_entry: FakeCar,
+    hass_client: ClientSessionGenerator,
+) -> None:
+    await setup(hass, mock_config_entry)
+    assert await async_setup_component(hass, "repairs", {})
+    del fleet.cars[VIN_2]
+    await scout_check(hass, mock_config_entry)
+    (issue,) = gone_issues(hass)
+    client = await hass_client()
+
+    async def start() -> str:
+        response = await client.post(
+            "/api/repairs/issues/fix",
+            json={"handler": DOMAIN, "issue_id": issue.issue_id},
+        )
+        assert response.status == HTTPStatus.OK
+        flow_id: str = (await response.json())["flow_id"]
+        return flow_id
+
+    async def submit(flow_id: str) -> None:
+        response = await client.post(f"/api/repairs/issues/fix/{flow_id}", json={})
+        assert response.status == HTTPStatus.OK
+        assert (await response.json())["type"] == "create_entry"
+        await hass.async_block_till_done(wait_background_tasks=True)
+
+    first, second = await start(), await start()
+    # Meanwhile the car left the entry another way (Reconfigure).
+    hass.config_entries.async_update_entry(
+        mock_config_entry, data={**mock_config_entry.data, CONF_VINS: [VIN]}
+    )
+    await submit(first)
+    assert mock_config_entry.data[CONF_VINS] == [VIN]
+    # And the entry itself is deleted.
+    assert await hass.config_entries.async_remove(mock_config_entry.entry_id)
+    await submit(second)
+    assert hass.config_entries.async_entries(DOMAIN) == []
 
 
 async def test_deleting_the_entry_deletes_its_gone_car_issues(
@@ -403,10 +468,13 @@ async def test_a_shared_car_is_not_set_up_by_the_second_account(
     # One device per car, each of one entry; no duplicate unique ids.
     second = result["result"]
     assert second.state is ConfigEntryState.LOADED
-    devices = dr.async_get(hass)
-    shared = devices.async_get_device(identifiers={(DOMAIN, VIN)})
-    assert shared is not None
-    assert shared.config_entries == {mock_config_entry.entry_id}
+    registry = dr.async_get(hass)
+    assert [
+        device
+        for device in dr.async_entries_for_config_entry(registry, second.entry_id)
+        if (DOMAIN, VIN) in device.identifiers
+    ] == []
+    assert len(devices_of(hass, VIN)) == 1
     assert "already exists" not in caplog.text
     assert "does not generate unique IDs" not in caplog.text
 
@@ -536,3 +604,39 @@ async def test_an_opaque_token_offers_an_entrys_cars_but_refuses_them_for_a_new_
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["data"][CONF_VINS] == [VIN_3]
+
+
+async def test_a_car_set_up_twice_before_leaves_one_entry_keeping_the_others_device(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    fleet: FakeFleet,
+) -> None:
+    """Set up twice by an older version: the second entry lets it go."""
+    fleet.add(FakeCar(vin=VIN_3, display_name="Third"))
+    await setup(hass, mock_config_entry)
+    other = MockConfigEntry(
+        domain=DOMAIN,
+        title="Other",
+        unique_id=SECOND_ACCOUNT,
+        data={**mock_config_entry.data, CONF_VINS: [VIN, VIN_3]},
+        options=dict(mock_config_entry.options),
+    )
+    other.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(other.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+    hass.config_entries.async_update_entry(
+        other, data={**other.data, CONF_VINS: [VIN_3]}
+    )
+    assert await hass.config_entries.async_reload(other.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    registry = dr.async_get(hass)
+    kept = [
+        device
+        for device in dr.async_entries_for_config_entry(
+            registry, mock_config_entry.entry_id
+        )
+        if (DOMAIN, VIN) in device.identifiers
+    ]
+    assert len(kept) == 1
+    assert devices_of(hass, VIN) == kept

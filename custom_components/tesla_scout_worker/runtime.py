@@ -150,10 +150,11 @@ def async_remove_vehicle(
 def async_remove_stale_devices(
     hass: HomeAssistant, entry: TeslaScoutWorkerConfigEntry
 ) -> None:
-    """Remove the devices of vehicles that left the entry (reconfigure)."""
+    """Remove the devices of vehicles that left the entry (reconfigure, repair)."""
     registry = dr.async_get(hass)
     for device in dr.async_entries_for_config_entry(registry, entry.entry_id):
         if not device_is_current(entry, device):
-            registry.async_update_device(
-                device.id, remove_config_entry_id=entry.entry_id
-            )
+            # A vehicle's device is this entry's alone (entity unique ids
+            # hold the VIN, so a second entry never adds its entities to it).
+            # Newer Home Assistant deprecates taking an entry off a device.
+            registry.async_remove_device(device.id)
