@@ -640,3 +640,38 @@ async def test_a_car_set_up_twice_before_leaves_one_entry_keeping_the_others_dev
     ]
     assert len(kept) == 1
     assert devices_of(hass, VIN) == kept
+
+
+async def test_the_only_car_gone_leaves_an_entry_that_still_owns_the_token(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    fleet: FakeFleet,
+    hass_ws_client: WebSocketGenerator,
+) -> None:
+    """Sold the only car: the entry stays (its token may be shared), carless."""
+    await setup(hass, mock_config_entry)
+    assert await async_setup_component(hass, "config", {})
+    del fleet.cars[VIN]
+    await scout_check(hass, mock_config_entry)
+    (issue,) = gone_issues(hass)
+    assert issue.translation_placeholders == {"vehicle": "Test", "title": "Test"}
+    device = device_of(hass, VIN)
+    assert device is not None
+    client = await hass_ws_client(hass)
+    await client.send_json_auto_id(
+        {
+            "type": "config/device_registry/remove_config_entry",
+            "config_entry_id": mock_config_entry.entry_id,
+            "device_id": device.id,
+        }
+    )
+    assert (await client.receive_json())["success"] is True
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert mock_config_entry.data[CONF_VINS] == []
+    assert mock_config_entry.state is ConfigEntryState.LOADED
+    assert device_of(hass, VIN) is None
+    assert state_of(hass, "sensor.test_account_api_requests_today") != "unavailable"
+    # The scout still looks (one free list request), for no car.
+    calls = len(fleet.calls)
+    await scout_check(hass, mock_config_entry)
+    assert fleet.calls[calls:] == [("list", "")]
