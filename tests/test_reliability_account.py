@@ -251,6 +251,31 @@ async def test_a_car_gone_from_the_account_raises_a_repair_and_stops_pretending(
     assert state_of(hass, "sensor.second_battery_level") == "62"
 
 
+async def test_each_gone_car_has_its_own_issue_raised_once(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    fleet: FakeFleet,
+    two_car_entry: FakeCar,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    await setup(hass, mock_config_entry)
+    first = fleet.cars.pop(VIN)
+    await scout_check(hass, mock_config_entry)
+    del fleet.cars[VIN_2]
+    await scout_check(hass, mock_config_entry)
+    await scout_check(hass, mock_config_entry)
+    issues = gone_issues(hass)
+    assert sorted((i.translation_placeholders or {})["vehicle"] for i in issues) == [
+        SECOND,
+        "Test",
+    ]
+    assert caplog.text.count("is no longer in the Tesla account") == 2
+    fleet.add(first)
+    await scout_check(hass, mock_config_entry)
+    (issue,) = gone_issues(hass)
+    assert issue.translation_placeholders == {"vehicle": SECOND, "title": "Test"}
+
+
 async def test_the_repair_removes_the_gone_car_from_the_entry(
     hass: HomeAssistant,
     mock_config_entry: MockConfigEntry,
@@ -604,42 +629,6 @@ async def test_an_opaque_token_offers_an_entrys_cars_but_refuses_them_for_a_new_
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["data"][CONF_VINS] == [VIN_3]
-
-
-async def test_a_car_set_up_twice_before_leaves_one_entry_keeping_the_others_device(
-    hass: HomeAssistant,
-    mock_config_entry: MockConfigEntry,
-    fleet: FakeFleet,
-) -> None:
-    """Set up twice by an older version: the second entry lets it go."""
-    fleet.add(FakeCar(vin=VIN_3, display_name="Third"))
-    await setup(hass, mock_config_entry)
-    other = MockConfigEntry(
-        domain=DOMAIN,
-        title="Other",
-        unique_id=SECOND_ACCOUNT,
-        data={**mock_config_entry.data, CONF_VINS: [VIN, VIN_3]},
-        options=dict(mock_config_entry.options),
-    )
-    other.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(other.entry_id)
-    await hass.async_block_till_done(wait_background_tasks=True)
-
-    hass.config_entries.async_update_entry(
-        other, data={**other.data, CONF_VINS: [VIN_3]}
-    )
-    assert await hass.config_entries.async_reload(other.entry_id)
-    await hass.async_block_till_done(wait_background_tasks=True)
-    registry = dr.async_get(hass)
-    kept = [
-        device
-        for device in dr.async_entries_for_config_entry(
-            registry, mock_config_entry.entry_id
-        )
-        if (DOMAIN, VIN) in device.identifiers
-    ]
-    assert len(kept) == 1
-    assert devices_of(hass, VIN) == kept
 
 
 async def test_the_only_car_gone_leaves_an_entry_that_still_owns_the_token(
