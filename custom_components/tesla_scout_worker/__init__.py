@@ -4,17 +4,28 @@ from __future__ import annotations
 
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import config_validation as cv, device_registry as dr
+from homeassistant.helpers import (
+    config_validation as cv,
+    device_registry as dr,
+    issue_registry as ir,
+)
 from homeassistant.helpers.typing import ConfigType
 
-from .const import DOMAIN
+from .const import CONF_VINS, DOMAIN
 from .http import async_register_views
 from .models import TeslaScoutWorkerConfigEntry
-from .runtime import async_build_runtime, device_is_current
+from .runtime import (
+    async_build_runtime,
+    async_remove_vehicle,
+    device_is_current,
+    vehicle_is_gone,
+    vehicle_of,
+)
 from .services import async_setup_services
 from .storage import async_remove_vehicles
 from .tokens import async_remove_saved_token
 from .usage import async_remove_usage
+from .worker import vehicle_gone_issue_id
 
 PLATFORMS = [
     Platform.BINARY_SENSOR,
@@ -62,14 +73,26 @@ async def async_remove_config_entry_device(
     entry: TeslaScoutWorkerConfigEntry,
     device: dr.DeviceEntry,
 ) -> bool:
-    """Let the user delete a vehicle that is no longer part of the entry."""
-    return not device_is_current(entry, device)
+    """Let the user delete a vehicle that is no longer part of the entry or account.
+
+    A car gone from the account's vehicle list (sold, or the share removed)
+    leaves the entry with its device.
+    """
+    if not device_is_current(entry, device):
+        return True
+    vin = vehicle_of(entry, device)
+    if vin is None or not vehicle_is_gone(entry, vin):
+        return False
+    async_remove_vehicle(hass, entry, vin)
+    return True
 
 
 async def async_remove_entry(
     hass: HomeAssistant, entry: TeslaScoutWorkerConfigEntry
 ) -> None:
     """The entry is deleted: so are its stored cars, request counts and token."""
+    for vin in entry.data[CONF_VINS]:
+        ir.async_delete_issue(hass, DOMAIN, vehicle_gone_issue_id(entry.entry_id, vin))
     await async_remove_usage(hass, entry.entry_id)
     await async_remove_vehicles(hass, entry.entry_id)
     await async_remove_saved_token(hass, entry.entry_id)

@@ -89,6 +89,7 @@ from .flow_schemas import (
     subject_of,
     vehicle_options,
     vehicle_selector,
+    vins_of_other_entries,
     without_secrets,
 )
 from .options_flow import OptionsFlowHandler
@@ -311,12 +312,30 @@ class ConfigFlow(config_entry_oauth2_flow.AbstractOAuth2FlowHandler, domain=DOMA
     async def async_step_vehicles(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """Choose the vehicles and the home position."""
+        """Choose the vehicles and the home position.
+
+        A car that another entry looks after (shared with another Tesla
+        account) is set up once: not offered, or refused with a reason, and an
+        account with no other car is not set up. An opaque token's account is
+        known only by its cars, which may be an entry's own (the same account
+        signing in again): those are offered, unselected.
+        """
+        taken = vins_of_other_entries(self.hass)
+        free = [v.vin for v in self._vehicles if v.vin not in taken]
+        opaque = self.unique_id is None
+        if not free and not opaque:
+            return self.async_abort(reason="all_vehicles_configured")
+        offered = [v for v in self._vehicles if opaque or v.vin not in taken]
         errors: dict[str, str] = {}
         if user_input is not None:
-            vins = [v.vin for v in self._vehicles if v.vin in user_input[CONF_VINS]]
+            vins = [v.vin for v in offered if v.vin in user_input[CONF_VINS]]
             home, home_error = home_options(user_input[CONF_HOME])
-            if not vins:
+            if taken.intersection(user_input[CONF_VINS]) and not (
+                opaque and self._account_configured(vins)
+            ):
+                # Taken by another entry (or while this form was open).
+                errors[CONF_VINS] = "vehicle_configured_elsewhere"
+            elif not vins:
                 errors[CONF_VINS] = "no_vehicle_selected"
             if home_error is not None:
                 errors[CONF_HOME] = home_error
@@ -324,9 +343,9 @@ class ConfigFlow(config_entry_oauth2_flow.AbstractOAuth2FlowHandler, domain=DOMA
                 return await self._async_create_account_entry(vins, home)
         schema = vol.Schema(
             {
-                vol.Required(
-                    CONF_VINS, default=[v.vin for v in self._vehicles]
-                ): vehicle_selector(vehicle_options(self._vehicles)),
+                vol.Required(CONF_VINS, default=free): vehicle_selector(
+                    vehicle_options(offered)
+                ),
                 vol.Required(CONF_HOME, default=default_home(self.hass)): HOME_SELECTOR,
             }
         )
@@ -442,6 +461,7 @@ class ConfigFlow(config_entry_oauth2_flow.AbstractOAuth2FlowHandler, domain=DOMA
     ) -> ConfigFlowResult:
         """Change the vehicles, the API base URL and the home position."""
         entry = self._get_reconfigure_entry()
+        taken = vins_of_other_entries(self.hass, entry.entry_id)
         errors: dict[str, str] = {}
         if user_input is None:
             try:
@@ -458,6 +478,8 @@ class ConfigFlow(config_entry_oauth2_flow.AbstractOAuth2FlowHandler, domain=DOMA
                 errors[CONF_HOME] = home_error
             if not user_input[CONF_VINS]:
                 errors[CONF_VINS] = "no_vehicle_selected"
+            elif taken.intersection(user_input[CONF_VINS]):
+                errors[CONF_VINS] = "vehicle_configured_elsewhere"
             url = http_url(user_input[CONF_API_BASE_URL])
             if url is None:
                 errors[CONF_API_BASE_URL] = "invalid_url"
@@ -480,7 +502,10 @@ class ConfigFlow(config_entry_oauth2_flow.AbstractOAuth2FlowHandler, domain=DOMA
         schema = vol.Schema(
             {
                 vol.Required(CONF_VINS): vehicle_selector(
-                    vehicle_options(self._vehicles, list(entry.data[CONF_VINS]))
+                    vehicle_options(
+                        [v for v in self._vehicles if v.vin not in taken],
+                        list(entry.data[CONF_VINS]),
+                    )
                 ),
                 vol.Required(CONF_API_BASE_URL): URL_SELECTOR,
                 vol.Required(CONF_HOME): HOME_SELECTOR,
@@ -575,6 +600,15 @@ class ConfigFlow(config_entry_oauth2_flow.AbstractOAuth2FlowHandler, domain=DOMA
         """``data`` with its login replaced by the new one (stale keys dropped)."""
         kept = {key: value for key, value in data.items() if key not in CREDENTIAL_KEYS}
         return {**kept, **self._credential_data()}
+
+    def _account_configured(self, vins: list[str]) -> bool:
+        """Whether an entry is the account these cars name (opaque tokens)."""
+        return (
+            self.hass.config_entries.async_entry_for_domain_unique_id(
+                DOMAIN, ",".join(sorted(vins))
+            )
+            is not None
+        )
 
     @callback
     def _async_abort_if_account_configured(self, unique_id: str) -> None:

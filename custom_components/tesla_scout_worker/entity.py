@@ -68,6 +68,11 @@ class TeslaScoutWorkerVehicleEntity(CoordinatorEntity[ScoutCoordinator]):
         )
 
     @property
+    def available(self) -> bool:
+        """Not while the car is gone from the account (sold, share removed)."""
+        return super().available and not self.car.gone
+
+    @property
     def car(self) -> Car:
         """This car in the coordinator's snapshot (read only)."""
         return self.coordinator.data[self.vin]

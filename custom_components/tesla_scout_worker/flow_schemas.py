@@ -72,6 +72,7 @@ from .const import (
     CONF_TARIFF,
     CONF_TOKEN,
     CONF_TOKEN_URL,
+    CONF_VINS,
     CONF_WORKER_COOLDOWN,
     DEFAULT_BATTERY_CAPACITY,
     DEFAULT_CHARGER_POWER,
@@ -85,6 +86,7 @@ from .const import (
     DEFAULT_SPLIT_MIN_SAVING,
     DEFAULT_TARIFF,
     DEFAULT_WORKER_COOLDOWN,
+    DOMAIN,
     LOGGER,
     MAX_CHARGE_WINDOWS,
     MAX_SCOUT_INTERVAL,
@@ -277,6 +279,20 @@ def vehicle_options(
         if vin not in listed
     )
     return options
+
+
+def vins_of_other_entries(hass: HomeAssistant, entry_id: str | None = None) -> set[str]:
+    """VINs that entries other than ``entry_id`` look after.
+
+    A car shared by two Tesla accounts is set up once: a second entry would
+    make a second device with the same entity unique ids.
+    """
+    return {
+        vin
+        for entry in hass.config_entries.async_entries(DOMAIN)
+        if entry.entry_id != entry_id
+        for vin in entry.data.get(CONF_VINS, ())
+    }
 
 
 def vehicle_selector(options: list[SelectOptionDict]) -> SelectSelector:

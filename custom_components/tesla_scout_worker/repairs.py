@@ -1,4 +1,8 @@
-"""Repair flows: the fixes a user can start from a repair issue."""
+"""Repair flows: the fixes a user can start from a repair issue.
+
+Two of our issues are fixable: a token without the location scope (sign in
+again) and a car gone from the account (remove it from the entry).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,11 @@ from typing import Any
 from homeassistant import data_entry_flow
 from homeassistant.components.repairs import ConfirmRepairFlow, RepairsFlow
 from homeassistant.core import HomeAssistant
+
+from .const import CONF_VINS
+from .models import TeslaScoutWorkerConfigEntry
+from .runtime import async_remove_vehicle
+from .worker import ISSUE_VEHICLE_GONE, vehicle_gone_issue_id
 
 
 class SignInAgainFlow(ConfirmRepairFlow):
@@ -32,8 +41,41 @@ class SignInAgainFlow(ConfirmRepairFlow):
         return await super().async_step_confirm(user_input)
 
 
+class VehicleGoneRepairFlow(ConfirmRepairFlow):
+    """Confirm, then drop the car from the entry (its device goes with it)."""
+
+    def __init__(self, entry_id: str) -> None:
+        """Fix the issue of a car of this entry."""
+        super().__init__()
+        self.entry_id = entry_id
+
+    async def async_step_confirm(
+        self, user_input: dict[str, str] | None = None
+    ) -> data_entry_flow.FlowResult:
+        """Remove the car once the user confirms."""
+        if user_input is not None:
+            entry: TeslaScoutWorkerConfigEntry | None = (
+                self.hass.config_entries.async_get_entry(self.entry_id)
+            )
+            if entry is not None:
+                vin = next(
+                    (
+                        vin
+                        for vin in entry.data[CONF_VINS]
+                        if vehicle_gone_issue_id(entry.entry_id, vin) == self.issue_id
+                    ),
+                    None,
+                )
+                if vin is not None:
+                    async_remove_vehicle(self.hass, entry, vin)
+        return await super().async_step_confirm(user_input)
+
+
 async def async_create_fix_flow(
     hass: HomeAssistant, issue_id: str, data: dict[str, Any] | None
 ) -> RepairsFlow:
-    """The fix of a fixable issue: every one of ours is a new sign-in."""
-    return SignInAgainFlow(str((data or {}).get("entry_id", "")))
+    """The fix of one of our fixable issues, by its kind."""
+    entry_id = str((data or {}).get("entry_id", ""))
+    if issue_id.startswith(f"{ISSUE_VEHICLE_GONE}_"):
+        return VehicleGoneRepairFlow(entry_id)
+    return SignInAgainFlow(entry_id)

@@ -5,9 +5,10 @@ from __future__ import annotations
 import ssl
 from typing import Any
 
+from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryNotReady
-from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import device_registry as dr, issue_registry as ir
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 
 from .const import (
@@ -31,7 +32,7 @@ from .tokens import (
     async_adopt_saved_token,
 )
 from .usage import UsageTracker
-from .worker import WorkerScheduler
+from .worker import WorkerScheduler, vehicle_gone_issue_id
 
 
 async def async_build_runtime(
@@ -128,14 +129,54 @@ def device_is_current(
     )
 
 
+def vehicle_of(
+    entry: TeslaScoutWorkerConfigEntry, device: dr.DeviceEntry
+) -> str | None:
+    """The VIN of the entry's vehicle that ``device`` is (``None``: another)."""
+    vins = set(entry.data[CONF_VINS])
+    return next(
+        (
+            identifier
+            for domain, identifier in device.identifiers
+            if domain == DOMAIN and identifier in vins
+        ),
+        None,
+    )
+
+
+def vehicle_is_gone(entry: TeslaScoutWorkerConfigEntry, vin: str) -> bool:
+    """Whether the loaded entry found ``vin`` missing from the account's list."""
+    if entry.state is not ConfigEntryState.LOADED:
+        return False
+    cars = entry.runtime_data.scout.tracker.cars
+    return vin in cars and cars[vin].gone
+
+
+@callback
+def async_remove_vehicle(
+    hass: HomeAssistant, entry: TeslaScoutWorkerConfigEntry, vin: str
+) -> None:
+    """Drop a vehicle from the entry; the reload removes its device."""
+    hass.config_entries.async_update_entry(
+        entry,
+        data={
+            **entry.data,
+            CONF_VINS: [other for other in entry.data[CONF_VINS] if other != vin],
+        },
+    )
+    ir.async_delete_issue(hass, DOMAIN, vehicle_gone_issue_id(entry.entry_id, vin))
+    hass.config_entries.async_schedule_reload(entry.entry_id)
+
+
 @callback
 def async_remove_stale_devices(
     hass: HomeAssistant, entry: TeslaScoutWorkerConfigEntry
 ) -> None:
-    """Remove the devices of vehicles that left the entry (reconfigure)."""
+    """Remove the devices of vehicles that left the entry (reconfigure, repair)."""
     registry = dr.async_get(hass)
     for device in dr.async_entries_for_config_entry(registry, entry.entry_id):
         if not device_is_current(entry, device):
-            registry.async_update_device(
-                device.id, remove_config_entry_id=entry.entry_id
-            )
+            # A vehicle's device is this entry's alone (entity unique ids
+            # hold the VIN, so a second entry never adds its entities to it).
+            # Newer Home Assistant deprecates taking an entry off a device.
+            registry.async_remove_device(device.id)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
+import hashlib
 import time as time_module
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -87,6 +88,7 @@ from .fleet import (
     CommandFailedError,
     CommandProtocolRequiredError,
     MobileAccessDisabledError,
+    RateLimitedError,
     TeslaFleetError,
     UsageLimitExceededError,
     VehicleUnavailableError,
@@ -103,6 +105,7 @@ if TYPE_CHECKING:
 
 ISSUE_COMMAND_PROTOCOL = "command_protocol_required"
 ISSUE_KEY_NOT_PAIRED = "key_not_paired"
+ISSUE_VEHICLE_GONE = "vehicle_gone"
 VIRTUAL_KEY_URL = "https://github.com/teslamotors/vehicle-command"
 RETRY_DELAYS_S = (15 * 60.0, 60 * 60.0)
 """A run that failed on a transient error (Tesla unreachable, a 5xx, a car
@@ -118,6 +121,12 @@ NOT_RETRIED = frozenset(
 )
 KEY_PAIRING_URL = "https://tesla.com/_ak/"
 """Followed by the application's domain: Tesla's virtual-key pairing link."""
+
+
+def vehicle_gone_issue_id(entry_id: str, vin: str) -> str:
+    """The repair issue of a car that left the account (its id holds no VIN)."""
+    digest = hashlib.sha256(vin.encode()).hexdigest()[:16]
+    return f"{ISSUE_VEHICLE_GONE}_{entry_id}_{digest}"
 
 
 def parse_hhmm(value: str | None, default: str = DEFAULT_FAILSAFE_TIME) -> time:
@@ -171,6 +180,8 @@ class WorkerScheduler:
         """VIN → start of its last run since setup: the cooldown's clock. A run
         restored from the store does not count, so a reload (new options)
         plans again at once, as before runs were stored."""
+        self._gone: set[str] | None = None
+        """Cars with a "gone from the account" issue (``None``: not synced yet)."""
 
     @callback
     def async_set_ready(self) -> None:
@@ -208,7 +219,11 @@ class WorkerScheduler:
                 self._async_run_in_background(vin, WorkerTrigger.FAILSAFE)
 
         # Once per local day, also when the DST night skips or repeats the time.
-        unsubscribers = [async_track_daily(self.hass, _failsafe, when)]
+        unsubscribers = [
+            async_track_daily(self.hass, _failsafe, when),
+            self.scout.async_add_listener(self.async_update_gone_repairs),
+        ]
+        self.async_update_gone_repairs()
         if self.nordpool is not None:
             unsubscribers.append(
                 async_track_time_interval(
@@ -262,9 +277,54 @@ class WorkerScheduler:
             self._retries_fired[vin] = fired + 1
             self._async_run_in_background(vin, trigger, force=True)
 
-        self._retry_timers[vin] = async_call_later(
-            self.hass, RETRY_DELAYS_S[fired], _retry
-        )
+        # Not before a Retry-After that Tesla gave (a 429 on a read or command):
+        # a retry inside it would only be refused again, and billed.
+        delay = RETRY_DELAYS_S[fired]
+        if (retry_at := self.tracker.retry_at) is not None:
+            delay = max(delay, retry_at - time_module.time())
+        self._retry_timers[vin] = async_call_later(self.hass, delay, _retry)
+
+    @callback
+    def async_update_gone_repairs(self) -> None:
+        """A repair issue for each car gone from the account's vehicle list.
+
+        Sold, or the share removed: what is known of it is no longer news, so
+        its entities read unavailable and the user is offered removing it. A
+        car that comes back loses its issue.
+        """
+        cars = self.tracker.cars
+        gone = {vin for vin, car in cars.items() if car.gone}
+        if gone == self._gone:
+            return
+        before, self._gone = self._gone, gone
+        for vin, car in cars.items():
+            issue_id = vehicle_gone_issue_id(self.entry.entry_id, vin)
+            if vin not in gone:
+                if before is not None and vin in before:
+                    LOGGER.info(
+                        "%s is in the Tesla account's vehicle list again",
+                        car.status.name,
+                    )
+                ir.async_delete_issue(self.hass, DOMAIN, issue_id)
+                continue
+            if before is not None and vin in before:
+                continue
+            LOGGER.warning(
+                "%s is no longer in the Tesla account's vehicle list", car.status.name
+            )
+            ir.async_create_issue(
+                self.hass,
+                DOMAIN,
+                issue_id,
+                data={"entry_id": self.entry.entry_id},
+                is_fixable=True,
+                severity=ir.IssueSeverity.WARNING,
+                translation_key=ISSUE_VEHICLE_GONE,
+                translation_placeholders={
+                    "vehicle": car.status.name,
+                    "title": self.entry.title,
+                },
+            )
 
     @callback
     def _async_price_changed(self, event: Event[EventStateChangedData]) -> None:
@@ -437,6 +497,9 @@ class WorkerScheduler:
         A skipped run sends nothing and fires nothing.
         """
         await self._ready.wait()
+        if self.tracker.car(vin).gone:
+            LOGGER.debug("Worker run (%s) skipped: the car left the account", trigger)
+            return None
         now = time_module.time()
         last_started = self._started.get(vin)
         cooldown_s = 60.0 * float(
@@ -593,6 +656,9 @@ class WorkerScheduler:
                 translation_domain=DOMAIN, translation_key="vehicle_asleep"
             ) from err
         except TeslaFleetError as err:
+            if isinstance(err, RateLimitedError):
+                # Sent anyway (the user asked), but the limit holds for reads.
+                self.tracker.note_rate_limit(err, time_module.time())
             raise HomeAssistantError(
                 translation_domain=DOMAIN,
                 translation_key="cannot_reach_tesla",

@@ -290,6 +290,9 @@ class Car:
     access_disabled_at: float | None = None
     """When the car last answered that its mobile access is off (``None``: it
     answers). Not saved: after a restart the car is asked again."""
+    gone: bool = False
+    """Missing from the account's vehicle list at the last check (sold, or
+    the share removed): what is known of it is no longer news."""
 
 
 @dataclass
@@ -407,6 +410,7 @@ class VehicleTracker:
             return report
         for vin in self._cars:
             record = records.get(vin)
+            self._replace(vin, gone=record is None)
             if record is None:
                 continue
             if record.display_name:

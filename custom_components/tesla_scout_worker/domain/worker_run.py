@@ -233,6 +233,11 @@ class ChargingWorker:
         except UsageLimitExceededError as err:
             self.tracker.note_usage_limit(err, self._clock())
             run.result, run.error = WorkerResult.ERROR, "usage_limit_exceeded"
+        except RateLimitedError as err:
+            # A command refused with 429: like a read's, no request to Tesla
+            # (read, retry) until its Retry-After passes.
+            self.tracker.note_rate_limit(err, self._clock())
+            run.result, run.error = WorkerResult.ERROR, type(err).__name__
         except TeslaFleetError as err:
             run.result, run.error = WorkerResult.ERROR, type(err).__name__
         run.duration_s = self._clock() - run.started
