@@ -15,6 +15,7 @@ from unittest.mock import AsyncMock
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.const import ATTR_ENTITY_ID
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers import issue_registry as ir
 from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import (
@@ -27,6 +28,7 @@ from pytest_homeassistant_custom_component.common import (
 from custom_components.tesla_scout_worker.const import (
     CONF_MAX_CHARGE_WINDOWS,
     CONF_SCOUT_INTERVAL,
+    DOMAIN,
 )
 from custom_components.tesla_scout_worker.domain.tracker import schedule_id_for
 from custom_components.tesla_scout_worker.worker import WorkerScheduler
@@ -130,6 +132,39 @@ async def test_an_unreadable_record_in_the_vehicle_list_hides_no_other_car(
     assert len(skipped) == 1, "said once, not every cycle"
     assert "Shared car" in skipped[0].getMessage()
     assert VIN not in caplog.text
+
+
+async def test_a_car_in_an_unreadable_record_is_not_taken_as_gone(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    fleet: FakeFleet,
+    car: FakeCar,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """Our own car's record with a null state is skipped: the car is not sold."""
+    await setup(hass, mock_config_entry)
+    scout = mock_config_entry.runtime_data.scout
+    odd = {**car.record(), "state": None, "vin": None}
+    fleet.fail_next("list", 200, {"response": [odd], "count": 1})
+    freezer.tick(timedelta(minutes=15))
+    await scout.async_refresh()
+    await hass.async_block_till_done()
+
+    issues = [
+        issue
+        for (domain, _), issue in ir.async_get(hass).issues.items()
+        if domain == DOMAIN and issue.translation_key == "vehicle_gone"
+    ]
+    assert issues == []
+    assert state_of(hass, "sensor.test_battery_level") != "unavailable"
+    assert not scout.tracker.car(VIN).gone
+
+    # A whole list without it is news: the car left the account.
+    fleet.fail_next("list", 200, {"response": [], "count": 0})
+    freezer.tick(timedelta(minutes=15))
+    await scout.async_refresh()
+    await hass.async_block_till_done()
+    assert scout.tracker.car(VIN).gone
 
 
 async def test_odd_values_in_vehicle_data_drop_only_those_fields(

@@ -399,7 +399,7 @@ class VehicleTracker:
         self.retry_at = None
         report.state_requests += 1
         try:
-            records = {vehicle.vin: vehicle for vehicle in await self.client.vehicles()}
+            vehicles = await self.client.vehicles()
         except RateLimitedError as err:
             self._rate_limited(err, now, report)
             return report
@@ -408,9 +408,13 @@ class VehicleTracker:
             self.note_usage_limit(err, now)
             report.skipped = True
             return report
+        records = {vehicle.vin: vehicle for vehicle in vehicles}
         for vin in self._cars:
             record = records.get(vin)
-            self._replace(vin, gone=record is None)
+            if record is not None or not vehicles.unreadable:
+                # Missing from a list Tesla sent whole: gone from the account.
+                # From a list with unreadable records, it may be among them.
+                self._replace(vin, gone=record is None)
             if record is None:
                 continue
             if record.display_name:

@@ -51,6 +51,17 @@ LIVE_ENDPOINTS = (
 )
 
 
+class VehicleList(list[Vehicle]):
+    """The account's vehicles, and whether Tesla sent records it could not read.
+
+    A car missing from an incomplete list may be in an unreadable record: it
+    is not taken as gone from the account.
+    """
+
+    unreadable: int = 0
+    """Records skipped because they could not be read."""
+
+
 class TokenProvider(Protocol):
     """Gives the client a valid access token; forced after Tesla rejected one."""
 
@@ -77,13 +88,13 @@ class TeslaFleetClient:
     _unreadable_seen: set[str] = field(default_factory=set, init=False, repr=False)
     """Unreadable vehicle records already logged (each is logged once)."""
 
-    async def vehicles(self) -> list[Vehicle]:
+    async def vehicles(self) -> VehicleList:
         """All vehicles of the account (every page). Never wakes a car.
 
         A record that cannot be read (no VIN, not an object) is skipped, not
         the whole list: one odd record must not hide every other car.
         """
-        vehicles: list[Vehicle] = []
+        vehicles = VehicleList()
         page = 1
         while True:
             payload = await self._request(
@@ -100,6 +111,7 @@ class TeslaFleetClient:
                 try:
                     vehicles.append(_parse_vehicle(item))
                 except MalformedResponseError as err:
+                    vehicles.unreadable += 1
                     self._skip_unreadable(item, (page, index), err)
             next_page = _next_page(payload.get("pagination"), page)
             if next_page is None:
