@@ -1514,8 +1514,21 @@ async def test_garbage_price_attributes_mean_no_tariff(
     assert plan["plan"]["reason"] == "no_tariff"  # type: ignore[index,call-overload]
     assert plan["last_run"]["reason"] == "no_tariff"  # type: ignore[index,call-overload]
     assert sent_commands(fleet) == []
-    assert "Tariff unavailable" in caplog.text
+    # Asked for at each run and plan, said once (log-when-unavailable).
+    said = [r for r in caplog.records if "The tariff cannot be" in r.getMessage()]
+    assert [r.levelname for r in said] == ["WARNING"]
     assert [r for r in caplog.records if r.levelname in ("ERROR", "CRITICAL")] == []
+
+    # Good prices again: said once that it is back.
+    hass.states.async_set(
+        PRICE_SENSOR,
+        "0.5",
+        {"raw_today": [{"start": "2026-12-03T00:00:00+01:00", "value": 0.5}]},
+    )
+    assert entry.runtime_data.worker.tariff() is not None
+    assert entry.runtime_data.worker.tariff() is not None
+    back = [r for r in caplog.records if "The tariff can be" in r.getMessage()]
+    assert [r.levelname for r in back] == ["INFO"]
 
 
 @pytest.mark.parametrize("attributes", GARBAGE_ATTRIBUTES)

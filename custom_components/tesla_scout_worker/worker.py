@@ -94,6 +94,7 @@ from .fleet import (
     VehicleUnavailableError,
 )
 from .fleet.models import vin_tail
+from .outage import OutageLog
 from .prices import REFETCH_S as NORDPOOL_REFETCH_S, NordPoolPrices
 from .scout import format_until
 
@@ -174,6 +175,9 @@ class WorkerScheduler:
             )
         self._retries_fired: dict[str, int] = {}
         """VIN → retries of a failed run so far (forgotten when a run succeeds)."""
+        self._tariff_log = OutageLog(
+            "The tariff", "no charging command is sent until it can be read"
+        )
         self._retry_timers: dict[str, CALLBACK_TYPE] = {}
         """VIN → cancel of the pending retry."""
         self._started: dict[str, float] = {}
@@ -448,37 +452,47 @@ class WorkerScheduler:
         )
 
     def tariff(self) -> Tariff | None:
-        """The configured tariff; ``None`` (charge at once) when unavailable."""
+        """The configured tariff; ``None`` (no charging command) when unavailable.
+
+        An unreadable tariff is logged once, and once when it can be read again:
+        it is asked for at every run and every change of the price sensor.
+        """
+        try:
+            tariff = self._tariff()
+        except (TariffError, ValueError) as err:
+            self._tariff_log.failed(str(err))
+            return None
+        if tariff is not None:
+            self._tariff_log.answered()
+        return tariff
+
+    def _tariff(self) -> Tariff | None:
         options = self.entry.options
         name = options.get(CONF_TARIFF, DEFAULT_TARIFF)
-        try:
-            if name == TARIFF_NORDPOOL:
-                if self.nordpool is None or not self.nordpool.responses:
-                    return None
-                return tariff_from_nordpool_action(
-                    self.nordpool.responses, self.nordpool.area, self.tz
-                )
-            if name == TARIFF_PRICE_ENTITY:
-                entity_id = options.get(CONF_PRICE_ENTITY)
-                state = self.hass.states.get(entity_id) if entity_id else None
-                if state is None:
-                    return None
-                return tariff_from_price_attributes(
-                    state.attributes, self.tz, options.get(CONF_PRICE_ATTRIBUTE)
-                )
-            return preset_tariff(
-                name,
-                self.tz,
-                peak_price=options.get(CONF_PEAK_PRICE),
-                offpeak_price=options.get(CONF_OFFPEAK_PRICE),
-                extra_offpeak_dates=[
-                    date.fromisoformat(day)
-                    for day in options.get(CONF_EXTRA_OFFPEAK_DATES, ())
-                ],
+        if name == TARIFF_NORDPOOL:
+            if self.nordpool is None or not self.nordpool.responses:
+                return None
+            return tariff_from_nordpool_action(
+                self.nordpool.responses, self.nordpool.area, self.tz
             )
-        except (TariffError, ValueError) as err:
-            LOGGER.warning("Tariff unavailable (%s): no charging command", err)
-            return None
+        if name == TARIFF_PRICE_ENTITY:
+            entity_id = options.get(CONF_PRICE_ENTITY)
+            state = self.hass.states.get(entity_id) if entity_id else None
+            if state is None:
+                return None
+            return tariff_from_price_attributes(
+                state.attributes, self.tz, options.get(CONF_PRICE_ATTRIBUTE)
+            )
+        return preset_tariff(
+            name,
+            self.tz,
+            peak_price=options.get(CONF_PEAK_PRICE),
+            offpeak_price=options.get(CONF_OFFPEAK_PRICE),
+            extra_offpeak_dates=[
+                date.fromisoformat(day)
+                for day in options.get(CONF_EXTRA_OFFPEAK_DATES, ())
+            ],
+        )
 
     def current_plan(self, vin: str) -> ChargingPlan | None:
         """A plan from what is known now, without any request to Tesla."""
