@@ -419,7 +419,7 @@ def _parse(path: Path) -> _Module:
             base = package[: len(package) - node.level + 1]
             source = ".".join([*base, *(node.module or "").split(".")]).strip(".")
             for alias in node.names:
-                # ``from .const import X``: X in const; ``from . import const``: a module.
+                # ``from .const import X``: X of const; ``from . import const``.
                 if node.module:
                     imports[alias.asname or alias.name] = (source, alias.name)
                 else:
@@ -786,7 +786,6 @@ def test_the_ha_free_packages_import_no_home_assistant(
         check=True,
         cwd=ROOT,
         text=True,
-        timeout=120,
     )
     report = json.loads(result.stdout)
     assert report["failures"] == {}
