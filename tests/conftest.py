@@ -10,8 +10,11 @@ from collections.abc import Iterator
 import time
 from typing import Any
 
+import freezegun.api
+from freezegun.api import FrozenDateTimeFactory
 from homeassistant.core import Event, HomeAssistant, callback
 import pytest
+from pytest_homeassistant_custom_component import common as ha_common
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.test_util.aiohttp import AiohttpClientMocker
 
@@ -102,6 +105,56 @@ def mock_config_entry() -> MockConfigEntry:
             CONF_HOME_RADIUS: 100.0,
         },
     )
+
+
+FIXED_START = "2026-12-02 12:00:00+00:00"
+"""Where the clock of every Home Assistant-level test starts.
+
+A Wednesday in December: 04:00 in US/Pacific (the test harness's time zone),
+13:00 in Europe/Warsaw; far from midnight, the default ``failsafe_time``, and
+from any DST night in either, so a test that lets hours pass crosses none.
+"""
+
+
+@pytest.fixture(autouse=True)
+def fixed_start(request: pytest.FixtureRequest) -> None:
+    """Start each test with a frozen clock at ``FIXED_START``, never the wall clock.
+
+    A test that lets simulated time pass from "now" runs into whatever the day
+    brings at that hour (the daily failsafe at local midnight). A test that
+    sets its own start (``freezer.move_to`` or ``@pytest.mark.freeze_time``)
+    still does. Tests without ``freezer`` keep the real clock (real servers
+    and timeouts need it); ``time_passes_only_on_a_frozen_clock`` sees that
+    they let no simulated time pass.
+    """
+    if "freezer" not in request.fixturenames:
+        return
+    freezer: FrozenDateTimeFactory = request.getfixturevalue("freezer")
+    if request.node.get_closest_marker("freeze_time") is None:
+        freezer.move_to(FIXED_START)
+
+
+@pytest.fixture(autouse=True)
+def time_passes_only_on_a_frozen_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fail a test that fires Home Assistant's timers on the wall clock.
+
+    ``async_fire_time_changed`` (and its ``_exact`` variant) without a frozen
+    clock runs the timers due between the real "now" and a later time: which
+    daily timers that includes depends on the hour the suite runs.
+    """
+    fire = getattr(ha_common, "_async_fire_time_changed", None)
+    if fire is None:  # A plugin release without it: nothing to guard.
+        return
+
+    def guarded(*args: Any, **kwargs: Any) -> None:
+        if not freezegun.api.freeze_factories:
+            pytest.fail(
+                "time passes from the wall clock: request the `freezer` fixture "
+                f"(the suite starts it at {FIXED_START})"
+            )
+        fire(*args, **kwargs)
+
+    monkeypatch.setattr(ha_common, "_async_fire_time_changed", guarded)
 
 
 @pytest.fixture(autouse=True)

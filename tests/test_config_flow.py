@@ -875,7 +875,9 @@ async def test_oauth_full_flow(
     assert query["code_challenge_method"] == ["S256"]
     assert query["code_challenge"][0]
 
-    mock_token_endpoint(aioclient_mock)
+    # The token Tesla gives (its times are of this second: compared as given).
+    token = access_token()
+    mock_token_endpoint(aioclient_mock, token)
     aioclient_mock.get(
         f"{API_BASE_URL}/api/1/vehicles", json=load_json_fixture("vehicles.json")
     )
@@ -889,7 +891,7 @@ async def test_oauth_full_flow(
     assert "audience" not in form
     _, url, _, headers = aioclient_mock.mock_calls[1][:4]
     assert str(url) == f"{API_BASE_URL}/api/1/vehicles"
-    assert headers["Authorization"] == f"Bearer {access_token()}"
+    assert headers["Authorization"] == f"Bearer {token}"
 
     result = await finish_vehicles(hass, result, [VIN])
     assert result["type"] is FlowResultType.CREATE_ENTRY
@@ -902,7 +904,7 @@ async def test_oauth_full_flow(
         CONF_CLIENT_ID: CLIENT_ID,
         CONF_TOKEN_URL: TOKEN_URL,
         CONF_TOKEN: {
-            "access_token": access_token(),
+            "access_token": token,
             "refresh_token": ROTATED_REFRESH_TOKEN,
             "expires_in": 28800,
             "expires_at": data[CONF_TOKEN]["expires_at"],

@@ -9,11 +9,15 @@ translation strings against Home Assistant's own string validators, and
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Iterator
+from dataclasses import dataclass
 import json
 from pathlib import Path
 import re
 import string
+import subprocess
+import sys
 from typing import Any, cast
 
 from awesomeversion import AwesomeVersion
@@ -375,32 +379,438 @@ def test_brand_images() -> None:
             assert 128 * factor <= min(width, height) <= 256 * factor, name
 
 
-def test_every_raised_translation_key_is_translated() -> None:
-    """exception-translations: each translated error has its text."""
-    strings = _json("strings.json")
-    raised = set()
-    for path in COMPONENT.glob("*.py"):
-        source = path.read_text(encoding="utf-8")
-        raised |= set(
-            re.findall(
-                r"(?:Error|Failed|NotReady)\(\s*translation_domain=DOMAIN,\s*"
-                r'translation_key="(\w+)"',
-                source,
+# --- translation keys used in the code ----------------------------------------------
+
+# Which section of the strings a ``translation_key=`` keyword points into, by the
+# name of what is called.
+ISSUE_CALLS = frozenset({"async_create_issue"})
+EXCEPTION_SUFFIXES = ("Error", "Exception", "Failed", "NotReady", "Invalid")
+
+
+@dataclass(frozen=True)
+class _Module:
+    """One parsed module of the integration."""
+
+    name: str
+    tree: ast.Module
+    constants: dict[str, ast.expr]
+    imports: dict[str, tuple[str, str | None]]
+    parents: dict[ast.AST, ast.AST]
+
+
+def _module_name(path: Path) -> str:
+    return ".".join(path.relative_to(COMPONENT).with_suffix("").parts)
+
+
+def _parse(path: Path) -> _Module:
+    name = _module_name(path)
+    tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+    constants: dict[str, ast.expr] = {}
+    imports: dict[str, tuple[str, str | None]] = {}
+    package = name.split(".")[:-1] if path.name != "__init__.py" else name.split(".")
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1:
+            if isinstance(target := node.targets[0], ast.Name):
+                constants[target.id] = node.value
+        elif isinstance(node, ast.AnnAssign) and node.value is not None:
+            if isinstance(node.target, ast.Name):
+                constants[node.target.id] = node.value
+        elif isinstance(node, ast.ImportFrom) and node.level:
+            base = package[: len(package) - node.level + 1]
+            source = ".".join([*base, *(node.module or "").split(".")]).strip(".")
+            for alias in node.names:
+                # ``from .const import X``: X of const; ``from . import const``.
+                if node.module:
+                    imports[alias.asname or alias.name] = (source, alias.name)
+                else:
+                    module = f"{source}.{alias.name}".strip(".")
+                    imports[alias.asname or alias.name] = (module, None)
+    parents = {
+        child: parent
+        for parent in ast.walk(tree)
+        for child in ast.iter_child_nodes(parent)
+    }
+    return _Module(name, tree, constants, imports, parents)
+
+
+class _Unresolved(Exception):  # noqa: N818
+    """A ``translation_key`` value that is not a known string."""
+
+
+class _KeyResolver:
+    """The strings a ``translation_key=`` value can be, read from the source.
+
+    A string constant; a name bound to one (a module constant, imported or
+    not, or a local variable); a conditional expression of those; a parameter
+    of the enclosing function, through every call of that function in its
+    module. Anything else is unresolved, so the test names it.
+    """
+
+    def __init__(self, modules: dict[str, _Module]) -> None:
+        self.modules = modules
+
+    def _function(
+        self, module: _Module, node: ast.AST
+    ) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
+        while (node := module.parents.get(node)) is not None:  # type: ignore[assignment]
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                return node
+        return None
+
+    def resolve(self, module: _Module, node: ast.expr, depth: int = 0) -> set[str]:
+        if depth > 10:
+            raise _Unresolved(ast.unparse(node))
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            return {node.value}
+        if isinstance(node, ast.IfExp):
+            return self.resolve(module, node.body, depth + 1) | self.resolve(
+                module, node.orelse, depth + 1
             )
-        )
-    assert {"login_required", "cannot_reach_tesla", "entry_not_found"} <= raised
-    assert raised <= set(strings["exceptions"]), raised - set(strings["exceptions"])
+        if isinstance(node, ast.Name):
+            return self._name(module, node, depth)
+        if (
+            isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name)
+            and (source := module.imports.get(node.value.id)) is not None
+            and source[1] is None
+            and source[0] in self.modules
+        ):
+            return self._global(self.modules[source[0]], node.attr, node, depth)
+        raise _Unresolved(ast.unparse(node))
+
+    def _name(self, module: _Module, node: ast.Name, depth: int) -> set[str]:
+        function = self._function(module, node)
+        while function is not None:
+            arguments = function.args
+            parameters = [*arguments.posonlyargs, *arguments.args]
+            names = [arg.arg for arg in [*parameters, *arguments.kwonlyargs]]
+            if node.id in names:
+                return self._parameter(module, function, node.id, depth)
+            assigned = [
+                statement.value
+                for statement in ast.walk(function)
+                if isinstance(statement, ast.Assign | ast.AnnAssign)
+                and statement.value is not None
+                and any(
+                    isinstance(target, ast.Name) and target.id == node.id
+                    for target in (
+                        statement.targets
+                        if isinstance(statement, ast.Assign)
+                        else [statement.target]
+                    )
+                )
+            ]
+            if assigned:
+                return set().union(
+                    *(self.resolve(module, value, depth + 1) for value in assigned)
+                )
+            function = self._function(module, function)
+        return self._global(module, node.id, node, depth)
+
+    def _global(
+        self, module: _Module, name: str, node: ast.expr, depth: int
+    ) -> set[str]:
+        if name in module.constants:
+            return self.resolve(module, module.constants[name], depth + 1)
+        source = module.imports.get(name)
+        if source is not None and source[1] is not None and source[0] in self.modules:
+            return self._global(self.modules[source[0]], source[1], node, depth + 1)
+        raise _Unresolved(ast.unparse(node))
+
+    def _parameter(
+        self,
+        module: _Module,
+        function: ast.FunctionDef | ast.AsyncFunctionDef,
+        name: str,
+        depth: int,
+    ) -> set[str]:
+        arguments = function.args
+        positional = [arg.arg for arg in [*arguments.posonlyargs, *arguments.args]]
+        if positional and positional[0] in ("self", "cls"):
+            positional = positional[1:]
+        values: set[str] = set()
+        calls = 0
+        for call in ast.walk(module.tree):
+            if not isinstance(call, ast.Call) or _called(call) != function.name:
+                continue
+            calls += 1
+            given = [kw.value for kw in call.keywords if kw.arg == name]
+            if not given and name in positional:
+                index = positional.index(name)
+                given = call.args[index : index + 1]
+            if not given:
+                raise _Unresolved(f"{function.name}(…) without {name}")
+            values |= self.resolve(module, given[0], depth + 1)
+        if not calls:
+            raise _Unresolved(f"{name}, a parameter of {function.name}, never called")
+        return values
 
 
-@pytest.mark.parametrize("package", ["fleet", "domain"])
-def test_the_ha_free_packages_import_no_home_assistant(package: str) -> None:
-    """The Fleet client and the domain logic stand without Home Assistant."""
+def _called(call: ast.Call) -> str:
+    """The name of what is called: ``f``, ``x.f`` and ``super().f`` give ``f``."""
+    if isinstance(call.func, ast.Name):
+        return call.func.id
+    if isinstance(call.func, ast.Attribute):
+        return call.func.attr
+    return ""
+
+
+def _section(module: _Module, call: ast.Call) -> str | None:
+    """The strings section of a call's ``translation_key``, or None if unknown."""
+    name = _called(call)
+    if name in ISSUE_CALLS:
+        return "issues"
+    if name.endswith("EntityDescription"):
+        return "entity"
+    if name.endswith("SelectorConfig"):
+        return "selector"
+    is_super = (
+        name == "__init__"
+        and isinstance(call.func, ast.Attribute)
+        and isinstance(call.func.value, ast.Call)
+        and _called(call.func.value) == "super"
+    )
+    if (
+        is_super
+        or name.endswith(EXCEPTION_SUFFIXES)
+        or any(kw.arg == "translation_domain" for kw in call.keywords)
+    ):
+        return "exceptions"
+    return None
+
+
+def _translation_keys() -> tuple[dict[str, set[str]], list[str]]:
+    """Every key the code passes as ``translation_key=``, by section; and problems."""
+    modules = {
+        module.name: module for module in map(_parse, sorted(COMPONENT.rglob("*.py")))
+    }
+    resolver = _KeyResolver(modules)
+    used: dict[str, set[str]] = {}
+    problems = []
+    for module in modules.values():
+        for call in ast.walk(module.tree):
+            if not isinstance(call, ast.Call):
+                continue
+            for keyword in call.keywords:
+                if keyword.arg != "translation_key":
+                    continue
+                where = f"{module.name}:{keyword.value.lineno}"
+                section = _section(module, call)
+                if section is None:
+                    problems.append(f"{where}: {_called(call)}(…) has no known section")
+                    continue
+                try:
+                    keys = resolver.resolve(module, keyword.value)
+                except _Unresolved as err:
+                    problems.append(f"{where}: translation_key={err} is not a string")
+                    continue
+                if section == "entity":
+                    # A platform's descriptions live in the platform's module.
+                    section = f"entity/{module.name}"
+                used.setdefault(section, set()).update(keys)
+    return used, problems
+
+
+@pytest.mark.parametrize("name", TRANSLATION_FILES)
+def test_every_translation_key_in_the_code_is_translated(name: str) -> None:
+    """exception-translations and repair-issues: each key used has its text.
+
+    Every ``translation_key=`` keyword in the integration, whatever calls it
+    (``raise …Error(…)``, ``super().__init__(…)`` in an exception,
+    ``ir.async_create_issue``, an entity description, a selector) and however
+    the key is given (a constant, a module constant such as
+    ``ISSUE_COMMAND_PROTOCOL``, a conditional, a parameter of a helper).
+    """
+    strings = _json(name)
+    used, problems = _translation_keys()
+    assert problems == []
+    # What the walk must find, or it finds nothing: raised directly, through
+    # super().__init__, through a helper's parameter, and the repair issues.
+    assert {
+        "login_required",
+        "invalid_client",
+        "cannot_reach_tesla",
+        "entry_not_found",
+        "token_refresh_rate_limited",
+        "token_refresh_failed",
+    } <= used["exceptions"]
+    assert {"command_protocol_required", "key_not_paired"} <= used["issues"]
+    missing = {}
+    for section, keys in used.items():
+        if section.startswith("entity/"):
+            platform = section.removeprefix("entity/")
+            known = strings["entity"].get(platform) or {
+                key for entities in strings["entity"].values() for key in entities
+            }
+        else:
+            known = set(strings.get(section, {}))
+        if keys - set(known):
+            missing[section] = sorted(keys - set(known))
+    assert missing == {}
+
+
+# A module-level, an imported and a parameter-borne key; a super().__init__ one.
+_SAMPLE = """
+from .const import IMPORTED
+LOCAL = "local_key"
+
+class OwnError(HomeAssistantError):
+    def __init__(self) -> None:
+        super().__init__(translation_domain=DOMAIN, translation_key="from_super")
+
+def fail(reason: str) -> Exception:
+    return ConfigEntryAuthFailed(translation_domain=DOMAIN, translation_key=reason)
+
+def use(flag: bool) -> None:
+    fail("via_parameter")
+    ir.async_create_issue(hass, DOMAIN, "x", translation_key=LOCAL)
+    raise ServiceValidationError(
+        translation_domain=DOMAIN,
+        translation_key=IMPORTED if flag else "conditional",
+    )
+
+def unknown(key: str) -> None:
+    raise HomeAssistantError(translation_domain=DOMAIN, translation_key=key.upper())
+"""
+
+
+def test_the_translation_key_walk_sees_through_names() -> None:
+    """The walk above on a sample: what the old regex missed, it finds."""
+    const = ast.parse('IMPORTED: Final = "imported_key"')
+    sample = ast.parse(_SAMPLE)
+    modules = {
+        "const": _Module("const", const, {"IMPORTED": const.body[0].value}, {}, {}),  # type: ignore[attr-defined]
+        "sample": _Module(
+            "sample",
+            sample,
+            {"LOCAL": sample.body[1].value},  # type: ignore[attr-defined]
+            {"IMPORTED": ("const", "IMPORTED")},
+            {c: p for p in ast.walk(sample) for c in ast.iter_child_nodes(p)},
+        ),
+    }
+    resolver = _KeyResolver(modules)
+    module = modules["sample"]
+    found: dict[str, set[str]] = {}
+    unresolved = []
+    for call in ast.walk(sample):
+        if not isinstance(call, ast.Call):
+            continue
+        for keyword in call.keywords:
+            if keyword.arg == "translation_key":
+                try:
+                    keys = resolver.resolve(module, keyword.value)
+                except _Unresolved as err:
+                    unresolved.append(str(err))
+                    continue
+                section = _section(module, call)
+                assert section is not None
+                found.setdefault(section, set()).update(keys)
+    assert found == {
+        "exceptions": {
+            "from_super",
+            "via_parameter",
+            "imported_key",
+            "conditional",
+        },
+        "issues": {"local_key"},
+    }
+    assert unresolved == ["key.upper()"]
+
+
+# --- the HA-free packages ------------------------------------------------------------
+
+# Imports every module of one package of the integration with Home Assistant
+# blocked, without running the integration's own ``__init__`` (the Home
+# Assistant layer): its package is a bare module on the component's path.
+_IMPORT_WITHOUT_HA = """
+import importlib, importlib.abc, json, pathlib, sys, types
+
+component, package = pathlib.Path(sys.argv[1]), sys.argv[2]
+tried = []
+
+class NoHomeAssistant(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name == "homeassistant" or name.startswith("homeassistant."):
+            tried.append(name)
+            raise ImportError(f"{name} is blocked")
+        return None
+
+sys.meta_path.insert(0, NoHomeAssistant())
+for name, where in (
+    ("custom_components", component.parent),
+    ("custom_components.tesla_scout_worker", component),
+):
+    stub = types.ModuleType(name)
+    stub.__path__ = [str(where)]
+    sys.modules[name] = stub
+failures = {}
+for path in sorted((component / package).rglob("*.py")):
+    parts = path.relative_to(component).with_suffix("").parts
+    if parts[-1] == "__init__":
+        parts = parts[:-1]
+    name = ".".join(("custom_components.tesla_scout_worker", *parts))
+    try:
+        importlib.import_module(name)
+    except Exception as err:
+        failures[name] = repr(err)
+print(json.dumps({
+    "failures": failures,
+    "tried": tried,
+    "loaded": sorted(
+        name for name in sys.modules
+        if name.startswith(("homeassistant", "custom_components."))
+    ),
+}))
+"""
+
+
+@pytest.mark.parametrize(
+    ("package", "allowed"),
+    [("fleet", ("fleet",)), ("domain", ("domain", "fleet"))],
+)
+def test_the_ha_free_packages_import_no_home_assistant(
+    package: str, allowed: tuple[str, ...]
+) -> None:
+    """The Fleet client and the domain logic stand without Home Assistant.
+
+    Each module is imported in a fresh interpreter where any ``homeassistant``
+    import fails, and nothing of the integration loads but the package itself
+    (and, for the domain, the Fleet client): not the Home Assistant layer, not
+    even its ``const``.
+    """
     files = sorted((COMPONENT / package).rglob("*.py"))
     assert len(files) >= 5
+    result = subprocess.run(  # noqa: S603
+        [sys.executable, "-c", _IMPORT_WITHOUT_HA, str(COMPONENT), package],
+        capture_output=True,
+        check=True,
+        cwd=ROOT,
+        text=True,
+    )
+    report = json.loads(result.stdout)
+    assert report["failures"] == {}
+    assert report["tried"] == []
+    own = tuple(f"custom_components.{DOMAIN}.{name}" for name in allowed)
+    loaded = [
+        name
+        for name in report["loaded"]
+        if name not in ("custom_components", f"custom_components.{DOMAIN}")
+        and not name.startswith(own)
+    ]
+    assert loaded == []
+    # Every module was imported (none skipped as not a module).
+    imported = {name for name in report["loaded"] if name.startswith(own[0])}
+    assert len(imported) == len(files)
+
+    # Nor an import of Home Assistant that runs later (inside a function).
     for path in files:
-        source = path.read_text(encoding="utf-8")
-        assert not re.search(
-            r"^\s*(from|import)\s+homeassistant", source, re.MULTILINE
-        ), path
-        # Nor the integration's Home Assistant layer (one level up).
-        assert not re.search(r"^\s*from \.\.(?!fleet\b)\w", source, re.MULTILINE), path
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and not node.level:
+                names = [node.module or ""]
+            else:
+                continue
+            assert not any(name.split(".")[0] == "homeassistant" for name in names), (
+                f"{path}:{node.lineno}"
+            )

@@ -24,6 +24,7 @@ from pytest_homeassistant_custom_component.test_util.aiohttp import (
 from custom_components.tesla_scout_worker.const import (
     CONF_PRESENCE_ENTITY,
     CONF_SCOUT_INTERVAL,
+    DOMAIN,
 )
 from custom_components.tesla_scout_worker.domain.tracker import VehicleStatus
 from custom_components.tesla_scout_worker.scout import ScoutCoordinator
@@ -426,12 +427,32 @@ async def test_wrong_region_without_url_is_an_outage(
     hass: HomeAssistant,
     mock_config_entry: MockConfigEntry,
     fleet: FakeFleet,
+    aioclient_mock: Any,
     freezer: FrozenDateTimeFactory,
 ) -> None:
+    """A 421 that names no host is a failed check, like a 5xx: never a reauth.
+
+    The login is fine; the entry keeps its host and asks no other, the last
+    known values stay, and the next check gets through.
+    """
     scout = await setup(hass, mock_config_entry)
+    listed = fleet.count("list")
     fleet.fail_next("list", 421, {"error": "user out of region"})
     await next_cycle(hass, scout, freezer)
+    assert fleet.count("list") == listed + 1
     assert mock_config_entry.data["api_base_url"] == API_BASE_URL
+    assert mock_config_entry.state is ConfigEntryState.LOADED
+    assert hass.config_entries.flow.async_progress_by_handler(DOMAIN) == []
+    hosts = {str(call[1]).split("/api/")[0] for call in aioclient_mock.mock_calls}
+    assert hosts == {API_BASE_URL}
+    state = hass.states.get("sensor.test_vehicle_state")
+    assert state is not None
+    assert state.state == "asleep"
+
+    await next_cycle(hass, scout, freezer)
+    assert fleet.count("list") == listed + 2
+    assert scout.last_update_success
+    assert hass.config_entries.flow.async_progress_by_handler(DOMAIN) == []
 
 
 async def test_revoked_login_during_scouting_starts_reauth(

@@ -295,15 +295,53 @@ async def test_old_firmware_uses_scheduled_charging(
     assert run.commands == []
 
 
+READS = frozenset({"list", "record", "data", "fleet_status"})
+
+
+def sent(fleet: FakeFleet) -> list[str]:
+    """Every request but the reads: the wakes and the commands, in order."""
+    return [kind for kind, _ in fleet.calls if kind not in READS]
+
+
 async def test_refused_schedule_falls_back(
     hass: HomeAssistant,
     mock_config_entry: MockConfigEntry,
     fleet: FakeFleet,
     car: FakeCar,
+    events: list[dict[str, Any]],
 ) -> None:
+    """A car that refuses ``add_charge_schedule`` gets ``set_scheduled_charging``.
+
+    Once, with the plan's start (G12 from 22:00), enabled; the refused command
+    is not tried again; the run is applied and the car is known to hold that
+    start, so the next run sends nothing.
+    """
     fleet.fail_next("add_charge_schedule", 404, {"error": "unknown command"})
-    await setup(hass, mock_config_entry, smart=True)
-    assert fleet.count("set_scheduled_charging") == 1
+    worker = await setup(hass, mock_config_entry, smart=True)
+    assert sent(fleet) == ["add_charge_schedule", "set_scheduled_charging"]
+    # The refused request has no body here (fail_next answers before recording).
+    assert [body for body in fleet.bodies if body[0] not in READS] == [
+        ("set_scheduled_charging", {"enable": True, "time": 22 * 60})
+    ]
+    run = worker.last_run(VIN)
+    assert run is not None
+    assert (run.trigger, run.result, run.error) == ("init", "applied", None)
+    assert run.commands == ["set_scheduled_charging"]
+    assert [e["result"] for e in events] == ["applied"]
+    schedule = worker.tracker.car(VIN).schedule
+    assert schedule is not None
+    first, *others = schedule.windows
+    assert first is not None
+    assert first[0] == 22 * 60
+    assert others == [None] * len(others)
+    assert hass.states.get("sensor.test_planned_charge_start").state == (  # type: ignore[union-attr]
+        "2026-12-02T21:00:00+00:00"
+    )
+    # What the car holds is the plan: the next run sends nothing.
+    run = await worker.async_request_run(VIN, "action", force=True)
+    assert run is not None
+    assert (run.result, run.commands) == ("planned", [])
+    assert sent(fleet) == ["add_charge_schedule", "set_scheduled_charging"]
 
 
 async def test_signed_commands_needed_raise_a_repair_issue(
@@ -510,20 +548,48 @@ async def test_extra_off_peak_days_in_g12w(
     assert plan.saving > 0
 
 
-async def test_missing_price_sensor_charges_at_once(
+async def test_missing_price_sensor_means_no_action(
     hass: HomeAssistant,
     mock_config_entry: MockConfigEntry,
     fleet: FakeFleet,
     car: FakeCar,
+    events: list[dict[str, Any]],
 ) -> None:
+    """SPEC §6: no tariff known is no command (never "charge at once").
+
+    Smart charging is on and the car is online, plugged in at home: only the
+    missing price stops the worker. When the prices come, it plans again.
+    """
     worker = await setup(
         hass,
         mock_config_entry,
-        options={CONF_TARIFF: "price_entity", CONF_PRICE_ENTITY: "sensor.none"},
+        smart=True,
+        options={
+            CONF_TARIFF: "price_entity",
+            CONF_PRICE_ENTITY: "sensor.none",
+            CONF_PRICE_ATTRIBUTE: "forecast",
+        },
     )
     plan = worker.current_plan(VIN)
     assert plan is not None
     assert plan.reason == "no_tariff"
+    run = worker.last_run(VIN)
+    assert run is not None
+    assert (run.trigger, run.result, run.reason) == ("init", "no_action", "no_tariff")
+    assert run.commands == []
+    assert sent(fleet) == []
+    assert [e["result"] for e in events] == ["no_action"]
+    assert car.charging_state == "Stopped"
+
+    # The price sensor appears: planned and applied, on the cheapest hour.
+    hass.states.async_set(
+        "sensor.none",
+        "0.9",
+        {"forecast": quarter_hour_forecast({"2026-12-03T03": 0.2})},
+    )
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert sent(fleet) == ["add_charge_schedule"]
+    assert [e["result"] for e in events] == ["no_action", "applied"]
 
 
 async def test_charging_switch_and_charge_limit(
@@ -645,6 +711,18 @@ async def test_bad_restored_departure_keeps_the_default(
     mock_restore_cache(hass, [State("time.test_departure_time", "unknown")])
     worker = await setup(hass, mock_config_entry)
     assert worker.tracker.car(VIN).settings.departure.isoformat() == "07:00:00"
+    # The entity is there, shows the default and still takes a new value.
+    state = hass.states.get("time.test_departure_time")
+    assert state is not None
+    assert state.state == "07:00:00"
+    await hass.services.async_call(
+        "time",
+        "set_value",
+        {ATTR_ENTITY_ID: "time.test_departure_time", "time": "06:45:00"},
+        blocking=True,
+    )
+    assert worker.tracker.car(VIN).settings.departure.isoformat() == "06:45:00"
+    assert hass.states.get("time.test_departure_time").state == "06:45:00"  # type: ignore[union-attr]
 
 
 async def test_run_worker_button_and_actions(
