@@ -12,7 +12,7 @@ from unittest.mock import AsyncMock
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.core import HomeAssistant, State
-from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers import entity_registry as er, issue_registry as ir
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     async_fire_time_changed,
@@ -20,7 +20,7 @@ from pytest_homeassistant_custom_component.common import (
 )
 from syrupy.assertion import SnapshotAssertion
 
-from custom_components.tesla_scout_worker.const import CONF_VINS
+from custom_components.tesla_scout_worker.const import CONF_VINS, DOMAIN
 
 if TYPE_CHECKING:
     from custom_components.tesla_scout_worker.scout import ScoutCoordinator
@@ -216,3 +216,12 @@ def state_of(hass: HomeAssistant, entity_id: str) -> str:
 def of_type(events: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
     """The events (their data) of one ``type``."""
     return [event for event in events if event["type"] == kind]
+
+
+def issues_of(issue_registry: ir.IssueRegistry, key: str) -> list[ir.IssueEntry]:
+    """This integration's repair issues with translation key ``key``."""
+    return [
+        issue
+        for (domain, _), issue in issue_registry.issues.items()
+        if domain == DOMAIN and issue.translation_key == key
+    ]

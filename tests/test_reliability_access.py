@@ -35,7 +35,7 @@ from yarl import URL
 from custom_components.tesla_scout_worker.const import CONF_TOKEN, CONF_VINS, DOMAIN
 from custom_components.tesla_scout_worker.scout import ScoutCoordinator
 
-from . import setup_scout, state_of
+from . import issues_of, setup_scout, state_of
 from .conftest import SCOPES, TOKEN_URL, VIN, VIN_2, access_token, token_calls
 from .fake_fleet import FakeCar, FakeFleet
 
@@ -60,14 +60,6 @@ def reauth_flows(hass: HomeAssistant) -> list[Any]:
         flow
         for flow in hass.config_entries.flow.async_progress()
         if flow["context"]["source"] == SOURCE_REAUTH
-    ]
-
-
-def issues_of(issue_registry: ir.IssueRegistry, key: str) -> list[ir.IssueEntry]:
-    return [
-        issue
-        for (domain, _), issue in issue_registry.issues.items()
-        if domain == DOMAIN and issue.translation_key == key
     ]
 
 

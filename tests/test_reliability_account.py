@@ -36,7 +36,7 @@ from custom_components.tesla_scout_worker.const import (
 from custom_components.tesla_scout_worker.domain.tracker import schedule_id_for
 from custom_components.tesla_scout_worker.flow_schemas import CONF_HOME
 
-from . import pass_time, setup, state_of
+from . import issues_of, pass_time, setup, state_of
 from .conftest import (
     ACCOUNT_SUB,
     API_BASE_URL,
@@ -160,11 +160,7 @@ async def scout_check(hass: HomeAssistant, entry: MockConfigEntry) -> None:
 
 
 def gone_issues(hass: HomeAssistant) -> list[ir.IssueEntry]:
-    return [
-        issue
-        for (domain, _), issue in ir.async_get(hass).issues.items()
-        if domain == DOMAIN and issue.translation_key == "vehicle_gone"
-    ]
+    return issues_of(ir.async_get(hass), "vehicle_gone")
 
 
 async def test_a_car_gone_from_the_account_raises_a_repair_and_stops_pretending(

@@ -24,11 +24,10 @@ from pytest_homeassistant_custom_component.common import (
 from custom_components.tesla_scout_worker.const import (
     CONF_MAX_CHARGE_WINDOWS,
     CONF_SCOUT_INTERVAL,
-    DOMAIN,
 )
 from custom_components.tesla_scout_worker.domain.tracker import schedule_id_for
 
-from . import of_type, pass_time, setup, state_of
+from . import issues_of, of_type, pass_time, setup, state_of
 from .conftest import HOME, VIN
 from .fake_fleet import FakeCar, FakeFleet
 
@@ -92,12 +91,7 @@ async def test_a_car_in_an_unreadable_record_is_not_taken_as_gone(
     await scout.async_refresh()
     await hass.async_block_till_done()
 
-    issues = [
-        issue
-        for (domain, _), issue in ir.async_get(hass).issues.items()
-        if domain == DOMAIN and issue.translation_key == "vehicle_gone"
-    ]
-    assert issues == []
+    assert issues_of(ir.async_get(hass), "vehicle_gone") == []
     assert state_of(hass, "sensor.test_battery_level") != "unavailable"
     assert not scout.tracker.car(VIN).gone
 
