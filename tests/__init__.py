@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from unittest.mock import AsyncMock
 
 from freezegun.api import FrozenDateTimeFactory
+from homeassistant.const import ATTR_ENTITY_ID
 from homeassistant.core import HomeAssistant, State
 from homeassistant.helpers import entity_registry as er, issue_registry as ir
 from pytest_homeassistant_custom_component.common import (
@@ -225,3 +226,13 @@ def issues_of(issue_registry: ir.IssueRegistry, key: str) -> list[ir.IssueEntry]
         for (domain, _), issue in issue_registry.issues.items()
         if domain == DOMAIN and issue.translation_key == key
     ]
+
+
+async def start_charging(hass: HomeAssistant) -> None:
+    """Switch charging on, as the user does (the call raises what it raises)."""
+    await hass.services.async_call(
+        "switch",
+        "turn_on",
+        {ATTR_ENTITY_ID: "switch.test_charging"},
+        blocking=True,
+    )

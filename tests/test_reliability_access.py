@@ -16,7 +16,6 @@ from typing import Any
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.components.repairs import repairs_flow_manager
 from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
-from homeassistant.const import ATTR_ENTITY_ID
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import issue_registry as ir
@@ -35,7 +34,7 @@ from yarl import URL
 from custom_components.tesla_scout_worker.const import CONF_TOKEN, CONF_VINS, DOMAIN
 from custom_components.tesla_scout_worker.scout import ScoutCoordinator
 
-from . import issues_of, setup_scout, state_of
+from . import issues_of, setup_scout, start_charging, state_of
 from .conftest import SCOPES, TOKEN_URL, VIN, VIN_2, access_token, token_calls
 from .fake_fleet import FakeCar, FakeFleet
 
@@ -139,12 +138,7 @@ async def test_mobile_access_off_refuses_a_command_for_that_car_only(
     fleet.fail_next("charge_start", 401, MOBILE_ACCESS_DISABLED)
 
     with pytest.raises(HomeAssistantError) as raised:
-        await hass.services.async_call(
-            "switch",
-            "turn_on",
-            {ATTR_ENTITY_ID: "switch.test_charging"},
-            blocking=True,
-        )
+        await start_charging(hass)
 
     assert raised.value.translation_key == "mobile_access_disabled"
     assert raised.value.translation_placeholders == {"vehicle": "Test"}
@@ -333,12 +327,7 @@ async def test_monthly_limit_stops_paid_requests_until_next_month(
     assert run.reason == "usage_limit_exceeded"
     assert fleet.count("add_charge_schedule") == 1
     with pytest.raises(HomeAssistantError) as raised:
-        await hass.services.async_call(
-            "switch",
-            "turn_on",
-            {ATTR_ENTITY_ID: "switch.test_charging"},
-            blocking=True,
-        )
+        await start_charging(hass)
     assert raised.value.translation_key == "usage_limit_exceeded"
     assert raised.value.translation_placeholders == {"until": "2027-01-01 01:00"}
     assert fleet.count("charge_start") == 0
@@ -439,24 +428,14 @@ async def test_monthly_limit_on_a_users_command(
     fleet.fail_next("charge_start", 403, EXCEEDED_LIMIT)
 
     with pytest.raises(HomeAssistantError) as raised:
-        await hass.services.async_call(
-            "switch",
-            "turn_on",
-            {ATTR_ENTITY_ID: "switch.test_charging"},
-            blocking=True,
-        )
+        await start_charging(hass)
 
     assert raised.value.translation_key == "usage_limit_exceeded"
     assert raised.value.translation_placeholders == {"until": "2027-01-01 01:00"}
     assert len(issues_of(issue_registry, "usage_limit_exceeded")) == 1
     # A second try sends nothing (it would be refused, and billed).
     with pytest.raises(HomeAssistantError):
-        await hass.services.async_call(
-            "switch",
-            "turn_on",
-            {ATTR_ENTITY_ID: "switch.test_charging"},
-            blocking=True,
-        )
+        await start_charging(hass)
     assert fleet.count("charge_start") == 1
 
 

@@ -9,7 +9,6 @@ from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import ConfigEntryState, ConfigFlowResult
-from homeassistant.const import ATTR_ENTITY_ID
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType, InvalidData
 from homeassistant.exceptions import HomeAssistantError
@@ -36,7 +35,7 @@ from custom_components.tesla_scout_worker.const import (
 from custom_components.tesla_scout_worker.domain.tracker import schedule_id_for
 from custom_components.tesla_scout_worker.flow_schemas import CONF_HOME
 
-from . import issues_of, pass_time, setup, state_of
+from . import issues_of, pass_time, setup, start_charging, state_of
 from .conftest import (
     ACCOUNT_SUB,
     API_BASE_URL,
@@ -102,12 +101,7 @@ async def test_a_rate_limited_user_command_holds_back_the_reads(
     worker = await setup(hass, mock_config_entry)
     fleet.fail_next("charge_start", 429, RATE_LIMITED, {"Retry-After": "600"})
     with pytest.raises(HomeAssistantError):
-        await hass.services.async_call(
-            "switch",
-            "turn_on",
-            {ATTR_ENTITY_ID: "switch.test_charging"},
-            blocking=True,
-        )
+        await start_charging(hass)
     calls = len(fleet.calls)
     # Inside the ten minutes the worker does not read the car.
     freezer.tick(timedelta(minutes=5))

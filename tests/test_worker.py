@@ -35,7 +35,7 @@ from custom_components.tesla_scout_worker.const import (
 )
 from custom_components.tesla_scout_worker.domain.tracker import schedule_id_for
 
-from . import pass_time, quarter_hour_forecast, setup
+from . import pass_time, quarter_hour_forecast, setup, start_charging
 from .conftest import TOKEN_URL, VIN, token_data
 from .fake_fleet import UNAVAILABLE, FakeCar, FakeFleet
 
@@ -561,9 +561,7 @@ async def test_charging_switch_and_charge_limit(
     car: FakeCar,
 ) -> None:
     await setup(hass, mock_config_entry)
-    await hass.services.async_call(
-        "switch", "turn_on", {ATTR_ENTITY_ID: "switch.test_charging"}, blocking=True
-    )
+    await start_charging(hass)
     assert hass.states.get("switch.test_charging").state == "on"  # type: ignore[union-attr]
     await hass.services.async_call(
         "switch", "turn_off", {ATTR_ENTITY_ID: "switch.test_charging"}, blocking=True
@@ -609,9 +607,7 @@ async def test_command_errors_are_translated(
     await setup(hass, mock_config_entry)
     fleet.fail_next("charge_start", status, body)
     with pytest.raises(HomeAssistantError) as err:
-        await hass.services.async_call(
-            "switch", "turn_on", {ATTR_ENTITY_ID: "switch.test_charging"}, blocking=True
-        )
+        await start_charging(hass)
     assert err.value.translation_key == key
 
 
@@ -625,9 +621,7 @@ async def test_sleeping_car_that_stays_asleep(
     car.state = "asleep"
     car.wakes_after = 100
     with pytest.raises(HomeAssistantError) as err:
-        await hass.services.async_call(
-            "switch", "turn_on", {ATTR_ENTITY_ID: "switch.test_charging"}, blocking=True
-        )
+        await start_charging(hass)
     assert err.value.translation_key == "vehicle_asleep"
 
 
@@ -807,9 +801,7 @@ async def test_rate_limit_stops_worker_reads_but_plans(
     assert fleet.count("wake") == 0
 
     # A command the user asks for is still sent.
-    await hass.services.async_call(
-        "switch", "turn_on", {ATTR_ENTITY_ID: "switch.test_charging"}, blocking=True
-    )
+    await start_charging(hass)
     assert fleet.count("charge_start") == 1
 
 
