@@ -7,11 +7,25 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from unittest.mock import AsyncMock
 
-from homeassistant.core import HomeAssistant
-from homeassistant.helpers import entity_registry as er
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.const import ATTR_ENTITY_ID
+from homeassistant.core import HomeAssistant, State
+from homeassistant.helpers import entity_registry as er, issue_registry as ir
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_fire_time_changed,
+    mock_restore_cache,
+)
 from syrupy.assertion import SnapshotAssertion
+
+from custom_components.tesla_scout_worker.const import CONF_VINS, DOMAIN
+
+if TYPE_CHECKING:
+    from custom_components.tesla_scout_worker.scout import ScoutCoordinator
+    from custom_components.tesla_scout_worker.worker import WorkerScheduler
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -132,3 +146,93 @@ def field_errors(result: Mapping[str, Any]) -> dict[str, str]:
         held = [errors[str(key)] for key in inner if str(key) in errors]
         assert errors.pop(name) in held, f"section {name} repeats no error of its own"
     return errors
+
+
+async def start(
+    hass: HomeAssistant,
+    entry: MockConfigEntry,
+    *,
+    smart: bool = False,
+    options: dict[str, Any] | None = None,
+    vins: list[str] | None = None,
+) -> None:
+    """Set the entry up (again, after an unload) as Home Assistant starts it.
+
+    ``options`` are added to the entry's, ``vins`` replace its cars, and
+    ``smart`` restores smart charging as switched on.
+    """
+    if hass.config_entries.async_get_entry(entry.entry_id) is None:
+        entry.add_to_hass(hass)
+    if options or vins:
+        hass.config_entries.async_update_entry(
+            entry,
+            options={**entry.options, **(options or {})},
+            data={**entry.data, CONF_VINS: vins or entry.data[CONF_VINS]},
+        )
+    if smart:
+        mock_restore_cache(hass, [State("switch.test_smart_charging", "on")])
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+
+async def setup(
+    hass: HomeAssistant,
+    entry: MockConfigEntry,
+    *,
+    smart: bool = False,
+    options: dict[str, Any] | None = None,
+) -> WorkerScheduler:
+    """:func:`start` the entry; its worker, whose wait for a woken car takes no time."""
+    await start(hass, entry, smart=smart, options=options)
+    worker: WorkerScheduler = entry.runtime_data.worker
+    worker.worker._sleep = AsyncMock()
+    return worker
+
+
+async def setup_scout(
+    hass: HomeAssistant, entry: MockConfigEntry, *, smart: bool = False
+) -> ScoutCoordinator:
+    """:func:`start` the entry; its scout (the worker waits as it would)."""
+    await start(hass, entry, smart=smart)
+    scout: ScoutCoordinator = entry.runtime_data.scout
+    return scout
+
+
+async def pass_time(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, delta: timedelta
+) -> None:
+    """Let ``delta`` pass and whatever was due in it run."""
+    freezer.tick(delta)
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+
+def state_of(hass: HomeAssistant, entity_id: str) -> str:
+    """An entity's state; it must exist."""
+    state = hass.states.get(entity_id)
+    assert state is not None, entity_id
+    return state.state
+
+
+def of_type(events: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
+    """The events (their data) of one ``type``."""
+    return [event for event in events if event["type"] == kind]
+
+
+def issues_of(issue_registry: ir.IssueRegistry, key: str) -> list[ir.IssueEntry]:
+    """This integration's repair issues with translation key ``key``."""
+    return [
+        issue
+        for (domain, _), issue in issue_registry.issues.items()
+        if domain == DOMAIN and issue.translation_key == key
+    ]
+
+
+async def start_charging(hass: HomeAssistant) -> None:
+    """Switch charging on, as the user does (the call raises what it raises)."""
+    await hass.services.async_call(
+        "switch",
+        "turn_on",
+        {ATTR_ENTITY_ID: "switch.test_charging"},
+        blocking=True,
+    )

@@ -134,6 +134,20 @@ def fixed_start(request: pytest.FixtureRequest) -> None:
         freezer.move_to(FIXED_START)
 
 
+WARSAW_EVENING = "2026-12-02 17:00:00+01:00"
+"""17:00 on a Wednesday in Warsaw, December 2026: the car has just come home."""
+
+
+@pytest.fixture
+async def warsaw_evening(hass: HomeAssistant, freezer: FrozenDateTimeFactory) -> None:
+    """Home Assistant in Europe/Warsaw, the clock at ``WARSAW_EVENING``.
+
+    A module opts in with ``pytestmark = pytest.mark.usefixtures("warsaw_evening")``.
+    """
+    await hass.config.async_set_time_zone("Europe/Warsaw")
+    freezer.move_to(WARSAW_EVENING)
+
+
 @pytest.fixture(autouse=True)
 def time_passes_only_on_a_frozen_clock(monkeypatch: pytest.MonkeyPatch) -> None:
     """Fail a test that fires Home Assistant's timers on the wall clock.
@@ -195,6 +209,16 @@ def fleet(aioclient_mock: AiohttpClientMocker) -> FakeFleet:
     fake.add(FakeCar(vin=VIN))
     fake.install(aioclient_mock)
     return fake
+
+
+@pytest.fixture
+def car(fleet: FakeFleet) -> FakeCar:
+    """The car online, parked and plugged in at home, 40 % of an 80 % limit."""
+    car = fleet.cars[VIN]
+    car.state = "online"
+    car.battery_level = 40
+    car.charge_limit_soc = 80
+    return car
 
 
 def token_calls(aioclient_mock: AiohttpClientMocker) -> int:

@@ -19,13 +19,12 @@ from custom_components.tesla_scout_worker.const import (
     CONF_TARIFF,
 )
 
-from . import load_json_fixture
+from . import load_json_fixture, pass_time, setup
 from .conftest import VIN
 from .fake_fleet import FakeFleet
 from .test_nordpool_core import shifted
 
-# The Warsaw clock (autouse) and the car at home come from the worker tests.
-from .test_worker import car, later, setup, warsaw  # noqa: F401
+pytestmark = pytest.mark.usefixtures("warsaw_evening")
 
 NORDPOOL_OPTIONS = {
     CONF_TARIFF: "nordpool",
@@ -108,7 +107,7 @@ async def test_a_plan_from_the_core_nordpool_integration(
     assert 0.2 < plan.cost / plan.energy_kwh < 0.6
 
     # Both days are known: a second run asks Nord Pool nothing.
-    await later(hass, freezer, timedelta(minutes=11))
+    await pass_time(hass, freezer, timedelta(minutes=11))
     await worker.async_request_run(VIN, "action", force=True)
     assert len(nordpool) == 2
 
@@ -126,10 +125,10 @@ async def test_before_the_day_ahead_is_out_it_asks_again_later(
     worker = await setup(hass, mock_config_entry, smart=True, options=NORDPOOL_OPTIONS)
     assert [c["date"] for c in nordpool] == ["2026-12-02", "2026-12-03"]
 
-    await later(hass, freezer, timedelta(minutes=11))
+    await pass_time(hass, freezer, timedelta(minutes=11))
     await worker.async_request_run(VIN, "action", force=True)
     assert len(nordpool) == 2  # asked 11 minutes ago
-    await later(hass, freezer, timedelta(minutes=20))
+    await pass_time(hass, freezer, timedelta(minutes=20))
     await worker.async_request_run(VIN, "action", force=True)
     assert [c["date"] for c in nordpool][2:] == ["2026-12-02", "2026-12-03"]
 
@@ -167,7 +166,7 @@ async def test_a_run_without_prices_runs_when_nord_pool_has_them(
     assert fleet.count("add_charge_schedule") == 0
 
     answers.update(known)  # Nord Pool has loaded
-    await later(hass, freezer, timedelta(minutes=31))
+    await pass_time(hass, freezer, timedelta(minutes=31))
     run = worker.last_run(VIN)
     assert run is not None
     assert (run.result, run.trigger) == ("applied", "init")
@@ -175,7 +174,7 @@ async def test_a_run_without_prices_runs_when_nord_pool_has_them(
 
     # Both days known: the half-hourly check asks nothing more today.
     asked = len(nordpool)
-    await later(hass, freezer, timedelta(minutes=31))
+    await pass_time(hass, freezer, timedelta(minutes=31))
     assert len(nordpool) == asked
 
 
@@ -199,8 +198,8 @@ async def test_tomorrows_prices_replan_a_car_plugged_in_at_home(
     assert fleet.count("add_charge_schedule") == 1
 
     # Nothing new for hours: checked every 30 minutes, no new run.
-    await later(hass, freezer, timedelta(minutes=31))
-    await later(hass, freezer, timedelta(minutes=31))
+    await pass_time(hass, freezer, timedelta(minutes=31))
+    await pass_time(hass, freezer, timedelta(minutes=31))
     assert worker.last_run(VIN) is first
 
     # Published around 13:00, with a windy night: cheaper than today's noon.
@@ -209,7 +208,7 @@ async def test_tomorrows_prices_replan_a_car_plugged_in_at_home(
             entry["price"] = 100.0
     answers[date(2026, 12, 3)] = tomorrow
     for _ in range(5):
-        await later(hass, freezer, timedelta(minutes=31))
+        await pass_time(hass, freezer, timedelta(minutes=31))
     run = worker.last_run(VIN)
     assert run is not first
     assert run is not None

@@ -19,7 +19,6 @@ import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     async_fire_time_changed,
-    mock_restore_cache,
 )
 
 from custom_components.tesla_scout_worker.const import (
@@ -29,54 +28,16 @@ from custom_components.tesla_scout_worker.const import (
     CONF_PRICE_ENTITY,
     CONF_SPLIT_MIN_SAVING,
     CONF_TARIFF,
-    CONF_VINS,
     DOMAIN,
 )
 
-from . import load_json_fixture, quarter_hour_forecast
+from . import load_json_fixture, of_type, quarter_hour_forecast, start
 from .conftest import HOME, VIN, VIN_2
 from .fake_fleet import FakeCar, FakeFleet
 
 WORK = (52.3000, 21.1000)  # about 9 km from home
 
-
-@pytest.fixture(autouse=True)
-async def warsaw(hass: HomeAssistant, freezer: FrozenDateTimeFactory) -> None:
-    """17:00 on a Wednesday in Warsaw."""
-    await hass.config.async_set_time_zone("Europe/Warsaw")
-    freezer.move_to("2026-12-02 17:00:00+01:00")
-
-
-@pytest.fixture
-def car(fleet: FakeFleet) -> FakeCar:
-    """Online, parked and plugged in at home, 40 % of an 80 % limit."""
-    car = fleet.cars[VIN]
-    car.state = "online"
-    car.battery_level = 40
-    car.charge_limit_soc = 80
-    return car
-
-
-async def start(
-    hass: HomeAssistant,
-    entry: MockConfigEntry,
-    *,
-    smart: bool = False,
-    options: dict[str, Any] | None = None,
-    vins: list[str] | None = None,
-) -> None:
-    if hass.config_entries.async_get_entry(entry.entry_id) is None:
-        entry.add_to_hass(hass)
-    if options or vins:
-        hass.config_entries.async_update_entry(
-            entry,
-            options={**entry.options, **(options or {})},
-            data={**entry.data, CONF_VINS: vins or entry.data[CONF_VINS]},
-        )
-    if smart:
-        mock_restore_cache(hass, [State("switch.test_smart_charging", "on")])
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done(wait_background_tasks=True)
+pytestmark = pytest.mark.usefixtures("warsaw_evening")
 
 
 async def restart(hass: HomeAssistant, entry: MockConfigEntry) -> None:
@@ -103,10 +64,6 @@ async def next_scout_cycle(hass: HomeAssistant, freezer: FrozenDateTimeFactory) 
     freezer.tick(timedelta(minutes=21))
     async_fire_time_changed(hass)
     await hass.async_block_till_done()
-
-
-def kinds(events: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
-    return [event for event in events if event["type"] == kind]
 
 
 async def while_time_passes(freezer: FrozenDateTimeFactory, *calls: Any) -> None:
@@ -152,7 +109,7 @@ async def test_an_arrival_seen_by_a_worker_run_reaches_automations(
     freezer.tick(timedelta(minutes=5))
     await press_run_worker(hass)
 
-    assert [e["vin"] for e in kinds(events, "arrived_home")] == [VIN]
+    assert [e["vin"] for e in of_type(events, "arrived_home")] == [VIN]
     assert hass.states.get("binary_sensor.test_at_home").state == "on"  # type: ignore[union-attr]
 
 
@@ -178,7 +135,7 @@ async def test_one_cars_error_does_not_drop_another_cars_arrival(
     fleet.fail_next("data", 503, "<html>Service unavailable</html>", vin=VIN_2)
     await next_scout_cycle(hass, freezer)
 
-    assert [e["vin"] for e in kinds(events, "arrived_home")] == [VIN]
+    assert [e["vin"] for e in of_type(events, "arrived_home")] == [VIN]
     assert hass.states.get("binary_sensor.test_at_home").state == "on"  # type: ignore[union-attr]
     # The second car keeps what was known; it is not unavailable.
     assert hass.states.get("binary_sensor.second_at_home").state == "on"  # type: ignore[union-attr]
@@ -260,7 +217,7 @@ async def test_a_price_sensor_that_is_not_there_yet_never_means_charge_now(
     # Home Assistant started before the price integration: no prices yet.
     assert fleet.count("charge_start") == 0
     assert fleet.count("add_charge_schedule") == 0
-    finished = kinds(events, "worker_finished")
+    finished = of_type(events, "worker_finished")
     assert [e["result"] for e in finished] == ["no_action"]
     last_run = hass.states.get("sensor.test_last_worker_run")
     assert last_run is not None
@@ -272,14 +229,14 @@ async def test_a_price_sensor_that_is_not_there_yet_never_means_charge_now(
     await hass.async_block_till_done()
     assert fleet.count("charge_start") == 0
     assert fleet.count("add_charge_schedule") == 1
-    assert [e["result"] for e in kinds(events, "worker_finished")][-1] == "applied"
+    assert [e["result"] for e in of_type(events, "worker_finished")][-1] == "applied"
 
     # The hourly price moves: no new plan (only the forecast matters).
-    runs = len(kinds(events, "worker_finished"))
+    runs = len(of_type(events, "worker_finished"))
     freezer.tick(timedelta(minutes=15))
     hass.states.async_set("sensor.nord_pool", "0.70", attributes)
     await hass.async_block_till_done()
-    assert len(kinds(events, "worker_finished")) == runs
+    assert len(of_type(events, "worker_finished")) == runs
     # A new forecast: planned again, for the car plugged in at home.
     cheaper = {
         **attributes,
@@ -295,7 +252,7 @@ async def test_a_price_sensor_that_is_not_there_yet_never_means_charge_now(
     }
     hass.states.async_set("sensor.nord_pool", "0.70", cheaper)
     await hass.async_block_till_done()
-    assert len(kinds(events, "worker_finished")) == runs + 1
+    assert len(of_type(events, "worker_finished")) == runs + 1
     assert fleet.count("charge_start") == 0
 
 
@@ -553,7 +510,7 @@ async def test_a_car_plugged_in_after_arriving_gets_its_schedule(
         await next_scout_cycle(hass, freezer)
     # The arrival's run again, with its trigger: the schedule is written.
     assert fleet.count("add_charge_schedule") == 1
-    finished = kinds(events, "worker_finished")
+    finished = of_type(events, "worker_finished")
     assert [(e["trigger"], e["result"]) for e in finished][-1] == ("init", "applied")
     # No bus event of a type the SPEC does not list.
     assert {e["type"] for e in events} <= {

@@ -16,8 +16,7 @@ from typing import Any
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.components.repairs import repairs_flow_manager
 from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
-from homeassistant.const import ATTR_ENTITY_ID
-from homeassistant.core import HomeAssistant, State
+from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.setup import async_setup_component
@@ -25,7 +24,6 @@ import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     async_fire_time_changed,
-    mock_restore_cache,
 )
 from pytest_homeassistant_custom_component.test_util.aiohttp import (
     AiohttpClientMocker,
@@ -36,6 +34,7 @@ from yarl import URL
 from custom_components.tesla_scout_worker.const import CONF_TOKEN, CONF_VINS, DOMAIN
 from custom_components.tesla_scout_worker.scout import ScoutCoordinator
 
+from . import issues_of, setup_scout, start_charging, state_of
 from .conftest import SCOPES, TOKEN_URL, VIN, VIN_2, access_token, token_calls
 from .fake_fleet import FakeCar, FakeFleet
 
@@ -43,24 +42,7 @@ COMPONENT = Path(__file__).parent.parent / "custom_components" / DOMAIN
 MOBILE_ACCESS_DISABLED = {"response": None, "error": "mobile_access_disabled"}
 EXCEEDED_LIMIT = {"response": None, "error": "account disabled: EXCEEDED_LIMIT"}
 
-
-@pytest.fixture(autouse=True)
-async def warsaw(hass: HomeAssistant, freezer: FrozenDateTimeFactory) -> None:
-    """17:00 on a Wednesday in Warsaw, December 2026."""
-    await hass.config.async_set_time_zone("Europe/Warsaw")
-    freezer.move_to("2026-12-02 17:00:00+01:00")
-
-
-async def setup(
-    hass: HomeAssistant, entry: MockConfigEntry, *, smart: bool = False
-) -> ScoutCoordinator:
-    entry.add_to_hass(hass)
-    if smart:
-        mock_restore_cache(hass, [State("switch.test_smart_charging", "on")])
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done(wait_background_tasks=True)
-    scout: ScoutCoordinator = entry.runtime_data.scout
-    return scout
+pytestmark = pytest.mark.usefixtures("warsaw_evening")
 
 
 async def next_cycle(
@@ -72,25 +54,11 @@ async def next_cycle(
     await hass.async_block_till_done(wait_background_tasks=True)
 
 
-def state_of(hass: HomeAssistant, entity_id: str) -> str:
-    state = hass.states.get(entity_id)
-    assert state is not None, entity_id
-    return state.state
-
-
 def reauth_flows(hass: HomeAssistant) -> list[Any]:
     return [
         flow
         for flow in hass.config_entries.flow.async_progress()
         if flow["context"]["source"] == SOURCE_REAUTH
-    ]
-
-
-def issues_of(issue_registry: ir.IssueRegistry, key: str) -> list[ir.IssueEntry]:
-    return [
-        issue
-        for (domain, _), issue in issue_registry.issues.items()
-        if domain == DOMAIN and issue.translation_key == key
     ]
 
 
@@ -128,7 +96,7 @@ async def test_mobile_access_off_in_one_car_is_a_repair_not_a_reauth(
 ) -> None:
     two_cars.fail_next("data", 401, MOBILE_ACCESS_DISABLED, vin=VIN_2)
     entry = with_data(mock_config_entry, **{CONF_VINS: [VIN, VIN_2]})
-    scout = await setup(hass, entry)
+    scout = await setup_scout(hass, entry)
 
     # The token is fine: no refresh, no new login, the entry stays loaded.
     assert token_calls(aioclient_mock) == 0
@@ -166,16 +134,11 @@ async def test_mobile_access_off_refuses_a_command_for_that_car_only(
     issue_registry: ir.IssueRegistry,
 ) -> None:
     fleet.cars[VIN].state = "online"
-    await setup(hass, mock_config_entry)
+    await setup_scout(hass, mock_config_entry)
     fleet.fail_next("charge_start", 401, MOBILE_ACCESS_DISABLED)
 
     with pytest.raises(HomeAssistantError) as raised:
-        await hass.services.async_call(
-            "switch",
-            "turn_on",
-            {ATTR_ENTITY_ID: "switch.test_charging"},
-            blocking=True,
-        )
+        await start_charging(hass)
 
     assert raised.value.translation_key == "mobile_access_disabled"
     assert raised.value.translation_placeholders == {"vehicle": "Test"}
@@ -208,7 +171,7 @@ async def test_without_location_scope_the_cars_are_read_without_position(
     token = {**mock_config_entry.data[CONF_TOKEN]}
     token["access_token"] = access_token(scopes=NO_LOCATION)
     entry = with_data(mock_config_entry, **{CONF_TOKEN: token})
-    scout = await setup(hass, entry)
+    scout = await setup_scout(hass, entry)
 
     # Decided from the token: one read, without location_data, and it answers.
     assert fleet.endpoints == [
@@ -239,7 +202,7 @@ async def test_a_location_refusal_falls_back_to_reads_without_position(
     fleet.location_scope = False
     fleet.cars[VIN].state = "online"
     fleet.cars[VIN].battery_level = 57
-    scout = await setup(hass, mock_config_entry)
+    scout = await setup_scout(hass, mock_config_entry)
 
     assert [("location_data" in e) for e in fleet.endpoints] == [True, False]
     assert state_of(hass, "sensor.test_battery_level") == "57"
@@ -261,7 +224,7 @@ async def test_the_location_repair_signs_in_again(
     token = {**mock_config_entry.data[CONF_TOKEN]}
     token["access_token"] = access_token(scopes=NO_LOCATION)
     entry = with_data(mock_config_entry, **{CONF_TOKEN: token})
-    await setup(hass, entry)
+    await setup_scout(hass, entry)
     assert await async_setup_component(hass, "repairs", {})
     [issue] = issues_of(issue_registry, "location_scope_missing")
     assert issue.is_fixable
@@ -336,7 +299,7 @@ async def test_monthly_limit_stops_paid_requests_until_next_month(
     freezer: FrozenDateTimeFactory,
 ) -> None:
     fleet.fail_next("add_charge_schedule", 403, EXCEEDED_LIMIT)
-    scout = await setup(hass, mock_config_entry, smart=True)
+    scout = await setup_scout(hass, mock_config_entry, smart=True)
 
     # No second billed command as a "fallback".
     assert fleet.count("add_charge_schedule") == 1
@@ -364,12 +327,7 @@ async def test_monthly_limit_stops_paid_requests_until_next_month(
     assert run.reason == "usage_limit_exceeded"
     assert fleet.count("add_charge_schedule") == 1
     with pytest.raises(HomeAssistantError) as raised:
-        await hass.services.async_call(
-            "switch",
-            "turn_on",
-            {ATTR_ENTITY_ID: "switch.test_charging"},
-            blocking=True,
-        )
+        await start_charging(hass)
     assert raised.value.translation_key == "usage_limit_exceeded"
     assert raised.value.translation_placeholders == {"until": "2027-01-01 01:00"}
     assert fleet.count("charge_start") == 0
@@ -393,7 +351,7 @@ async def test_monthly_limit_on_a_read_keeps_state_checks(
     fleet.fail_next(
         "data", 403, EXCEEDED_LIMIT, headers={"Retry-After": str(2 * 86400)}
     )
-    scout = await setup(hass, mock_config_entry)
+    scout = await setup_scout(hass, mock_config_entry)
 
     assert mock_config_entry.state is ConfigEntryState.LOADED
     assert state_of(hass, "sensor.test_vehicle_state") == "online"
@@ -418,7 +376,7 @@ async def test_mobile_access_off_ends_a_worker_run_without_retries(
     freezer: FrozenDateTimeFactory,
 ) -> None:
     fleet.fail_next("add_charge_schedule", 401, MOBILE_ACCESS_DISABLED)
-    await setup(hass, mock_config_entry, smart=True)
+    await setup_scout(hass, mock_config_entry, smart=True)
 
     run = mock_config_entry.runtime_data.worker.last_run(VIN)
     assert run is not None
@@ -443,7 +401,7 @@ async def test_a_worker_read_refused_for_the_position_is_read_again_without(
     issue_registry: ir.IssueRegistry,
 ) -> None:
     fleet.location_scope = False
-    await setup(hass, mock_config_entry)  # asleep: the scout reads nothing
+    await setup_scout(hass, mock_config_entry)  # asleep: the scout reads nothing
     assert fleet.endpoints == []
     fleet.cars[VIN].state = "online"
     fleet.cars[VIN].battery_level = 48
@@ -466,28 +424,18 @@ async def test_monthly_limit_on_a_users_command(
     issue_registry: ir.IssueRegistry,
 ) -> None:
     fleet.cars[VIN].state = "online"
-    await setup(hass, mock_config_entry)
+    await setup_scout(hass, mock_config_entry)
     fleet.fail_next("charge_start", 403, EXCEEDED_LIMIT)
 
     with pytest.raises(HomeAssistantError) as raised:
-        await hass.services.async_call(
-            "switch",
-            "turn_on",
-            {ATTR_ENTITY_ID: "switch.test_charging"},
-            blocking=True,
-        )
+        await start_charging(hass)
 
     assert raised.value.translation_key == "usage_limit_exceeded"
     assert raised.value.translation_placeholders == {"until": "2027-01-01 01:00"}
     assert len(issues_of(issue_registry, "usage_limit_exceeded")) == 1
     # A second try sends nothing (it would be refused, and billed).
     with pytest.raises(HomeAssistantError):
-        await hass.services.async_call(
-            "switch",
-            "turn_on",
-            {ATTR_ENTITY_ID: "switch.test_charging"},
-            blocking=True,
-        )
+        await start_charging(hass)
     assert fleet.count("charge_start") == 1
 
 
@@ -500,7 +448,7 @@ async def test_monthly_limit_on_the_vehicle_list_keeps_the_last_known_state(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     fleet.cars[VIN].state = "online"
-    scout = await setup(hass, mock_config_entry)
+    scout = await setup_scout(hass, mock_config_entry)
     assert state_of(hass, "sensor.test_battery_level") == "62"
 
     for _ in range(6):
@@ -523,6 +471,6 @@ async def test_monthly_limit_on_the_key_pairing_check(
     issue_registry: ir.IssueRegistry,
 ) -> None:
     fleet.fail_next("fleet_status", 403, EXCEEDED_LIMIT)
-    await setup(hass, mock_config_entry)
+    await setup_scout(hass, mock_config_entry)
 
     assert len(issues_of(issue_registry, "usage_limit_exceeded")) == 1

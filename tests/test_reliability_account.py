@@ -6,12 +6,10 @@ from __future__ import annotations
 from datetime import timedelta
 from http import HTTPStatus
 from typing import Any
-from unittest.mock import AsyncMock
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import ConfigEntryState, ConfigFlowResult
-from homeassistant.const import ATTR_ENTITY_ID
-from homeassistant.core import HomeAssistant, State
+from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType, InvalidData
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import device_registry as dr, issue_registry as ir
@@ -19,8 +17,6 @@ from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
-    async_fire_time_changed,
-    mock_restore_cache,
 )
 from pytest_homeassistant_custom_component.test_util.aiohttp import AiohttpClientMocker
 from pytest_homeassistant_custom_component.typing import (
@@ -38,8 +34,8 @@ from custom_components.tesla_scout_worker.const import (
 )
 from custom_components.tesla_scout_worker.domain.tracker import schedule_id_for
 from custom_components.tesla_scout_worker.flow_schemas import CONF_HOME
-from custom_components.tesla_scout_worker.worker import WorkerScheduler
 
+from . import issues_of, pass_time, setup, start_charging, state_of
 from .conftest import (
     ACCOUNT_SUB,
     API_BASE_URL,
@@ -54,44 +50,7 @@ from .fake_fleet import FakeCar, FakeFleet
 
 RATE_LIMITED = {"error": "rate limited"}
 
-
-@pytest.fixture(autouse=True)
-async def warsaw(hass: HomeAssistant, freezer: FrozenDateTimeFactory) -> None:
-    """17:00 on a Wednesday in Warsaw."""
-    await hass.config.async_set_time_zone("Europe/Warsaw")
-    freezer.move_to("2026-12-02 17:00:00+01:00")
-
-
-@pytest.fixture
-def car(fleet: FakeFleet) -> FakeCar:
-    """The car is awake at home, 40 %, and wants charging to 80 %."""
-    car = fleet.cars[VIN]
-    car.state = "online"
-    car.battery_level = 40
-    return car
-
-
-async def setup(
-    hass: HomeAssistant, entry: MockConfigEntry, *, smart: bool = False
-) -> WorkerScheduler:
-    if hass.config_entries.async_get_entry(entry.entry_id) is None:
-        entry.add_to_hass(hass)
-    if smart:
-        mock_restore_cache(hass, [State("switch.test_smart_charging", "on")])
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done(wait_background_tasks=True)
-    worker: WorkerScheduler = entry.runtime_data.worker
-    worker.worker._sleep = AsyncMock()  # waiting for a wake takes no time
-    return worker
-
-
-async def later(
-    hass: HomeAssistant, freezer: FrozenDateTimeFactory, delta: timedelta
-) -> None:
-    """Let ``delta`` pass and what is due run."""
-    freezer.tick(delta)
-    async_fire_time_changed(hass)
-    await hass.async_block_till_done(wait_background_tasks=True)
+pytestmark = pytest.mark.usefixtures("warsaw_evening")
 
 
 # --- item 4: a 429 on a command is honoured by the retry ----------------------
@@ -116,14 +75,14 @@ async def test_a_rate_limited_schedule_write_is_retried_after_retry_after(
 
     # The old retry (15 minutes later) and every scout check inside the hour:
     # Tesla said an hour, so nothing goes to it, neither a read nor a command.
-    await later(hass, freezer, timedelta(minutes=15))
-    await later(hass, freezer, timedelta(minutes=30))
-    await later(hass, freezer, timedelta(minutes=14))
+    await pass_time(hass, freezer, timedelta(minutes=15))
+    await pass_time(hass, freezer, timedelta(minutes=30))
+    await pass_time(hass, freezer, timedelta(minutes=14))
     assert fleet.calls[calls:] == []
     assert car.charge_schedules == []
 
     # Once the hour has passed, the retry writes the schedule.
-    await later(hass, freezer, timedelta(minutes=1, seconds=1))
+    await pass_time(hass, freezer, timedelta(minutes=1, seconds=1))
     run = worker.last_run(VIN)
     assert run is not None
     assert run.result == "applied"
@@ -142,12 +101,7 @@ async def test_a_rate_limited_user_command_holds_back_the_reads(
     worker = await setup(hass, mock_config_entry)
     fleet.fail_next("charge_start", 429, RATE_LIMITED, {"Retry-After": "600"})
     with pytest.raises(HomeAssistantError):
-        await hass.services.async_call(
-            "switch",
-            "turn_on",
-            {ATTR_ENTITY_ID: "switch.test_charging"},
-            blocking=True,
-        )
+        await start_charging(hass)
     calls = len(fleet.calls)
     # Inside the ten minutes the worker does not read the car.
     freezer.tick(timedelta(minutes=5))
@@ -193,12 +147,6 @@ def device_of(hass: HomeAssistant, identifier: str) -> dr.DeviceEntry | None:
     return found[0] if found else None
 
 
-def state_of(hass: HomeAssistant, entity_id: str) -> str:
-    state = hass.states.get(entity_id)
-    assert state is not None
-    return state.state
-
-
 async def scout_check(hass: HomeAssistant, entry: MockConfigEntry) -> None:
     """One scout cycle now (its timer is not what these tests are about)."""
     await entry.runtime_data.scout.async_refresh()
@@ -206,11 +154,7 @@ async def scout_check(hass: HomeAssistant, entry: MockConfigEntry) -> None:
 
 
 def gone_issues(hass: HomeAssistant) -> list[ir.IssueEntry]:
-    return [
-        issue
-        for (domain, _), issue in ir.async_get(hass).issues.items()
-        if domain == DOMAIN and issue.translation_key == "vehicle_gone"
-    ]
+    return issues_of(ir.async_get(hass), "vehicle_gone")
 
 
 async def test_a_car_gone_from_the_account_raises_a_repair_and_stops_pretending(

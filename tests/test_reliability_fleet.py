@@ -10,7 +10,6 @@ from __future__ import annotations
 from datetime import timedelta
 import logging
 from typing import Any
-from unittest.mock import AsyncMock
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.const import ATTR_ENTITY_ID
@@ -20,79 +19,21 @@ from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
-    State,
-    async_fire_time_changed,
-    mock_restore_cache,
 )
 
 from custom_components.tesla_scout_worker.const import (
     CONF_MAX_CHARGE_WINDOWS,
     CONF_SCOUT_INTERVAL,
-    DOMAIN,
 )
 from custom_components.tesla_scout_worker.domain.tracker import schedule_id_for
-from custom_components.tesla_scout_worker.worker import WorkerScheduler
 
+from . import issues_of, of_type, pass_time, setup, state_of
 from .conftest import HOME, VIN
 from .fake_fleet import FakeCar, FakeFleet
 
 AWAY = (52.1700, 20.9700)  # about 6 km from home
 
-
-@pytest.fixture(autouse=True)
-async def warsaw(hass: HomeAssistant, freezer: FrozenDateTimeFactory) -> None:
-    """17:00 on a Wednesday in Warsaw; every test starts from this instant."""
-    await hass.config.async_set_time_zone("Europe/Warsaw")
-    freezer.move_to("2026-12-02 17:00:00+01:00")
-
-
-@pytest.fixture
-def car(fleet: FakeFleet) -> FakeCar:
-    """The car online, parked and plugged in at home, 40 % of 80 %."""
-    car = fleet.cars[VIN]
-    car.state = "online"
-    car.battery_level = 40
-    return car
-
-
-async def setup(
-    hass: HomeAssistant,
-    entry: MockConfigEntry,
-    *,
-    smart: bool = False,
-    options: dict[str, Any] | None = None,
-) -> WorkerScheduler:
-    entry.add_to_hass(hass)
-    if options:
-        hass.config_entries.async_update_entry(
-            entry, options={**entry.options, **options}
-        )
-    if smart:
-        mock_restore_cache(hass, [State("switch.test_smart_charging", "on")])
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done(wait_background_tasks=True)
-    worker: WorkerScheduler = entry.runtime_data.worker
-    worker.worker._sleep = AsyncMock()
-    return worker
-
-
-async def pass_time(
-    hass: HomeAssistant, freezer: FrozenDateTimeFactory, delta: timedelta
-) -> None:
-    """Let ``delta`` pass and whatever was due in it run."""
-    freezer.tick(delta)
-    async_fire_time_changed(hass)
-    await hass.async_block_till_done(wait_background_tasks=True)
-
-
-def state_of(hass: HomeAssistant, entity_id: str) -> str:
-    state = hass.states.get(entity_id)
-    assert state is not None
-    return state.state
-
-
-def of_type(events: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
-    return [event for event in events if event["type"] == kind]
+pytestmark = pytest.mark.usefixtures("warsaw_evening")
 
 
 # --- item 6: one odd record, one odd field ------------------------------------
@@ -150,12 +91,7 @@ async def test_a_car_in_an_unreadable_record_is_not_taken_as_gone(
     await scout.async_refresh()
     await hass.async_block_till_done()
 
-    issues = [
-        issue
-        for (domain, _), issue in ir.async_get(hass).issues.items()
-        if domain == DOMAIN and issue.translation_key == "vehicle_gone"
-    ]
-    assert issues == []
+    assert issues_of(ir.async_get(hass), "vehicle_gone") == []
     assert state_of(hass, "sensor.test_battery_level") != "unavailable"
     assert not scout.tracker.car(VIN).gone
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from datetime import datetime, time, timedelta
 from typing import Any
-from unittest.mock import AsyncMock
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import ConfigEntryState
@@ -32,34 +31,11 @@ from custom_components.tesla_scout_worker.const import (
 )
 from custom_components.tesla_scout_worker.domain.tracker import Home
 
+from . import setup, state_of
 from .conftest import API_BASE_URL, HOME, VIN, VIN_2
 from .fake_fleet import FakeCar, FakeFleet
 
-
-@pytest.fixture(autouse=True)
-async def warsaw(hass: HomeAssistant, freezer: FrozenDateTimeFactory) -> None:
-    """17:00 on a Wednesday in Warsaw."""
-    await hass.config.async_set_time_zone("Europe/Warsaw")
-    freezer.move_to("2026-12-02 17:00:00+01:00")
-
-
-@pytest.fixture
-def car(fleet: FakeFleet) -> FakeCar:
-    """The one car, awake at home."""
-    car = fleet.cars[VIN]
-    car.state = "online"
-    car.battery_level = 40
-    return car
-
-
-async def start(hass: HomeAssistant, entry: MockConfigEntry) -> None:
-    """Set the entry up (again, after :func:`stop`) as Home Assistant starts it."""
-    if hass.config_entries.async_get_entry(entry.entry_id) is None:
-        entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done(wait_background_tasks=True)
-    # Waiting for a woken car takes no real time here.
-    entry.runtime_data.worker.worker._sleep = AsyncMock()
+pytestmark = pytest.mark.usefixtures("warsaw_evening")
 
 
 async def scout_cycles(
@@ -72,13 +48,6 @@ async def scout_cycles(
         freezer.tick(interval)
         async_fire_time_changed(hass)
         await hass.async_block_till_done()
-
-
-def state_of(hass: HomeAssistant, entity_id: str) -> str:
-    """An entity's state; it must exist."""
-    state = hass.states.get(entity_id)
-    assert state is not None, entity_id
-    return state.state
 
 
 # --- 1. Settings and the plan survive outages and restarts -----------------------
@@ -112,7 +81,7 @@ async def test_settings_stay_through_a_long_outage_and_a_restart(
     freezer: FrozenDateTimeFactory,
 ) -> None:
     """Tesla away for hours: the readings go unavailable, the user's settings never."""
-    await start(hass, mock_config_entry)
+    await setup(hass, mock_config_entry)
     await hass.services.async_call(
         "switch", "turn_on", {ATTR_ENTITY_ID: SETTINGS[0]}, blocking=True
     )
@@ -143,7 +112,7 @@ async def test_settings_stay_through_a_long_outage_and_a_restart(
     # Home Assistant restarts, Tesla still away.
     await stop(hass, mock_config_entry)
     fleet.fail_next("list", 503, "<html>Service unavailable</html>")
-    await start(hass, mock_config_entry)
+    await setup(hass, mock_config_entry)
     assert state_of(hass, SETTINGS[0]) == "on"
     assert state_of(hass, SETTINGS[1]) == "06:20:00"
     settings = mock_config_entry.runtime_data.scout.tracker.car(VIN).settings
@@ -175,7 +144,7 @@ async def test_stored_settings_win_over_a_restored_unavailable_state(
         hass,
         [State(SETTINGS[0], STATE_UNAVAILABLE), State(SETTINGS[1], "07:00:00")],
     )
-    await start(hass, mock_config_entry)
+    await setup(hass, mock_config_entry)
     assert state_of(hass, SETTINGS[0]) == "on"
     assert state_of(hass, SETTINGS[1]) == "05:45:00"
 
@@ -202,7 +171,7 @@ async def test_damaged_stored_settings_keep_the_defaults(
         "data": {"vehicles": {VIN: {"status": {}, "settings": settings}}},
     }
     mock_restore_cache(hass, [State(SETTINGS[0], "on")])
-    await start(hass, mock_config_entry)
+    await setup(hass, mock_config_entry)
     assert state_of(hass, SETTINGS[0]) == "off"
     assert state_of(hass, SETTINGS[1]) == "07:00:00"
 
@@ -217,7 +186,7 @@ async def test_the_last_plan_is_shown_after_a_reload_and_a_restart(
 ) -> None:
     """The car holds its schedule; the dashboard keeps showing the plan behind it."""
     mock_restore_cache(hass, [State(SETTINGS[0], "on")])
-    await start(hass, mock_config_entry)
+    await setup(hass, mock_config_entry)
     assert fleet.count("add_charge_schedule") == 1
     before = {entity_id: shown(hass, entity_id) for entity_id in PLAN_SENSORS}
     assert before["sensor.test_planned_charge_start"][0] not in ("unknown", "")
@@ -232,7 +201,7 @@ async def test_the_last_plan_is_shown_after_a_reload_and_a_restart(
 
     await stop(hass, mock_config_entry)
     freezer.tick(timedelta(minutes=1))
-    await start(hass, mock_config_entry)
+    await setup(hass, mock_config_entry)
     assert {entity_id: shown(hass, entity_id) for entity_id in PLAN_SENSORS} == before
     assert mock_config_entry.runtime_data.worker.last_run(VIN) is not None
     runs = [e for e in events if e["type"] == "worker_finished"]
@@ -241,7 +210,7 @@ async def test_the_last_plan_is_shown_after_a_reload_and_a_restart(
     # A restored run does not hold the next start's init run back (cooldown).
     car.state = "online"
     await stop(hass, mock_config_entry)
-    await start(hass, mock_config_entry)
+    await setup(hass, mock_config_entry)
     runs = [e for e in events if e["type"] == "worker_finished"]
     assert [e["trigger"] for e in runs] == ["init", "init"]
     assert fleet.count("add_charge_schedule") == 1  # the car already has it
@@ -325,7 +294,7 @@ async def test_a_saved_run_is_shown_and_a_damaged_one_is_skipped(
     hass.config_entries.async_update_entry(
         mock_config_entry, data={**mock_config_entry.data, CONF_VINS: [VIN, VIN_2]}
     )
-    await start(hass, mock_config_entry)
+    await setup(hass, mock_config_entry)
     worker = mock_config_entry.runtime_data.worker
     assert worker.last_run(VIN_2) is None
     assert worker.tracker.car(VIN_2).status.battery_level == 55
@@ -362,7 +331,7 @@ async def test_nan_reaching_the_charge_limit_is_refused_with_our_message(
     car: FakeCar,
 ) -> None:
     """NaN passes Home Assistant's range check (it compares false): ours stops it."""
-    await start(hass, mock_config_entry)
+    await setup(hass, mock_config_entry)
     sent_before = len(fleet.calls)
     with pytest.raises(ServiceValidationError) as err:
         await hass.services.async_call(
@@ -395,7 +364,7 @@ async def test_moving_the_home_rejudges_a_sleeping_car_at_once_without_events(
     freezer: FrozenDateTimeFactory,
 ) -> None:
     """Reconfigure moves the home 5 km away while the car sleeps in the old garage."""
-    await start(hass, mock_config_entry)
+    await setup(hass, mock_config_entry)
     assert state_of(hass, "binary_sensor.test_at_home") == "on"
     car.state = "asleep"
     await scout_cycles(hass, mock_config_entry, freezer, 1)
@@ -435,7 +404,7 @@ async def test_update_home_rejudges_known_positions_without_events(
     events: list[dict[str, Any]],
 ) -> None:
     """The tracker's own geofence move: positions judged again, silently."""
-    await start(hass, mock_config_entry)
+    await setup(hass, mock_config_entry)
     tracker = mock_config_entry.runtime_data.scout.tracker
     events.clear()
     away = Home(
@@ -531,7 +500,7 @@ async def test_the_daily_run_runs_once_per_local_day_over_dst_nights(
         mock_config_entry,
         options={**mock_config_entry.options, CONF_FAILSAFE_TIME: "02:30"},
     )
-    await start(hass, mock_config_entry)
+    await setup(hass, mock_config_entry)
     ran_at: list[str] = []
 
     @callback
@@ -559,7 +528,7 @@ async def test_the_daily_counters_start_again_on_a_day_without_midnight(
         mock_config_entry,
         options={**mock_config_entry.options, CONF_FAILSAFE_TIME: "12:00"},
     )
-    await start(hass, mock_config_entry)
+    await setup(hass, mock_config_entry)
     requests = "sensor.test_account_api_requests_today"
     assert int(state_of(hass, requests)) > 0
     # The first instant of the new day, before the next scout check.

@@ -29,6 +29,7 @@ from custom_components.tesla_scout_worker.const import (
 from custom_components.tesla_scout_worker.domain.tracker import VehicleStatus
 from custom_components.tesla_scout_worker.scout import ScoutCoordinator
 
+from . import setup_scout
 from .conftest import API_BASE_URL, HOME, TOKEN_URL, VIN
 from .fake_fleet import FakeCar, FakeFleet
 
@@ -44,15 +45,6 @@ def worker_runs() -> Iterator[AsyncMock]:
         new_callable=AsyncMock,
     ) as mock:
         yield mock
-
-
-async def setup(hass: HomeAssistant, entry: MockConfigEntry) -> ScoutCoordinator:
-    if hass.config_entries.async_get_entry(entry.entry_id) is None:
-        entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done(wait_background_tasks=True)
-    scout: ScoutCoordinator = entry.runtime_data.scout
-    return scout
 
 
 async def next_cycle(
@@ -76,7 +68,7 @@ async def test_sleeping_car_gets_state_checks_only(
     fleet: FakeFleet,
     freezer: FrozenDateTimeFactory,
 ) -> None:
-    scout = await setup(hass, mock_config_entry)
+    scout = await setup_scout(hass, mock_config_entry)
     for _ in range(24):
         await next_cycle(hass, scout, freezer)
 
@@ -100,7 +92,7 @@ async def test_parked_car_is_left_alone_to_fall_asleep(
     freezer: FrozenDateTimeFactory,
 ) -> None:
     car.state = "online"
-    scout = await setup(hass, mock_config_entry)
+    scout = await setup_scout(hass, mock_config_entry)
     assert fleet.count("data") == 1  # seen parked at the first cycle
 
     # 15 minutes later the car is still online: state check only.
@@ -127,7 +119,7 @@ async def test_quiet_window_gap_is_at_least_twenty_minutes(
     hass.config_entries.async_update_entry(
         mock_config_entry, options={**mock_config_entry.options, CONF_SCOUT_INTERVAL: 1}
     )
-    scout = await setup(hass, mock_config_entry)
+    scout = await setup_scout(hass, mock_config_entry)
     data_times: list[float] = []
     for minute in range(60):
         before = fleet.count("data")
@@ -158,7 +150,7 @@ async def test_a_car_plugged_in_at_home_is_read_seldom(
     hass.config_entries.async_update_entry(
         mock_config_entry, options={**mock_config_entry.options, CONF_SCOUT_INTERVAL: 1}
     )
-    scout = await setup(hass, mock_config_entry)
+    scout = await setup_scout(hass, mock_config_entry)
     assert fleet.count("data") == 1
     data_times: list[int] = [0]
     for minute in range(1, 181):
@@ -181,7 +173,7 @@ async def test_408_means_asleep_and_keeps_the_position(
     car.latitude, car.longitude = AWAY
     car.shift_state = "D"
     car.speed = 30
-    scout = await setup(hass, mock_config_entry)
+    scout = await setup_scout(hass, mock_config_entry)
     fleet.fail_next(
         "data", 408, {"error": "vehicle unavailable: vehicle is offline or asleep"}
     )
@@ -219,7 +211,7 @@ async def test_arrival_and_departure_fire_events_and_trigger_the_worker(
     car.latitude, car.longitude = NEAR
     car.shift_state = "D"
     car.speed = 30
-    scout = await setup(hass, mock_config_entry)
+    scout = await setup_scout(hass, mock_config_entry)
     assert events == []  # the first observation fires nothing
 
     car.latitude, car.longitude = HOME
@@ -251,7 +243,7 @@ async def test_first_sight_at_home_runs_the_init_worker(
     worker_runs: AsyncMock,
 ) -> None:
     car.state = "online"
-    await setup(hass, mock_config_entry)
+    await setup_scout(hass, mock_config_entry)
     worker_runs.assert_awaited_once_with(VIN, "init")
     assert events == []
 
@@ -264,7 +256,7 @@ async def test_state_changes_fire_events(
     freezer: FrozenDateTimeFactory,
     events: list[dict[str, Any]],
 ) -> None:
-    scout = await setup(hass, mock_config_entry)
+    scout = await setup_scout(hass, mock_config_entry)
     car.state = "offline"
     await next_cycle(hass, scout, freezer)
     car.state = "weird"
@@ -279,7 +271,7 @@ async def test_rate_limit_is_honoured(
     freezer: FrozenDateTimeFactory,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    scout = await setup(hass, mock_config_entry)
+    scout = await setup_scout(hass, mock_config_entry)
     fleet.fail_next("list", 429, {"error": "rate limited"}, {"Retry-After": "3600"})
     await next_cycle(hass, scout, freezer)
     assert fleet.count("list") == 2
@@ -310,7 +302,7 @@ async def test_rate_limit_on_vehicle_data(
 ) -> None:
     car.state = "online"
     car.shift_state = "D"
-    scout = await setup(hass, mock_config_entry)
+    scout = await setup_scout(hass, mock_config_entry)
     fleet.fail_next("data", 429, {"error": "rate limited"})
     await next_cycle(hass, scout, freezer)
     assert scout.tracker.retry_at is not None
@@ -330,7 +322,7 @@ async def test_outage_keeps_cached_data_and_logs_once(
     freezer: FrozenDateTimeFactory,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    scout = await setup(hass, mock_config_entry)
+    scout = await setup_scout(hass, mock_config_entry)
     for status in (503, 502, 500):
         fleet.fail_next("list", status, "<html>Bad gateway</html>")
         await next_cycle(hass, scout, freezer)
@@ -350,7 +342,7 @@ async def test_long_outage_makes_entities_unavailable_after_an_hour(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     """The stated policy: last known values for an hour of outage, then unavailable."""
-    scout = await setup(hass, mock_config_entry)
+    scout = await setup_scout(hass, mock_config_entry)
     started = dt_util.utcnow()
     states = []
     while dt_util.utcnow() - started < timedelta(minutes=75):
@@ -390,7 +382,7 @@ async def test_outage_later_without_any_data_makes_entities_unavailable(
     fleet: FakeFleet,
     freezer: FrozenDateTimeFactory,
 ) -> None:
-    scout = await setup(hass, mock_config_entry)
+    scout = await setup_scout(hass, mock_config_entry)
     scout.tracker.restore(VIN, VehicleStatus(vin=VIN), None)  # nothing known
     fleet.fail_next("list", 500, None)
     await next_cycle(hass, scout, freezer)
@@ -406,7 +398,7 @@ async def test_wrong_region_switches_and_persists(
     aioclient_mock: Any,
     freezer: FrozenDateTimeFactory,
 ) -> None:
-    scout = await setup(hass, mock_config_entry)
+    scout = await setup_scout(hass, mock_config_entry)
     na = FakeFleet("https://fleet-api.prd.na.vn.cloud.tesla.com")
     na.add(FakeCar(vin=VIN))
     na.install(aioclient_mock)
@@ -435,7 +427,7 @@ async def test_wrong_region_without_url_is_an_outage(
     The login is fine; the entry keeps its host and asks no other, the last
     known values stay, and the next check gets through.
     """
-    scout = await setup(hass, mock_config_entry)
+    scout = await setup_scout(hass, mock_config_entry)
     listed = fleet.count("list")
     fleet.fail_next("list", 421, {"error": "user out of region"})
     await next_cycle(hass, scout, freezer)
@@ -461,7 +453,7 @@ async def test_revoked_login_during_scouting_starts_reauth(
     fleet: FakeFleet,
     freezer: FrozenDateTimeFactory,
 ) -> None:
-    scout = await setup(hass, mock_config_entry)
+    scout = await setup_scout(hass, mock_config_entry)
     fleet.fail_next("list", 401, {"error": "login_required"})
     await next_cycle(hass, scout, freezer)
     assert not scout.last_update_success
@@ -479,7 +471,7 @@ async def test_driving_home_is_checked_sooner(
     car.state = "online"
     car.latitude, car.longitude = AWAY
     car.shift_state, car.speed = "D", 30
-    scout = await setup(hass, mock_config_entry)
+    scout = await setup_scout(hass, mock_config_entry)
     assert scout.update_interval == timedelta(minutes=5)  # driving, direction unknown
     car.latitude, car.longitude = NEAR
     await next_cycle(hass, scout, freezer)
@@ -506,7 +498,7 @@ async def test_asleep_at_home_is_checked_less_often(
         mock_config_entry,
         options={**mock_config_entry.options, CONF_PRESENCE_ENTITY: presence},
     )
-    scout = await setup(hass, mock_config_entry)
+    scout = await setup_scout(hass, mock_config_entry)
     car.state = "asleep"
     await next_cycle(hass, scout, freezer)
     assert scout.update_interval == interval
@@ -524,7 +516,7 @@ async def test_presence_arrival_triggers_an_immediate_check(
         mock_config_entry,
         options={**mock_config_entry.options, CONF_PRESENCE_ENTITY: "person.driver"},
     )
-    scout = await setup(hass, mock_config_entry)
+    scout = await setup_scout(hass, mock_config_entry)
     assert fleet.count("list") == 1
     hass.states.async_set("person.driver", "home")
     await hass.async_block_till_done()
@@ -551,7 +543,7 @@ async def test_a_401_inside_the_refresh_window_is_not_a_lost_login(
     freezer: FrozenDateTimeFactory,
 ) -> None:
     """Retried after the window; reauth only for a rejection after a refresh."""
-    scout = await setup(hass, mock_config_entry)
+    scout = await setup_scout(hass, mock_config_entry)
     issued = iter(range(2, 100))
 
     async def rotate(method: str, url: Any, data: Any) -> AiohttpClientMockResponse:
@@ -596,7 +588,7 @@ async def test_a_failed_check_is_retried_soon_then_less_often(
     freezer: FrozenDateTimeFactory,
 ) -> None:
     """State checks are free: after a failure the next comes within minutes."""
-    scout = await setup(hass, mock_config_entry)
+    scout = await setup_scout(hass, mock_config_entry)
     normal = scout.update_interval
     assert normal is not None
     assert normal >= timedelta(minutes=15)
@@ -625,7 +617,7 @@ async def test_a_single_failed_check_is_not_an_outage(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     """One 502 that the next check (a minute later) gets past: no warning."""
-    scout = await setup(hass, mock_config_entry)
+    scout = await setup_scout(hass, mock_config_entry)
     fleet.fail_next("list", 502, "<html>Bad gateway</html>")
     await next_cycle(hass, scout, freezer)
     await next_cycle(hass, scout, freezer)

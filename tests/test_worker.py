@@ -7,7 +7,6 @@ import json
 from pathlib import Path
 import re
 from typing import Any
-from unittest.mock import AsyncMock
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.const import ATTR_ENTITY_ID
@@ -35,29 +34,14 @@ from custom_components.tesla_scout_worker.const import (
     EVENT_TYPE,
 )
 from custom_components.tesla_scout_worker.domain.tracker import schedule_id_for
-from custom_components.tesla_scout_worker.worker import WorkerScheduler
 
-from . import quarter_hour_forecast
+from . import pass_time, quarter_hour_forecast, setup, start_charging
 from .conftest import TOKEN_URL, VIN, token_data
 from .fake_fleet import UNAVAILABLE, FakeCar, FakeFleet
 
 PROXY = "https://proxy.local:4443"
 
-
-@pytest.fixture(autouse=True)
-async def warsaw(hass: HomeAssistant, freezer: FrozenDateTimeFactory) -> None:
-    """17:00 on a Wednesday in Warsaw: the car has just come home."""
-    await hass.config.async_set_time_zone("Europe/Warsaw")
-    freezer.move_to("2026-12-02 17:00:00+01:00")
-
-
-@pytest.fixture
-def car(fleet: FakeFleet) -> FakeCar:
-    car = fleet.cars[VIN]
-    car.state = "online"
-    car.battery_level = 40
-    car.charge_limit_soc = 80
-    return car
+pytestmark = pytest.mark.usefixtures("warsaw_evening")
 
 
 @pytest.fixture
@@ -87,28 +71,6 @@ def assert_placeholders_given(issue: ir.IssueEntry) -> None:
     )["issues"][issue.translation_key]
     wanted = set(re.findall(r"\{(\w+)\}", english["title"] + english["description"]))
     assert wanted == set(issue.translation_placeholders or {})
-
-
-async def setup(
-    hass: HomeAssistant,
-    entry: MockConfigEntry,
-    *,
-    smart: bool = False,
-    options: dict[str, Any] | None = None,
-) -> WorkerScheduler:
-    entry.add_to_hass(hass)
-    if options:
-        hass.config_entries.async_update_entry(
-            entry, options={**entry.options, **options}
-        )
-    if smart:
-        mock_restore_cache(hass, [State("switch.test_smart_charging", "on")])
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done(wait_background_tasks=True)
-    worker: WorkerScheduler = entry.runtime_data.worker
-    # Waiting for a woken car takes no real time here.
-    worker.worker._sleep = AsyncMock()
-    return worker
 
 
 async def test_init_run_plans_without_commands_when_smart_charging_is_off(
@@ -599,9 +561,7 @@ async def test_charging_switch_and_charge_limit(
     car: FakeCar,
 ) -> None:
     await setup(hass, mock_config_entry)
-    await hass.services.async_call(
-        "switch", "turn_on", {ATTR_ENTITY_ID: "switch.test_charging"}, blocking=True
-    )
+    await start_charging(hass)
     assert hass.states.get("switch.test_charging").state == "on"  # type: ignore[union-attr]
     await hass.services.async_call(
         "switch", "turn_off", {ATTR_ENTITY_ID: "switch.test_charging"}, blocking=True
@@ -647,9 +607,7 @@ async def test_command_errors_are_translated(
     await setup(hass, mock_config_entry)
     fleet.fail_next("charge_start", status, body)
     with pytest.raises(HomeAssistantError) as err:
-        await hass.services.async_call(
-            "switch", "turn_on", {ATTR_ENTITY_ID: "switch.test_charging"}, blocking=True
-        )
+        await start_charging(hass)
     assert err.value.translation_key == key
 
 
@@ -663,9 +621,7 @@ async def test_sleeping_car_that_stays_asleep(
     car.state = "asleep"
     car.wakes_after = 100
     with pytest.raises(HomeAssistantError) as err:
-        await hass.services.async_call(
-            "switch", "turn_on", {ATTR_ENTITY_ID: "switch.test_charging"}, blocking=True
-        )
+        await start_charging(hass)
     assert err.value.translation_key == "vehicle_asleep"
 
 
@@ -845,9 +801,7 @@ async def test_rate_limit_stops_worker_reads_but_plans(
     assert fleet.count("wake") == 0
 
     # A command the user asks for is still sent.
-    await hass.services.async_call(
-        "switch", "turn_on", {ATTR_ENTITY_ID: "switch.test_charging"}, blocking=True
-    )
+    await start_charging(hass)
     assert fleet.count("charge_start") == 1
 
 
@@ -953,15 +907,6 @@ async def test_a_token_that_cannot_be_refreshed_ends_the_run_recorded(
     assert worker.last_run(VIN) is run
 
 
-async def later(
-    hass: HomeAssistant, freezer: FrozenDateTimeFactory, delta: timedelta
-) -> None:
-    """Let ``delta`` pass and what is due run."""
-    freezer.tick(delta)
-    async_fire_time_changed(hass)
-    await hass.async_block_till_done(wait_background_tasks=True)
-
-
 async def test_a_run_that_failed_on_a_transient_error_is_retried(
     hass: HomeAssistant,
     mock_config_entry: MockConfigEntry,
@@ -976,17 +921,17 @@ async def test_a_run_that_failed_on_a_transient_error_is_retried(
     await setup(hass, mock_config_entry, smart=True)
     assert [(e["result"], e["trigger"]) for e in events] == [("error", "init")]
 
-    await later(hass, freezer, timedelta(minutes=14))
+    await pass_time(hass, freezer, timedelta(minutes=14))
     assert len(events) == 1  # not before 15 minutes
 
-    await later(hass, freezer, timedelta(minutes=1))
+    await pass_time(hass, freezer, timedelta(minutes=1))
     assert [(e["result"], e["trigger"]) for e in events][1:] == [("error", "init")]
 
     # The second retry, an hour later, gets through; then no more retries.
-    await later(hass, freezer, timedelta(minutes=60))
+    await pass_time(hass, freezer, timedelta(minutes=60))
     assert [e["result"] for e in events] == ["error", "error", "applied"]
     assert fleet.count("add_charge_schedule") == 3
-    await later(hass, freezer, timedelta(hours=3))
+    await pass_time(hass, freezer, timedelta(hours=3))
     assert len(events) == 3
 
 
@@ -1002,7 +947,7 @@ async def test_retries_give_up_and_never_retry_what_needs_the_user(
         fleet.fail_next("add_charge_schedule", 500, None)
     await setup(hass, mock_config_entry, smart=True)
     for _ in range(4):
-        await later(hass, freezer, timedelta(minutes=61))
+        await pass_time(hass, freezer, timedelta(minutes=61))
     # The run and two retries; then it waits for its next trigger.
     assert [e["result"] for e in events] == ["error"] * 3
 
@@ -1019,5 +964,5 @@ async def test_retries_give_up_and_never_retry_what_needs_the_user(
         {"config_entry_id": mock_config_entry.entry_id, "force": True},
         blocking=True,
     )
-    await later(hass, freezer, timedelta(hours=2))
+    await pass_time(hass, freezer, timedelta(hours=2))
     assert [e["result"] for e in events] == ["error"] * 4

@@ -18,17 +18,21 @@ from .runtime import async_remove_vehicle
 from .worker import ISSUE_VEHICLE_GONE, vehicle_gone_issue_id
 
 
-class SignInAgainFlow(ConfirmRepairFlow):
-    """Confirm, then sign in with Tesla again (the reauth flow).
-
-    Tesla's consent page asks again for the permissions the token lacks
-    (``prompt_missing_scopes``), such as the vehicle location.
-    """
+class _EntryRepairFlow(ConfirmRepairFlow):
+    """A confirm-then-fix flow for an issue of one config entry."""
 
     def __init__(self, entry_id: str) -> None:
         """Fix the issue of one config entry."""
         super().__init__()
         self.entry_id = entry_id
+
+
+class SignInAgainFlow(_EntryRepairFlow):
+    """Confirm, then sign in with Tesla again (the reauth flow).
+
+    Tesla's consent page asks again for the permissions the token lacks
+    (``prompt_missing_scopes``), such as the vehicle location.
+    """
 
     async def async_step_confirm(
         self, user_input: dict[str, str] | None = None
@@ -41,13 +45,8 @@ class SignInAgainFlow(ConfirmRepairFlow):
         return await super().async_step_confirm(user_input)
 
 
-class VehicleGoneRepairFlow(ConfirmRepairFlow):
+class VehicleGoneRepairFlow(_EntryRepairFlow):
     """Confirm, then drop the car from the entry (its device goes with it)."""
-
-    def __init__(self, entry_id: str) -> None:
-        """Fix the issue of a car of this entry."""
-        super().__init__()
-        self.entry_id = entry_id
 
     async def async_step_confirm(
         self, user_input: dict[str, str] | None = None

@@ -49,6 +49,7 @@ from .const import (
 )
 from .domain.tracker import Car, Home, Transition, TransitionKind, VehicleTracker
 from .fleet import TeslaAuthenticationError, TeslaFleetError, WrongRegionError
+from .issues import async_set_issue
 from .storage import VehicleStore
 from .tokens import TokenRefreshFailedError, TokenRefreshRateLimitedError
 
@@ -355,33 +356,29 @@ class ScoutCoordinator(DataUpdateCoordinator[dict[str, Car]]):
         """
         entry_id = self.config_entry.entry_id
         title = self.config_entry.title
-        issue_id = f"{ISSUE_LOCATION_SCOPE}_{entry_id}"
-        if self.tracker.location_allowed:
-            ir.async_delete_issue(self.hass, DOMAIN, issue_id)
-        else:
-            ir.async_create_issue(
-                self.hass,
-                DOMAIN,
-                issue_id,
-                is_fixable=True,
-                data={"entry_id": entry_id},
-                severity=ir.IssueSeverity.WARNING,
-                translation_key=ISSUE_LOCATION_SCOPE,
-                translation_placeholders={"title": title},
-            )
-        issue_id = f"{ISSUE_USAGE_LIMIT}_{entry_id}"
-        if (until := self.tracker.usage_blocked_until) is None:
-            ir.async_delete_issue(self.hass, DOMAIN, issue_id)
-        else:
-            ir.async_create_issue(
-                self.hass,
-                DOMAIN,
-                issue_id,
-                is_fixable=False,
-                severity=ir.IssueSeverity.ERROR,
-                translation_key=ISSUE_USAGE_LIMIT,
-                translation_placeholders={"title": title, "until": format_until(until)},
-            )
+        async_set_issue(
+            self.hass,
+            f"{ISSUE_LOCATION_SCOPE}_{entry_id}",
+            not self.tracker.location_allowed,
+            is_fixable=True,
+            data={"entry_id": entry_id},
+            severity=ir.IssueSeverity.WARNING,
+            translation_key=ISSUE_LOCATION_SCOPE,
+            translation_placeholders={"title": title},
+        )
+        until = self.tracker.usage_blocked_until
+        async_set_issue(
+            self.hass,
+            f"{ISSUE_USAGE_LIMIT}_{entry_id}",
+            until is not None,
+            is_fixable=False,
+            severity=ir.IssueSeverity.ERROR,
+            translation_key=ISSUE_USAGE_LIMIT,
+            translation_placeholders={
+                "title": title,
+                "until": "" if until is None else format_until(until),
+            },
+        )
         disabled = {
             vin
             for vin, car in self.tracker.cars.items()

@@ -94,6 +94,7 @@ from .fleet import (
     VehicleUnavailableError,
 )
 from .fleet.models import vin_tail
+from .issues import async_set_issue
 from .outage import OutageLog
 from .prices import REFETCH_S as NORDPOOL_REFETCH_S, NordPoolPrices
 from .scout import format_until
@@ -563,23 +564,22 @@ class WorkerScheduler:
         return run
 
     def _update_repair(self, run: WorkerRun) -> None:
-        issue_id = f"{ISSUE_COMMAND_PROTOCOL}_{self.entry.entry_id}"
-        if run.error == ISSUE_COMMAND_PROTOCOL:
-            ir.async_create_issue(
-                self.hass,
-                DOMAIN,
-                issue_id,
-                is_fixable=False,
-                severity=ir.IssueSeverity.ERROR,
-                translation_key=ISSUE_COMMAND_PROTOCOL,
-                translation_placeholders={
-                    "title": self.entry.title,
-                    "pairing_url": KEY_PAIRING_URL,
-                },
-                learn_more_url=VIRTUAL_KEY_URL,
-            )
-        elif run.commands:
-            ir.async_delete_issue(self.hass, DOMAIN, issue_id)
+        refused = run.error == ISSUE_COMMAND_PROTOCOL
+        if not refused and not run.commands:
+            return  # nothing was sent: the issue (if any) stands
+        async_set_issue(
+            self.hass,
+            f"{ISSUE_COMMAND_PROTOCOL}_{self.entry.entry_id}",
+            refused,
+            is_fixable=False,
+            severity=ir.IssueSeverity.ERROR,
+            translation_key=ISSUE_COMMAND_PROTOCOL,
+            translation_placeholders={
+                "title": self.entry.title,
+                "pairing_url": KEY_PAIRING_URL,
+            },
+            learn_more_url=VIRTUAL_KEY_URL,
+        )
 
     async def async_check_key_pairing(self) -> None:
         """Once per start: warn when a car needs signed commands but lacks our key.
@@ -604,15 +604,11 @@ class WorkerScheduler:
             for vin in vins
             if vin in status.unpaired_vins and status.protocol_required.get(vin, True)
         ]
-        issue_id = f"{ISSUE_KEY_NOT_PAIRED}_{self.entry.entry_id}"
-        if not unpaired:
-            ir.async_delete_issue(self.hass, DOMAIN, issue_id)
-            return
         names = ", ".join(self.tracker.car(vin).status.name for vin in unpaired)
-        ir.async_create_issue(
+        async_set_issue(
             self.hass,
-            DOMAIN,
-            issue_id,
+            f"{ISSUE_KEY_NOT_PAIRED}_{self.entry.entry_id}",
+            bool(unpaired),
             is_fixable=False,
             severity=ir.IssueSeverity.WARNING,
             translation_key=ISSUE_KEY_NOT_PAIRED,
