@@ -175,13 +175,26 @@ async def test_refresh_html_answer_is_malformed(
         await refresh_token(session, client_id="c", refresh_token="r")
 
 
+@pytest.mark.parametrize(
+    ("headers", "wait"),
+    [
+        ({"Retry-After": "30"}, 30),
+        ({"Retry-After": "30", "RateLimit-Reset": "90"}, 30),
+        # Without Retry-After, the reset of the rate-limit window.
+        ({"RateLimit-Reset": "90"}, 90),
+        ({}, None),
+    ],
+)
 async def test_refresh_rate_limited(
-    mock_api: FleetMock, session: aiohttp.ClientSession
+    mock_api: FleetMock,
+    session: aiohttp.ClientSession,
+    headers: dict[str, str],
+    wait: float | None,
 ) -> None:
-    mock_api.post(TOKEN_URL, status=429, headers={"Retry-After": "30"})
+    mock_api.post(TOKEN_URL, status=429, headers=headers)
     with pytest.raises(RateLimitedError) as err:
         await refresh_token(session, client_id="c", refresh_token="r")
-    assert err.value.retry_after == 30
+    assert err.value.retry_after == wait
 
 
 async def test_refresh_connection_error(

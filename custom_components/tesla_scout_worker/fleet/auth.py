@@ -28,7 +28,7 @@ from .errors import (
 )
 from .models import Token
 from .regions import REGION_BASE_URLS
-from .transport import RequestListener, parse_retry_after, read_json, snippet
+from .transport import RequestListener, read_json, retry_after_of, snippet
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -153,9 +153,8 @@ async def refresh_token(
     if error in ("invalid_client", "unauthorized_client"):
         raise InvalidClientError(status=status, error=error)
     if status == 429:
-        raise RateLimitedError(
-            retry_after=parse_retry_after(headers.get("Retry-After")), error=error
-        )
+        # Retry-After, else RateLimit-Reset: like the Fleet API's 429.
+        raise RateLimitedError(retry_after=retry_after_of(headers), error=error)
     if status >= 500:
         raise ServerError(status=status, error=error or snippet(text))
     if status == 200:
