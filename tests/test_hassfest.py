@@ -383,7 +383,9 @@ def test_brand_images() -> None:
 
 # Which section of the strings a ``translation_key=`` keyword points into, by the
 # name of what is called.
-ISSUE_CALLS = frozenset({"async_create_issue", "async_set_issue"})
+ISSUE_CALLS = frozenset(
+    {"async_create_issue", "async_set_issue", "async_set_car_issues"}
+)
 EXCEPTION_SUFFIXES = ("Error", "Exception", "Failed", "NotReady", "Invalid")
 
 

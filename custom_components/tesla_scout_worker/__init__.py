@@ -21,11 +21,11 @@ from .runtime import (
     vehicle_is_gone,
     vehicle_of,
 )
+from .scout import vehicle_gone_issue_id
 from .services import async_setup_services
 from .storage import async_remove_vehicles
 from .tokens import async_remove_saved_token
 from .usage import async_remove_usage
-from .worker import vehicle_gone_issue_id
 
 PLATFORMS = [
     Platform.BINARY_SENSOR,

@@ -15,7 +15,7 @@ from homeassistant.core import HomeAssistant
 from .const import CONF_VINS
 from .models import TeslaScoutWorkerConfigEntry
 from .runtime import async_remove_vehicle
-from .worker import ISSUE_VEHICLE_GONE, vehicle_gone_issue_id
+from .scout import ISSUE_VEHICLE_GONE, vehicle_gone_issue_id
 
 
 class _EntryRepairFlow(ConfirmRepairFlow):

@@ -24,7 +24,7 @@ from .fleet import TeslaFleetClient
 from .fleet.auth import location_scope_granted
 from .models import TeslaScoutWorkerConfigEntry, TeslaScoutWorkerData
 from .outage import watch_command_proxy
-from .scout import ScoutCoordinator, home_from_options
+from .scout import ScoutCoordinator, home_from_options, vehicle_gone_issue_id
 from .tokens import (
     TokenManager,
     TokenRefreshFailedError,
@@ -32,7 +32,7 @@ from .tokens import (
     async_adopt_saved_token,
 )
 from .usage import UsageTracker
-from .worker import WorkerScheduler, vehicle_gone_issue_id
+from .worker import WorkerScheduler
 
 
 async def async_build_runtime(

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Coroutine, Mapping
 from datetime import UTC, datetime, timedelta
-import hashlib
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -49,7 +48,7 @@ from .const import (
 )
 from .domain.tracker import Car, Home, Transition, TransitionKind, VehicleTracker
 from .fleet import TeslaAuthenticationError, TeslaFleetError, WrongRegionError
-from .issues import async_set_issue
+from .issues import async_set_car_issues, async_set_issue, car_issue_id
 from .storage import VehicleStore
 from .tokens import TokenRefreshFailedError, TokenRefreshRateLimitedError
 
@@ -73,6 +72,13 @@ keeps its last known values for as long as it sleeps."""
 ISSUE_LOCATION_SCOPE = "location_scope_missing"
 ISSUE_MOBILE_ACCESS = "mobile_access_disabled"
 ISSUE_USAGE_LIMIT = "usage_limit_exceeded"
+ISSUE_VEHICLE_GONE = "vehicle_gone"
+
+
+def vehicle_gone_issue_id(entry_id: str, vin: str) -> str:
+    """The repair issue of a car that left the account (its id holds no VIN)."""
+    return car_issue_id(ISSUE_VEHICLE_GONE, entry_id, vin)
+
 
 type WorkerTrigger = Callable[[str, str], Coroutine[Any, Any, Any]]
 """Asks the worker for a run: ``(vin, trigger)``."""
@@ -144,8 +150,6 @@ class ScoutCoordinator(DataUpdateCoordinator[dict[str, Car]]):
         self._rate_limit_logged = False
         self._publish_scheduled = False
         self._presence_timer: CALLBACK_TYPE | None = None
-        self._access_issues: set[str] = set()
-        """VINs with a mobile-access repair issue open."""
         self.store = VehicleStore(hass, entry.entry_id)
         self.settings_restored: set[str] = set()
         """Cars whose settings came from the store (see :meth:`async_restore`)."""
@@ -175,7 +179,6 @@ class ScoutCoordinator(DataUpdateCoordinator[dict[str, Car]]):
     def _async_changed(self) -> None:
         """A car changed: publish one new snapshot soon, and save it."""
         self.store.async_schedule_save(self.tracker.cars)
-        self.async_update_repairs()
         if not self._publish_scheduled:
             self._publish_scheduled = True
             self.hass.loop.call_soon(self.async_publish)
@@ -184,9 +187,11 @@ class ScoutCoordinator(DataUpdateCoordinator[dict[str, Car]]):
     def async_publish(self) -> None:
         """Hand the entities the current snapshot now (after a user's action).
 
-        Changes during a cycle or a run are published together, once, soon.
+        Changes during a cycle or a run are published together, once, soon,
+        and so are the repair issues they open or close.
         """
         self._publish_scheduled = False
+        self.async_update_repairs()
         if self.data != (cars := self.tracker.cars):
             # Not async_set_updated_data: that would move the next scout check.
             self.data = cars
@@ -351,8 +356,9 @@ class ScoutCoordinator(DataUpdateCoordinator[dict[str, Car]]):
     def async_update_repairs(self) -> None:
         """Repair issues for what only the user can change, and their end.
 
-        The token without the location scope, a car with mobile access off
-        (named by display name), and Tesla's monthly limit (with its end).
+        The token without the location scope, Tesla's monthly limit (with
+        its end), and per car (named by display name) mobile access off and
+        a car gone from the account's vehicle list.
         """
         entry_id = self.config_entry.entry_id
         title = self.config_entry.title
@@ -379,29 +385,33 @@ class ScoutCoordinator(DataUpdateCoordinator[dict[str, Car]]):
                 "until": "" if until is None else format_until(until),
             },
         )
-        disabled = {
-            vin
-            for vin, car in self.tracker.cars.items()
-            if car.access_disabled_at is not None
-        }
-        for vin in self._access_issues - disabled:
-            ir.async_delete_issue(self.hass, DOMAIN, self._access_issue_id(vin))
-        for vin in disabled - self._access_issues:
-            ir.async_create_issue(
-                self.hass,
-                DOMAIN,
-                self._access_issue_id(vin),
-                is_fixable=False,
-                severity=ir.IssueSeverity.WARNING,
-                translation_key=ISSUE_MOBILE_ACCESS,
-                translation_placeholders={"vehicle": self.tracker.car(vin).status.name},
-            )
-        self._access_issues = disabled
-
-    def _access_issue_id(self, vin: str) -> str:
-        """One car's issue id; a digest, so the VIN is not in the registry."""
-        digest = hashlib.sha256(vin.encode()).hexdigest()[:12]
-        return f"{ISSUE_MOBILE_ACCESS}_{self.config_entry.entry_id}_{digest}"
+        cars = self.tracker.cars
+        async_set_car_issues(
+            self.hass,
+            entry_id,
+            {
+                vin: {"vehicle": car.status.name}
+                if car.access_disabled_at is not None
+                else None
+                for vin, car in cars.items()
+            },
+            is_fixable=False,
+            severity=ir.IssueSeverity.WARNING,
+            translation_key=ISSUE_MOBILE_ACCESS,
+        )
+        # Sold, or the share removed: the user is offered removing it.
+        async_set_car_issues(
+            self.hass,
+            entry_id,
+            {
+                vin: {"vehicle": car.status.name, "title": title} if car.gone else None
+                for vin, car in cars.items()
+            },
+            data={"entry_id": entry_id},
+            is_fixable=True,
+            severity=ir.IssueSeverity.WARNING,
+            translation_key=ISSUE_VEHICLE_GONE,
+        )
 
     @callback
     def _fire(self, transition: Transition) -> None:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
-import hashlib
 import time as time_module
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -107,7 +106,6 @@ if TYPE_CHECKING:
 
 ISSUE_COMMAND_PROTOCOL = "command_protocol_required"
 ISSUE_KEY_NOT_PAIRED = "key_not_paired"
-ISSUE_VEHICLE_GONE = "vehicle_gone"
 VIRTUAL_KEY_URL = "https://github.com/teslamotors/vehicle-command"
 RETRY_DELAYS_S = (15 * 60.0, 60 * 60.0)
 """A run that failed on a transient error (Tesla unreachable, a 5xx, a car
@@ -123,12 +121,6 @@ NOT_RETRIED = frozenset(
 )
 KEY_PAIRING_URL = "https://tesla.com/_ak/"
 """Followed by the application's domain: Tesla's virtual-key pairing link."""
-
-
-def vehicle_gone_issue_id(entry_id: str, vin: str) -> str:
-    """The repair issue of a car that left the account (its id holds no VIN)."""
-    digest = hashlib.sha256(vin.encode()).hexdigest()[:16]
-    return f"{ISSUE_VEHICLE_GONE}_{entry_id}_{digest}"
 
 
 def parse_hhmm(value: str | None, default: str = DEFAULT_FAILSAFE_TIME) -> time:
@@ -185,8 +177,6 @@ class WorkerScheduler:
         """VIN → start of its last run since setup: the cooldown's clock. A run
         restored from the store does not count, so a reload (new options)
         plans again at once, as before runs were stored."""
-        self._gone: set[str] | None = None
-        """Cars with a "gone from the account" issue (``None``: not synced yet)."""
 
     @callback
     def async_set_ready(self) -> None:
@@ -224,11 +214,7 @@ class WorkerScheduler:
                 self._async_run_in_background(vin, WorkerTrigger.FAILSAFE)
 
         # Once per local day, also when the DST night skips or repeats the time.
-        unsubscribers = [
-            async_track_daily(self.hass, _failsafe, when),
-            self.scout.async_add_listener(self.async_update_gone_repairs),
-        ]
-        self.async_update_gone_repairs()
+        unsubscribers = [async_track_daily(self.hass, _failsafe, when)]
         if self.nordpool is not None:
             unsubscribers.append(
                 async_track_time_interval(
@@ -288,48 +274,6 @@ class WorkerScheduler:
         if (retry_at := self.tracker.retry_at) is not None:
             delay = max(delay, retry_at - time_module.time())
         self._retry_timers[vin] = async_call_later(self.hass, delay, _retry)
-
-    @callback
-    def async_update_gone_repairs(self) -> None:
-        """A repair issue for each car gone from the account's vehicle list.
-
-        Sold, or the share removed: what is known of it is no longer news, so
-        its entities read unavailable and the user is offered removing it. A
-        car that comes back loses its issue.
-        """
-        cars = self.tracker.cars
-        gone = {vin for vin, car in cars.items() if car.gone}
-        if gone == self._gone:
-            return
-        before, self._gone = self._gone, gone
-        for vin, car in cars.items():
-            issue_id = vehicle_gone_issue_id(self.entry.entry_id, vin)
-            if vin not in gone:
-                if before is not None and vin in before:
-                    LOGGER.info(
-                        "%s is in the Tesla account's vehicle list again",
-                        car.status.name,
-                    )
-                ir.async_delete_issue(self.hass, DOMAIN, issue_id)
-                continue
-            if before is not None and vin in before:
-                continue
-            LOGGER.warning(
-                "%s is no longer in the Tesla account's vehicle list", car.status.name
-            )
-            ir.async_create_issue(
-                self.hass,
-                DOMAIN,
-                issue_id,
-                data={"entry_id": self.entry.entry_id},
-                is_fixable=True,
-                severity=ir.IssueSeverity.WARNING,
-                translation_key=ISSUE_VEHICLE_GONE,
-                translation_placeholders={
-                    "vehicle": car.status.name,
-                    "title": self.entry.title,
-                },
-            )
 
     @callback
     def _async_price_changed(self, event: Event[EventStateChangedData]) -> None:
@@ -674,10 +618,14 @@ class WorkerScheduler:
                 translation_key="cannot_reach_tesla",
                 translation_placeholders={"error": type(err).__name__},
             ) from err
-        self.tracker.note_answered(vin)
-        if status_changes:
-            self.tracker.note_command(vin, **status_changes)
-        self.scout.async_publish()
+        else:
+            self.tracker.note_answered(vin)
+            if status_changes:
+                self.tracker.note_command(vin, **status_changes)
+        finally:
+            # Accepted or refused, what the car said shows at once: on the
+            # entities, and in the repairs (mobile access off, the limit).
+            self.scout.async_publish()
 
     def _usage_limit_error(self) -> HomeAssistantError:
         """Tesla disabled the application until the limit resets."""

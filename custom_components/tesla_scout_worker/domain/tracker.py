@@ -414,7 +414,7 @@ class VehicleTracker:
             if record is not None or not vehicles.unreadable:
                 # Missing from a list Tesla sent whole: gone from the account.
                 # From a list with unreadable records, it may be among them.
-                self._replace(vin, gone=record is None)
+                self._set_gone(vin, gone=record is None)
             if record is None:
                 continue
             if record.display_name:
@@ -576,6 +576,19 @@ class VehicleTracker:
     def observe_state(self, vin: str, state: str) -> None:
         """Take in a state check (the vehicle list, a record, a 408)."""
         self._set_state(vin, state)
+
+    def _set_gone(self, vin: str, *, gone: bool) -> None:
+        """The car is missing from the account's vehicle list, or back in it."""
+        car = self._cars[vin]
+        if gone and not car.gone:
+            _LOGGER.warning(
+                "%s is no longer in the Tesla account's vehicle list", car.status.name
+            )
+        elif car.gone and not gone:
+            _LOGGER.info(
+                "%s is in the Tesla account's vehicle list again", car.status.name
+            )
+        self._replace(vin, gone=gone)
 
     def note_answered(self, vin: str) -> None:
         """A paid request for the car worked: its access is on, the limit gone."""
