@@ -126,6 +126,26 @@ async def test_mobile_access_off_in_one_car_is_a_repair_not_a_reauth(
     assert reauth_flows(hass) == []
 
 
+async def test_deleting_the_entry_deletes_every_issue_of_it(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    two_cars: FakeFleet,
+    issue_registry: ir.IssueRegistry,
+) -> None:
+    """Mobile access off in one car, no location scope: both go with the entry."""
+    two_cars.fail_next("data", 401, MOBILE_ACCESS_DISABLED, vin=VIN_2)
+    token = {**mock_config_entry.data[CONF_TOKEN]}
+    token["access_token"] = access_token(scopes=NO_LOCATION)
+    entry = with_data(mock_config_entry, **{CONF_VINS: [VIN, VIN_2], CONF_TOKEN: token})
+    await setup_scout(hass, entry)
+    assert len(issues_of(issue_registry, "mobile_access_disabled")) == 1
+    assert len(issues_of(issue_registry, "location_scope_missing")) == 1
+
+    assert await hass.config_entries.async_remove(entry.entry_id)
+    await hass.async_block_till_done()
+    assert [key for key in issue_registry.issues if key[0] == DOMAIN] == []
+
+
 async def test_mobile_access_off_refuses_a_command_for_that_car_only(
     hass: HomeAssistant,
     mock_config_entry: MockConfigEntry,

@@ -11,7 +11,7 @@ from homeassistant.helpers import (
 )
 from homeassistant.helpers.typing import ConfigType
 
-from .const import CONF_VINS, DOMAIN
+from .const import DOMAIN
 from .http import async_register_views
 from .models import TeslaScoutWorkerConfigEntry
 from .runtime import (
@@ -21,7 +21,6 @@ from .runtime import (
     vehicle_is_gone,
     vehicle_of,
 )
-from .scout import vehicle_gone_issue_id
 from .services import async_setup_services
 from .storage import async_remove_vehicles
 from .tokens import async_remove_saved_token
@@ -90,9 +89,14 @@ async def async_remove_config_entry_device(
 async def async_remove_entry(
     hass: HomeAssistant, entry: TeslaScoutWorkerConfigEntry
 ) -> None:
-    """The entry is deleted: so are its stored cars, request counts and token."""
-    for vin in entry.data[CONF_VINS]:
-        ir.async_delete_issue(hass, DOMAIN, vehicle_gone_issue_id(entry.entry_id, vin))
+    """The entry is deleted: so are its stored cars, request counts and token.
+
+    And its repair issues, of every kind: each of their ids holds the entry id.
+    """
+    registry = ir.async_get(hass)
+    for domain, issue_id in list(registry.issues):
+        if domain == DOMAIN and entry.entry_id in issue_id:
+            ir.async_delete_issue(hass, DOMAIN, issue_id)
     await async_remove_usage(hass, entry.entry_id)
     await async_remove_vehicles(hass, entry.entry_id)
     await async_remove_saved_token(hass, entry.entry_id)
