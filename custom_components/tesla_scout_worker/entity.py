@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from homeassistant.core import State
 from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
 from homeassistant.helpers.entity import Entity, EntityDescription
+from homeassistant.helpers.restore_state import RestoreEntity
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
 from .const import DOMAIN
@@ -86,3 +88,23 @@ class TeslaScoutWorkerVehicleEntity(CoordinatorEntity[ScoutCoordinator]):
     def worker(self) -> WorkerScheduler:
         """The one path for commands and settings."""
         return self.coordinator.config_entry.runtime_data.worker
+
+
+class TeslaScoutWorkerSettingEntity(TeslaScoutWorkerVehicleEntity, RestoreEntity):
+    """A user's setting of one car (smart charging, departure).
+
+    Always available: a setting, not a reading, usable while Tesla is away.
+    It lives in the vehicle store; the entity's own last state only carries
+    over a setting from a store saved before settings were stored.
+    """
+
+    @property
+    def available(self) -> bool:
+        """Always (see the class)."""
+        return True
+
+    async def async_get_setting_to_migrate(self) -> State | None:
+        """The entity's last state, when the store had no settings for the car."""
+        if self.vin in self.coordinator.settings_restored:
+            return None
+        return await self.async_get_last_state()

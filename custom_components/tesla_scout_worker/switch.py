@@ -8,9 +8,8 @@ from homeassistant.components.switch import SwitchEntity, SwitchEntityDescriptio
 from homeassistant.const import STATE_OFF, STATE_ON
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
-from homeassistant.helpers.restore_state import RestoreEntity
 
-from .entity import TeslaScoutWorkerVehicleEntity
+from .entity import TeslaScoutWorkerSettingEntity, TeslaScoutWorkerVehicleEntity
 from .models import TeslaScoutWorkerConfigEntry
 
 PARALLEL_UPDATES = 1
@@ -69,7 +68,7 @@ class ChargingSwitch(TeslaScoutWorkerVehicleEntity, SwitchEntity):
         )
 
 
-class SmartChargingSwitch(TeslaScoutWorkerVehicleEntity, SwitchEntity, RestoreEntity):
+class SmartChargingSwitch(TeslaScoutWorkerSettingEntity, SwitchEntity):
     """Lets the worker apply its plans; off by default, restored on restart."""
 
     async def async_added_to_hass(self) -> None:
@@ -80,18 +79,11 @@ class SmartChargingSwitch(TeslaScoutWorkerVehicleEntity, SwitchEntity, RestoreEn
         stored during an outage is not the user turning it off.
         """
         await super().async_added_to_hass()
-        if self.vin in self.coordinator.settings_restored:
-            return
-        last = await self.async_get_last_state()
+        last = await self.async_get_setting_to_migrate()
         if last is not None and last.state in (STATE_ON, STATE_OFF):
             self.worker.async_set_settings(
                 self.vin, smart_charging=last.state == STATE_ON
             )
-
-    @property
-    def available(self) -> bool:
-        """Always: a setting, not a reading, and usable while Tesla is away."""
-        return True
 
     @property
     def is_on(self) -> bool:

@@ -7,9 +7,8 @@ from datetime import time
 from homeassistant.components.time import TimeEntity, TimeEntityDescription
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
-from homeassistant.helpers.restore_state import RestoreEntity
 
-from .entity import TeslaScoutWorkerVehicleEntity
+from .entity import TeslaScoutWorkerSettingEntity
 from .models import TeslaScoutWorkerConfigEntry
 
 PARALLEL_UPDATES = 0
@@ -31,7 +30,7 @@ async def async_setup_entry(
     )
 
 
-class DepartureTime(TeslaScoutWorkerVehicleEntity, TimeEntity, RestoreEntity):
+class DepartureTime(TeslaScoutWorkerSettingEntity, TimeEntity):
     """The charging plan ends by this local time; 07:00 until changed."""
 
     async def async_added_to_hass(self) -> None:
@@ -41,20 +40,13 @@ class DepartureTime(TeslaScoutWorkerVehicleEntity, TimeEntity, RestoreEntity):
         last state did (``unavailable`` or ``unknown`` there is no time).
         """
         await super().async_added_to_hass()
-        if self.vin in self.coordinator.settings_restored:
-            return
-        last = await self.async_get_last_state()
+        last = await self.async_get_setting_to_migrate()
         if last is not None:
             try:
                 restored = time.fromisoformat(last.state)
             except ValueError:
                 return
             self.worker.async_set_settings(self.vin, departure=restored)
-
-    @property
-    def available(self) -> bool:
-        """Always: a setting, not a reading, and usable while Tesla is away."""
-        return True
 
     @property
     def native_value(self) -> time:
