@@ -48,8 +48,8 @@ from .fleet import (
     Token,
 )
 from .fleet.auth import TOKEN_URL, refresh_token
+from .fleet.listeners import Listeners
 from .fleet.transport import RequestListener
-from .listeners import Listeners
 from .outage import OutageLog
 from .storage import async_remove_entry_store, entry_store
 
@@ -199,7 +199,7 @@ class TokenManager:
         self._shared = _entry_refresh(hass, entry.entry_id)
         self._store = _token_store(hass, entry.entry_id)
         self._generation = 0
-        self._listeners = Listeners()
+        self._listeners: Listeners[[]] = Listeners()
         self.stats = TokenStats()
 
     def async_add_listener(self, listener: Callable[[], None]) -> Callable[[], None]:

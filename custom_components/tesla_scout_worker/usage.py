@@ -17,7 +17,7 @@ from homeassistant.util import dt as dt_util
 
 from .daily import async_track_daily
 from .fleet import RequestCategory, UsageTotals
-from .listeners import Listeners
+from .fleet.listeners import Listeners
 from .storage import async_remove_entry_store, entry_store
 
 STORAGE_VERSION = 1
@@ -43,7 +43,7 @@ class UsageTracker:
         self.day: date = dt_util.now().date()
         self.today = UsageTotals()
         self.month = UsageTotals()
-        self._listeners = Listeners()
+        self._listeners: Listeners[[]] = Listeners()
 
     async def async_load(self) -> None:
         """Restore today's and this month's totals saved before a restart."""
