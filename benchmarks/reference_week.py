@@ -200,7 +200,7 @@ class Rig:
         for transition in seen:
             vin, trigger = transition.vin, str(transition.kind)
             if transition.kind is TransitionKind.PLUGGED_IN_AT_HOME:
-                # As WorkerScheduler.async_plugged_in: the waiting run again.
+                # As WorkerScheduler._async_plugged_in: the waiting run again.
                 last = self.last_runs.get(vin)
                 if last is None or last.reason != "not_plugged_in_at_home":
                     continue
@@ -356,13 +356,7 @@ async def measure(
                 command_base_url=f"{base}/proxy",  # signed, as a Tesla needs
             )
             home = Home(latitude=HOME_WARSAW[0], longitude=HOME_WARSAW[1], radius_m=100)
-            rig_holder: list[Rig] = []
-            tracker = VehicleTracker(
-                client,
-                vins,
-                home,
-                on_transition=lambda t: rig_holder[0].on_transition(t),
-            )
+            tracker = VehicleTracker(client, vins, home)
             worker = ChargingWorker(client, tracker, clock=clock, sleep=sleep)
             rig = Rig(
                 sim,
@@ -373,7 +367,7 @@ async def measure(
                 vins,
                 uses_worker=strategy_key in {"C", "D", "D_presence"},
             )
-            rig_holder.append(rig)
+            tracker.transitions.add(rig.on_transition)
             latencies, kwh_outside = await _drive(rig, strategy_key, events, start, end)
             clock.set(end)
             stats: dict[str, Any] = sim.stats_dict()

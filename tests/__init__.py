@@ -12,16 +12,16 @@ from unittest.mock import AsyncMock
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.const import ATTR_ENTITY_ID
-from homeassistant.core import HomeAssistant, State
+from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er, issue_registry as ir
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     async_fire_time_changed,
-    mock_restore_cache,
 )
 from syrupy.assertion import SnapshotAssertion
 
 from custom_components.tesla_scout_worker.const import CONF_VINS, DOMAIN
+from custom_components.tesla_scout_worker.storage import STORAGE_VERSION, entry_store
 
 if TYPE_CHECKING:
     from custom_components.tesla_scout_worker.scout import ScoutCoordinator
@@ -148,6 +148,28 @@ def field_errors(result: Mapping[str, Any]) -> dict[str, str]:
     return errors
 
 
+async def async_store_settings(
+    hass: HomeAssistant,
+    entry_id: str,
+    vins: list[str],
+    *,
+    smart_charging: bool = True,
+    departure: Any = "07:00:00",
+) -> None:
+    """Settings a user made before this start: saved where the integration keeps them.
+
+    Put into the entry's vehicle store before setup, beside whatever an
+    earlier start saved of the cars.
+    """
+    store = entry_store(hass, entry_id, "vehicles", STORAGE_VERSION)
+    data = await store.async_load() or {}
+    vehicles = data.setdefault("vehicles", {})
+    for vin in vins:
+        saved = vehicles.setdefault(vin, {"status": {}})
+        saved["settings"] = {"smart_charging": smart_charging, "departure": departure}
+    await store.async_save(data)
+
+
 async def start(
     hass: HomeAssistant,
     entry: MockConfigEntry,
@@ -170,7 +192,7 @@ async def start(
             data={**entry.data, CONF_VINS: vins or entry.data[CONF_VINS]},
         )
     if smart:
-        mock_restore_cache(hass, [State("switch.test_smart_charging", "on")])
+        await async_store_settings(hass, entry.entry_id, entry.data[CONF_VINS])
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done(wait_background_tasks=True)
 
@@ -185,7 +207,7 @@ async def setup(
     """:func:`start` the entry; its worker, whose wait for a woken car takes no time."""
     await start(hass, entry, smart=smart, options=options)
     worker: WorkerScheduler = entry.runtime_data.worker
-    worker.worker._sleep = AsyncMock()
+    worker.charging._sleep = AsyncMock()
     return worker
 
 

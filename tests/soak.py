@@ -32,13 +32,12 @@ from aiohttp.typedefs import Middleware
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import STATE_UNAVAILABLE
-from homeassistant.core import Event, HomeAssistant, State, callback
+from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.helpers import entity_registry as er
 from homeassistant.util.async_ import get_scheduled_timer_handles
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     async_fire_time_changed,
-    mock_restore_cache,
 )
 
 from custom_components.tesla_scout_worker.const import (
@@ -67,6 +66,7 @@ from simulator import (
     decode_jwt_payload,
 )
 from simulator.scenarios import commute
+from tests import async_store_settings
 
 _LOGGER = logging.getLogger(__name__)
 MAX_STEP_S = 60.0
@@ -354,7 +354,7 @@ async def soak_rig(
     unsubscribe = hass.bus.async_listen(EVENT_TYPE, listener)
     collector = _Collector(soak.records)
     logging.getLogger().addHandler(collector)
-    mock_restore_cache(hass, [State("switch.sim_model_3_smart_charging", "on")])
+    await async_store_settings(hass, entry.entry_id, entry.data[CONF_VINS])
     sim.chaos = mix
     try:
         entry.add_to_hass(hass)

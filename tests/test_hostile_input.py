@@ -31,13 +31,12 @@ from zoneinfo import ZoneInfo
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import ConfigEntryState, ConfigFlowResult
-from homeassistant.core import HomeAssistant, State
+from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType, InvalidData
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
-    mock_restore_cache,
 )
 from pytest_homeassistant_custom_component.test_util.aiohttp import AiohttpClientMocker
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
@@ -67,7 +66,7 @@ from custom_components.tesla_scout_worker.domain.tariffs import (
     tariff_from_price_attributes,
 )
 
-from . import field_errors, jwt_with_payload, make_jwt
+from . import async_store_settings, field_errors, jwt_with_payload, make_jwt
 from .conftest import (
     API_BASE_URL,
     CLIENT_ID,
@@ -1465,7 +1464,9 @@ async def price_entry(
                 CONF_PRICE_ENTITY: PRICE_SENSOR,
             },
         )
-        mock_restore_cache(hass, [State("switch.test_smart_charging", "on")])
+        await async_store_settings(
+            hass, mock_config_entry.entry_id, mock_config_entry.data[CONF_VINS]
+        )
         assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
         await hass.async_block_till_done(wait_background_tasks=True)
         return mock_config_entry

@@ -48,7 +48,7 @@ async def test_platform_entities(
             "token": {**mock_config_entry.data["token"], "expires_at": 1795906800.0},
         },
     )
-    with patch("custom_components.tesla_scout_worker.PLATFORMS", [platform]):
+    with patch("custom_components.tesla_scout_worker.lifecycle.PLATFORMS", [platform]):
         assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
     # The init run and the key-pairing check run in the background.
     await hass.async_block_till_done(wait_background_tasks=True)

@@ -11,7 +11,7 @@ from typing import Any
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import ATTR_ENTITY_ID, STATE_UNAVAILABLE
-from homeassistant.core import Event, HomeAssistant, State, callback
+from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.util import dt as dt_util
@@ -19,7 +19,6 @@ import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     async_fire_time_changed,
-    mock_restore_cache,
 )
 
 from custom_components.tesla_scout_worker.const import (
@@ -31,7 +30,7 @@ from custom_components.tesla_scout_worker.const import (
 )
 from custom_components.tesla_scout_worker.domain.tracker import Home
 
-from . import setup, state_of
+from . import async_store_settings, setup, state_of
 from .conftest import API_BASE_URL, HOME, VIN, VIN_2
 from .fake_fleet import FakeCar, FakeFleet
 
@@ -120,13 +119,13 @@ async def test_settings_stay_through_a_long_outage_and_a_restart(
     assert settings.departure == time(6, 20)
 
 
-async def test_stored_settings_win_over_a_restored_unavailable_state(
+async def test_stored_settings_are_shown_from_the_start(
     hass: HomeAssistant,
     mock_config_entry: MockConfigEntry,
     fleet: FakeFleet,
     hass_storage: dict[str, Any],
 ) -> None:
-    """The store holds the settings; what an entity last showed cannot undo them."""
+    """The store holds the settings: the entities show them, nothing else decides."""
     key = f"{DOMAIN}.{mock_config_entry.entry_id}.vehicles"
     hass_storage[key] = {
         "version": 1,
@@ -140,10 +139,6 @@ async def test_stored_settings_win_over_a_restored_unavailable_state(
             }
         },
     }
-    mock_restore_cache(
-        hass,
-        [State(SETTINGS[0], STATE_UNAVAILABLE), State(SETTINGS[1], "07:00:00")],
-    )
     await setup(hass, mock_config_entry)
     assert state_of(hass, SETTINGS[0]) == "on"
     assert state_of(hass, SETTINGS[1]) == "05:45:00"
@@ -163,14 +158,13 @@ async def test_damaged_stored_settings_keep_the_defaults(
     hass_storage: dict[str, Any],
     settings: dict[str, Any],
 ) -> None:
-    """A damaged field keeps its default; a saved ``unavailable`` is not used."""
+    """A damaged field keeps its default."""
     key = f"{DOMAIN}.{mock_config_entry.entry_id}.vehicles"
     hass_storage[key] = {
         "version": 1,
         "key": key,
         "data": {"vehicles": {VIN: {"status": {}, "settings": settings}}},
     }
-    mock_restore_cache(hass, [State(SETTINGS[0], "on")])
     await setup(hass, mock_config_entry)
     assert state_of(hass, SETTINGS[0]) == "off"
     assert state_of(hass, SETTINGS[1]) == "07:00:00"
@@ -185,7 +179,7 @@ async def test_the_last_plan_is_shown_after_a_reload_and_a_restart(
     freezer: FrozenDateTimeFactory,
 ) -> None:
     """The car holds its schedule; the dashboard keeps showing the plan behind it."""
-    mock_restore_cache(hass, [State(SETTINGS[0], "on")])
+    await async_store_settings(hass, mock_config_entry.entry_id, [VIN])
     await setup(hass, mock_config_entry)
     assert fleet.count("add_charge_schedule") == 1
     before = {entity_id: shown(hass, entity_id) for entity_id in PLAN_SENSORS}

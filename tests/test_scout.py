@@ -219,7 +219,7 @@ async def test_arrival_and_departure_fire_events_and_trigger_the_worker(
     await next_cycle(hass, scout, freezer)
     assert [e["type"] for e in events] == ["arrived_home"]
     assert events[0]["vin"] == VIN
-    worker_runs.assert_awaited_once_with(VIN, "arrived_home")
+    worker_runs.assert_awaited_once_with(VIN, "arrived_home", force=False)
     assert hass.states.get("binary_sensor.test_at_home").state == "on"  # type: ignore[union-attr]
     distance = hass.states.get("sensor.test_distance_to_home")
     assert distance is not None
@@ -244,7 +244,7 @@ async def test_first_sight_at_home_runs_the_init_worker(
 ) -> None:
     car.state = "online"
     await setup_scout(hass, mock_config_entry)
-    worker_runs.assert_awaited_once_with(VIN, "init")
+    worker_runs.assert_awaited_once_with(VIN, "init", force=False)
     assert events == []
 
 

@@ -49,7 +49,7 @@ from homeassistant.components import (
 )
 from homeassistant.config_entries import SOURCE_REAUTH
 from homeassistant.const import ATTR_ENTITY_ID
-from homeassistant.core import HomeAssistant, State, callback
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import entity_registry as er, issue_registry as ir
 from homeassistant.setup import async_setup_component
 import pytest
@@ -57,7 +57,6 @@ from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     MockUser,
     async_fire_time_changed,
-    mock_restore_cache,
 )
 from pytest_homeassistant_custom_component.components.diagnostics import (
     get_diagnostics_for_config_entry,
@@ -93,7 +92,7 @@ from custom_components.tesla_scout_worker.fleet.errors import (
 )
 from custom_components.tesla_scout_worker.fleet.transport import raise_for_status
 
-from . import make_jwt
+from . import async_store_settings, make_jwt
 from .conftest import ACCOUNT_SUB, API_BASE_URL, SCOPES, TOKEN_URL
 from .fake_fleet import FakeCar, FakeFleet
 
@@ -407,7 +406,8 @@ class Scenario:
         persistent_notification.async_register_callback(self.hass, notified)
         # Before any HTTP client starts: its router is frozen then.
         assert await async_setup_component(self.hass, "diagnostics", {})
-        mock_restore_cache(self.hass, [State("switch.test_smart_charging", "on")])
+        # Smart charging on for car A ("Test") only.
+        await async_store_settings(self.hass, self.entry.entry_id, [VIN_A])
         self.entry.add_to_hass(self.hass)
         assert await self.hass.config_entries.async_setup(self.entry.entry_id)
         await self.hass.async_block_till_done(wait_background_tasks=True)

@@ -10,7 +10,7 @@ from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.const import ATTR_ENTITY_ID
-from homeassistant.core import Event, HomeAssistant, State, callback
+from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.util import dt as dt_util
@@ -18,7 +18,6 @@ import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     async_fire_time_changed,
-    mock_restore_cache,
 )
 from pytest_homeassistant_custom_component.test_util.aiohttp import AiohttpClientMocker
 
@@ -35,7 +34,13 @@ from custom_components.tesla_scout_worker.const import (
 )
 from custom_components.tesla_scout_worker.domain.tracker import schedule_id_for
 
-from . import pass_time, quarter_hour_forecast, setup, start_charging
+from . import (
+    async_store_settings,
+    pass_time,
+    quarter_hour_forecast,
+    setup,
+    start_charging,
+)
 from .conftest import TOKEN_URL, VIN, token_data
 from .fake_fleet import UNAVAILABLE, FakeCar, FakeFleet
 
@@ -157,7 +162,7 @@ async def test_asleep_car_is_not_woken_without_need(
     assert run.woke is False
     assert fleet.count("wake") == 0
     assert run.result == "planned"
-    worker.async_set_settings(VIN, smart_charging=False)
+    worker.tracker.set_settings(VIN, smart_charging=False)
     run = await worker.async_request_run(VIN, "action", force=True)
     assert run is not None
     assert fleet.count("wake") == 0
@@ -182,7 +187,7 @@ async def test_asleep_car_is_woken_once_when_a_command_is_needed(
     car.wakes_after = 2
     freezer.tick(timedelta(minutes=30))
     # Leaving at 23:00 moves the window: the car's schedule must change.
-    worker.async_set_settings(VIN, departure=time(23))
+    worker.tracker.set_settings(VIN, departure=time(23))
     run = await worker.async_request_run(VIN, "action", force=True)
     assert run is not None
     assert run.woke is True
@@ -203,7 +208,7 @@ async def test_car_that_does_not_wake_is_an_error(
     worker = await setup(hass, mock_config_entry, smart=True)
     car.state = "asleep"
     car.wakes_after = 100
-    worker.async_set_settings(VIN, departure=time(23))
+    worker.tracker.set_settings(VIN, departure=time(23))
     run = await worker.async_request_run(VIN, "action", force=True)
     assert run is not None
     assert run.result == "error"
@@ -233,7 +238,7 @@ async def test_unreachable_target_charges_at_once(
     car.battery_level = 10
     car.charge_limit_soc = 100
     worker = await setup(hass, mock_config_entry, smart=True)
-    worker.async_set_settings(VIN, departure=time(19))
+    worker.tracker.set_settings(VIN, departure=time(19))
     run = await worker.async_request_run(VIN, "action", force=True)
     assert run is not None
     assert run.plan is not None
@@ -631,12 +636,8 @@ async def test_settings_are_restored_and_changed(
     fleet: FakeFleet,
     car: FakeCar,
 ) -> None:
-    mock_restore_cache(
-        hass,
-        [
-            State("switch.test_smart_charging", "on"),
-            State("time.test_departure_time", "06:15:00"),
-        ],
+    await async_store_settings(
+        hass, mock_config_entry.entry_id, [VIN], departure="06:15:00"
     )
     worker = await setup(hass, mock_config_entry)
     assert worker.tracker.car(VIN).settings.smart_charging is True
@@ -664,7 +665,9 @@ async def test_bad_restored_departure_keeps_the_default(
     fleet: FakeFleet,
     car: FakeCar,
 ) -> None:
-    mock_restore_cache(hass, [State("time.test_departure_time", "unknown")])
+    await async_store_settings(
+        hass, mock_config_entry.entry_id, [VIN], departure="unknown"
+    )
     worker = await setup(hass, mock_config_entry)
     assert worker.tracker.car(VIN).settings.departure.isoformat() == "07:00:00"
     # The entity is there, shows the default and still takes a new value.
@@ -791,7 +794,7 @@ async def test_rate_limit_stops_worker_reads_but_plans(
     reads = fleet.count("data")
 
     # Within Retry-After: no read at all, not even to wake the car for a new plan.
-    worker.async_set_settings(VIN, departure=time(23))
+    worker.tracker.set_settings(VIN, departure=time(23))
     freezer.tick(timedelta(minutes=5))
     run = await worker.async_request_run(VIN, "action", force=True)
     assert run is not None
@@ -873,7 +876,7 @@ async def test_a_command_to_a_car_that_fell_asleep_wakes_it_once(
     worker = await setup(hass, mock_config_entry, smart=True)
     # Fresh data says awake, but the car fell asleep just now.
     car.state = "asleep"
-    worker.async_set_settings(VIN, departure=time(23))
+    worker.tracker.set_settings(VIN, departure=time(23))
     run = await worker.async_request_run(VIN, "action", force=True)
     assert run is not None
     assert run.result == "applied"

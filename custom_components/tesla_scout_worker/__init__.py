@@ -17,7 +17,6 @@ except ImportError:  # domain/ and fleet/ used on their own
 else:
     from .lifecycle import (
         CONFIG_SCHEMA,
-        PLATFORMS,
         async_remove_config_entry_device,
         async_remove_entry,
         async_setup,
@@ -27,7 +26,6 @@ else:
 
     __all__ = [
         "CONFIG_SCHEMA",
-        "PLATFORMS",
         "async_remove_config_entry_device",
         "async_remove_entry",
         "async_setup",

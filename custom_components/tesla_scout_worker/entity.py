@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
 
-from homeassistant.core import State
 from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
 from homeassistant.helpers.entity import Entity, EntityDescription
-from homeassistant.helpers.restore_state import RestoreEntity
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
+from .commands import async_send_command
 from .const import DOMAIN
 from .domain.tracker import Car, VehicleStatus
 from .models import TeslaScoutWorkerConfigEntry
@@ -86,16 +86,29 @@ class TeslaScoutWorkerVehicleEntity(CoordinatorEntity[ScoutCoordinator]):
 
     @property
     def worker(self) -> WorkerScheduler:
-        """The one path for commands and settings."""
-        return self.coordinator.config_entry.runtime_data.worker
+        """The worker of this car's entry (runs on request)."""
+        worker: WorkerScheduler = self.coordinator.config_entry.runtime_data.worker
+        return worker
+
+    async def async_send_command(
+        self, name: str, send: Callable[[], Awaitable[Any]], **status_changes: Any
+    ) -> None:
+        """Send the user's command to this car (the one path: ``commands.py``)."""
+        await async_send_command(
+            self.coordinator.config_entry.runtime_data,
+            self.vin,
+            name,
+            send,
+            **status_changes,
+        )
 
 
-class TeslaScoutWorkerSettingEntity(TeslaScoutWorkerVehicleEntity, RestoreEntity):
+class TeslaScoutWorkerSettingEntity(TeslaScoutWorkerVehicleEntity):
     """A user's setting of one car (smart charging, departure).
 
     Always available: a setting, not a reading, usable while Tesla is away.
-    It lives in the vehicle store; the entity's own last state only carries
-    over a setting from a store saved before settings were stored.
+    It lives in the car's runtime, written by the tracker and saved in the
+    vehicle store (the one place, read back before the first check).
     """
 
     @property
@@ -103,8 +116,10 @@ class TeslaScoutWorkerSettingEntity(TeslaScoutWorkerVehicleEntity, RestoreEntity
         """Always (see the class)."""
         return True
 
-    async def async_get_setting_to_migrate(self) -> State | None:
-        """The entity's last state, when the store had no settings for the car."""
-        if self.vin in self.coordinator.settings_restored:
-            return None
-        return await self.async_get_last_state()
+    def set_setting(self, **changes: Any) -> None:
+        """The user changed it: the tracker takes it, the scout saves and shows it.
+
+        Shown now, not at the next loop turn: the action's caller reads it next.
+        """
+        self.coordinator.tracker.set_settings(self.vin, **changes)
+        self.coordinator.async_publish()

@@ -54,11 +54,10 @@ async def async_setup_entry(
     """Set up one Tesla account."""
     entry.runtime_data = await async_build_runtime(hass, entry)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
-    # Worker runs wait for the restored settings (smart charging, departure).
-    worker = entry.runtime_data.worker
-    worker.async_set_ready()
     entry.async_create_background_task(
-        hass, worker.async_check_key_pairing(), f"{DOMAIN} key pairing check"
+        hass,
+        entry.runtime_data.worker.async_check_key_pairing(),
+        f"{DOMAIN} key pairing check",
     )
     return True
 

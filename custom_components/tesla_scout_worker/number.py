@@ -65,8 +65,7 @@ class ChargeLimitNumber(TeslaScoutWorkerVehicleEntity, NumberEntity):
             )
         percent = round(value)
         client = self.coordinator.tracker.client
-        await self.worker.async_command(
-            self.vin,
+        await self.async_send_command(
             "set_charge_limit",
             lambda: client.set_charge_limit(self.vin, percent),
             charge_limit_soc=percent,

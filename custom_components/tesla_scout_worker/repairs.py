@@ -13,9 +13,9 @@ from homeassistant.components.repairs import ConfirmRepairFlow, RepairsFlow
 from homeassistant.core import HomeAssistant
 
 from .const import CONF_VINS
+from .issues import ISSUE_VEHICLE_GONE, vehicle_gone_issue_id
 from .models import TeslaScoutWorkerConfigEntry
 from .runtime import async_remove_vehicle
-from .scout import ISSUE_VEHICLE_GONE, vehicle_gone_issue_id
 
 
 class _EntryRepairFlow(ConfirmRepairFlow):

@@ -1,4 +1,9 @@
-"""Wiring of one config entry: token manager, Fleet client, accounting."""
+"""Wiring of one config entry, once, at setup: each part is handed what it needs.
+
+Token manager → Fleet client → tracker (the one writer of the cars) → the scout
+and the worker, which subscribe to the tracker; then the stored cars, the first
+check, and what the entry's unload stops.
+"""
 
 from __future__ import annotations
 
@@ -22,9 +27,10 @@ from .const import (
 from .domain.tracker import VehicleTracker
 from .fleet import TeslaFleetClient
 from .fleet.auth import location_scope_granted
+from .issues import vehicle_gone_issue_id
 from .models import TeslaScoutWorkerConfigEntry, TeslaScoutWorkerData
 from .outage import watch_command_proxy
-from .scout import ScoutCoordinator, home_from_options, vehicle_gone_issue_id
+from .scout import ScoutCoordinator, home_from_options
 from .tokens import (
     TokenManager,
     TokenRefreshFailedError,
@@ -77,10 +83,10 @@ async def async_build_runtime(
         location_allowed=location_scope_granted(access_token),
     )
     async_remove_stale_devices(hass, entry)
+    # Each subscribes to the tracker's transitions and changes: the scout for
+    # events and snapshots, the worker for runs.
     scout = ScoutCoordinator(hass, entry, tracker)
-    worker = WorkerScheduler(hass, entry, scout)
-    scout.worker_trigger = worker.async_request_run
-    scout.plugged_in_trigger = worker.async_plugged_in
+    worker = WorkerScheduler(hass, entry, tracker)
     await scout.async_restore()
     await scout.async_config_entry_first_refresh()
     # Only once setup can no longer fail: listeners are cleaned up on unload.

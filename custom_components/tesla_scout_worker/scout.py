@@ -1,19 +1,22 @@
 """The scout: a cheap coordinator that watches where the cars are.
 
 Every cycle is one :meth:`VehicleTracker.async_cycle` (HA-free, in
-``tracking.py``). This class maps its outcome onto Home Assistant: events for
-transitions, worker runs on arrival and at first sight at home, the next
-interval from the policy, and what an outage means for the entities (nothing,
-while there is data to show).
+``domain/tracker.py``). This class maps its outcome onto Home Assistant: the
+next interval from the policy, what an outage means for the entities (nothing,
+while there is data to show), bus events for the tracker's transitions, and one
+new snapshot (saved, published, its repairs updated) after the tracker's
+changes, whoever made them. Worker runs on arrival are the worker's business:
+it subscribes to the same transitions.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine, Mapping
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable, Mapping
+from datetime import timedelta
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import STATE_HOME
 from homeassistant.core import (
     CALLBACK_TYPE,
@@ -23,7 +26,6 @@ from homeassistant.core import (
     callback,
 )
 from homeassistant.exceptions import ConfigEntryAuthFailed, HomeAssistantError
-from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.event import (
     async_call_later,
     async_track_state_change_event,
@@ -48,12 +50,9 @@ from .const import (
 )
 from .domain.tracker import Car, Home, Transition, TransitionKind, VehicleTracker
 from .fleet import TeslaAuthenticationError, TeslaFleetError, WrongRegionError
-from .issues import async_set_car_issues, async_set_issue, car_issue_id
+from .issues import async_update_account_issues
 from .storage import VehicleStore
 from .tokens import TokenRefreshFailedError, TokenRefreshRateLimitedError
-
-if TYPE_CHECKING:
-    from .models import TeslaScoutWorkerConfigEntry
 
 PRESENCE_LEFT_DELAY_S = 180.0
 """After the presence entity leaves home, check this much later."""
@@ -68,27 +67,6 @@ while Tesla's servers are down, so a short outage should not blank the
 dashboard; after an hour the values are too old to trust and the entities read
 unavailable until Tesla answers again. A sleeping car is not an outage: it
 keeps its last known values for as long as it sleeps."""
-
-ISSUE_LOCATION_SCOPE = "location_scope_missing"
-ISSUE_MOBILE_ACCESS = "mobile_access_disabled"
-ISSUE_USAGE_LIMIT = "usage_limit_exceeded"
-ISSUE_VEHICLE_GONE = "vehicle_gone"
-
-
-def vehicle_gone_issue_id(entry_id: str, vin: str) -> str:
-    """The repair issue of a car that left the account (its id holds no VIN)."""
-    return car_issue_id(ISSUE_VEHICLE_GONE, entry_id, vin)
-
-
-type WorkerTrigger = Callable[[str, str], Coroutine[Any, Any, Any]]
-"""Asks the worker for a run: ``(vin, trigger)``."""
-
-
-def format_until(timestamp: float) -> str:
-    """A moment for a repair text: local date and time, to the minute."""
-    return dt_util.as_local(datetime.fromtimestamp(timestamp, UTC)).strftime(
-        "%Y-%m-%d %H:%M"
-    )
 
 
 def home_from_options(hass: HomeAssistant, options: Mapping[str, Any]) -> Home:
@@ -117,16 +95,12 @@ class ScoutCoordinator(DataUpdateCoordinator[dict[str, Car]]):
     after every change the tracker makes, whoever made it: entities only read.
     """
 
-    config_entry: TeslaScoutWorkerConfigEntry
+    config_entry: ConfigEntry[Any]
 
     def __init__(
-        self,
-        hass: HomeAssistant,
-        entry: TeslaScoutWorkerConfigEntry,
-        tracker: VehicleTracker,
-        worker_trigger: WorkerTrigger | None = None,
+        self, hass: HomeAssistant, entry: ConfigEntry[Any], tracker: VehicleTracker
     ) -> None:
-        """Prepare the scout of one account."""
+        """Prepare the scout of one account; subscribe to the tracker's news."""
         self.base_interval_s = 60.0 * float(
             entry.options.get(CONF_SCOUT_INTERVAL, DEFAULT_SCOUT_INTERVAL)
         )
@@ -139,9 +113,6 @@ class ScoutCoordinator(DataUpdateCoordinator[dict[str, Car]]):
             always_update=False,
         )
         self.tracker = tracker
-        self.worker_trigger = worker_trigger
-        self.plugged_in_trigger: Callable[[str], None] | None = None
-        """Tells the worker a car was plugged in at home."""
         self.last_scout: float | None = None
         self._outage_since: float | None = None
         self._failures = 0
@@ -151,16 +122,15 @@ class ScoutCoordinator(DataUpdateCoordinator[dict[str, Car]]):
         self._publish_scheduled = False
         self._presence_timer: CALLBACK_TYPE | None = None
         self.store = VehicleStore(hass, entry.entry_id)
-        self.settings_restored: set[str] = set()
-        """Cars whose settings came from the store (see :meth:`async_restore`)."""
-        tracker.on_transition = self._fire
-        tracker.on_change = self._async_changed
+        # For the entry's life: the tracker is built and dropped with it.
+        tracker.transitions.add(self._async_fire_event)
+        tracker.changes.add(self._async_changed)
 
     async def async_restore(self) -> None:
         """Start from what was saved of each car (before the first check).
 
-        Settings found in the store are the truth; the entities restore their
-        own last state only for a car saved before settings were stored.
+        The store is where a car's settings live (smart charging, departure):
+        they are known before any run.
         """
         saved = await self.store.async_load(dt_util.get_default_time_zone())
         for vin, car in saved.items():
@@ -171,8 +141,6 @@ class ScoutCoordinator(DataUpdateCoordinator[dict[str, Car]]):
                 settings=car.settings,
                 last_run=car.last_run,
             )
-            if car.settings is not None:
-                self.settings_restored.add(vin)
         self.data = self.tracker.cars
 
     @callback
@@ -280,7 +248,7 @@ class ScoutCoordinator(DataUpdateCoordinator[dict[str, Car]]):
                 self.base_interval_s, now, presence_tracked=self._presence_tracked
             )
         )
-        # The transitions were fired as they were seen (tracker.on_transition).
+        # The transitions were told as they were seen (tracker.transitions).
         return self.tracker.cars
 
     @property
@@ -354,68 +322,17 @@ class ScoutCoordinator(DataUpdateCoordinator[dict[str, Car]]):
 
     @callback
     def async_update_repairs(self) -> None:
-        """Repair issues for what only the user can change, and their end.
-
-        The token without the location scope, Tesla's monthly limit (with
-        its end), and per car (named by display name) mobile access off and
-        a car gone from the account's vehicle list.
-        """
-        entry_id = self.config_entry.entry_id
-        title = self.config_entry.title
-        async_set_issue(
-            self.hass,
-            f"{ISSUE_LOCATION_SCOPE}_{entry_id}",
-            not self.tracker.location_allowed,
-            is_fixable=True,
-            data={"entry_id": entry_id},
-            severity=ir.IssueSeverity.WARNING,
-            translation_key=ISSUE_LOCATION_SCOPE,
-            translation_placeholders={"title": title},
-        )
-        until = self.tracker.usage_blocked_until
-        async_set_issue(
-            self.hass,
-            f"{ISSUE_USAGE_LIMIT}_{entry_id}",
-            until is not None,
-            is_fixable=False,
-            severity=ir.IssueSeverity.ERROR,
-            translation_key=ISSUE_USAGE_LIMIT,
-            translation_placeholders={
-                "title": title,
-                "until": "" if until is None else format_until(until),
-            },
-        )
-        cars = self.tracker.cars
-        async_set_car_issues(
-            self.hass,
-            entry_id,
-            {
-                vin: {"vehicle": car.status.name}
-                if car.access_disabled_at is not None
-                else None
-                for vin, car in cars.items()
-            },
-            is_fixable=False,
-            severity=ir.IssueSeverity.WARNING,
-            translation_key=ISSUE_MOBILE_ACCESS,
-        )
-        # Sold, or the share removed: the user is offered removing it.
-        async_set_car_issues(
-            self.hass,
-            entry_id,
-            {
-                vin: {"vehicle": car.status.name, "title": title} if car.gone else None
-                for vin, car in cars.items()
-            },
-            data={"entry_id": entry_id},
-            is_fixable=True,
-            severity=ir.IssueSeverity.WARNING,
-            translation_key=ISSUE_VEHICLE_GONE,
-        )
+        """The account's and the cars' repair issues, as the tracker has them."""
+        async_update_account_issues(self.hass, self.config_entry, self.tracker)
 
     @callback
-    def _fire(self, transition: Transition) -> None:
-        """Events and worker runs for a transition, whoever observed it."""
+    def _async_fire_event(self, transition: Transition) -> None:
+        """A transition's bus event (SPEC §7), whoever observed it."""
+        if transition.kind in (
+            TransitionKind.FIRST_SEEN_HOME,
+            TransitionKind.PLUGGED_IN_AT_HOME,
+        ):
+            return  # No event: the worker's business (a run), not the user's.
         data: dict[str, Any] = {
             "type": str(transition.kind),
             ATTR_CONFIG_ENTRY_ID: self.config_entry.entry_id,
@@ -424,23 +341,4 @@ class ScoutCoordinator(DataUpdateCoordinator[dict[str, Car]]):
         if transition.kind is TransitionKind.STATE_CHANGED:
             data["from_state"] = transition.from_state
             data["to_state"] = transition.to_state
-        if transition.kind not in (
-            TransitionKind.FIRST_SEEN_HOME,
-            TransitionKind.PLUGGED_IN_AT_HOME,
-        ):
-            self.hass.bus.async_fire(EVENT_TYPE, data)
-        if (
-            transition.kind is TransitionKind.PLUGGED_IN_AT_HOME
-            and self.plugged_in_trigger is not None
-        ):
-            self.plugged_in_trigger(transition.vin)
-        if (
-            transition.kind
-            in (TransitionKind.ARRIVED_HOME, TransitionKind.FIRST_SEEN_HOME)
-            and self.worker_trigger is not None
-        ):
-            self.config_entry.async_create_background_task(
-                self.hass,
-                self.worker_trigger(transition.vin, str(transition.kind)),
-                f"{DOMAIN} worker {transition.kind}",
-            )
+        self.hass.bus.async_fire(EVENT_TYPE, data)

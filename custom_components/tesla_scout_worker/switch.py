@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from homeassistant.components.switch import SwitchEntity, SwitchEntityDescription
-from homeassistant.const import STATE_OFF, STATE_ON
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
@@ -50,8 +49,7 @@ class ChargingSwitch(TeslaScoutWorkerVehicleEntity, SwitchEntity):
     async def async_turn_on(self, **kwargs: Any) -> None:
         """Start charging (wakes a sleeping car once)."""
         client = self.coordinator.tracker.client
-        await self.worker.async_command(
-            self.vin,
+        await self.async_send_command(
             "charge_start",
             lambda: client.charge_start(self.vin),
             charging_state="Starting",
@@ -60,8 +58,7 @@ class ChargingSwitch(TeslaScoutWorkerVehicleEntity, SwitchEntity):
     async def async_turn_off(self, **kwargs: Any) -> None:
         """Stop charging."""
         client = self.coordinator.tracker.client
-        await self.worker.async_command(
-            self.vin,
+        await self.async_send_command(
             "charge_stop",
             lambda: client.charge_stop(self.vin),
             charging_state="Stopped",
@@ -69,21 +66,7 @@ class ChargingSwitch(TeslaScoutWorkerVehicleEntity, SwitchEntity):
 
 
 class SmartChargingSwitch(TeslaScoutWorkerSettingEntity, SwitchEntity):
-    """Lets the worker apply its plans; off by default, restored on restart."""
-
-    async def async_added_to_hass(self) -> None:
-        """Restore the user's choice (from the entity only if not in the store).
-
-        The store keeps it since settings are stored; before that, the entity's
-        last state did. Only ``on``/``off`` are a choice: an ``unavailable``
-        stored during an outage is not the user turning it off.
-        """
-        await super().async_added_to_hass()
-        last = await self.async_get_setting_to_migrate()
-        if last is not None and last.state in (STATE_ON, STATE_OFF):
-            self.worker.async_set_settings(
-                self.vin, smart_charging=last.state == STATE_ON
-            )
+    """Lets the worker apply its plans; off by default, kept over restarts."""
 
     @property
     def is_on(self) -> bool:
@@ -92,8 +75,8 @@ class SmartChargingSwitch(TeslaScoutWorkerSettingEntity, SwitchEntity):
 
     async def async_turn_on(self, **kwargs: Any) -> None:
         """Allow the worker to apply plans."""
-        self.worker.async_set_settings(self.vin, smart_charging=True)
+        self.set_setting(smart_charging=True)
 
     async def async_turn_off(self, **kwargs: Any) -> None:
         """Plans are only shown, never applied."""
-        self.worker.async_set_settings(self.vin, smart_charging=False)
+        self.set_setting(smart_charging=False)

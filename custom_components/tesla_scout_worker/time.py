@@ -1,4 +1,4 @@
-"""Time: when the car must be charged by (restored on restart)."""
+"""Time: when the car must be charged by (kept over restarts)."""
 
 from __future__ import annotations
 
@@ -33,21 +33,6 @@ async def async_setup_entry(
 class DepartureTime(TeslaScoutWorkerSettingEntity, TimeEntity):
     """The charging plan ends by this local time; 07:00 until changed."""
 
-    async def async_added_to_hass(self) -> None:
-        """Restore the user's departure time (from the entity only if not stored).
-
-        The store keeps it since settings are stored; before that, the entity's
-        last state did (``unavailable`` or ``unknown`` there is no time).
-        """
-        await super().async_added_to_hass()
-        last = await self.async_get_setting_to_migrate()
-        if last is not None:
-            try:
-                restored = time.fromisoformat(last.state)
-            except ValueError:
-                return
-            self.worker.async_set_settings(self.vin, departure=restored)
-
     @property
     def native_value(self) -> time:
         """The departure time."""
@@ -55,4 +40,4 @@ class DepartureTime(TeslaScoutWorkerSettingEntity, TimeEntity):
 
     async def async_set_value(self, value: time) -> None:
         """Change the departure time."""
-        self.worker.async_set_settings(self.vin, departure=value.replace(second=0))
+        self.set_setting(departure=value.replace(second=0))

@@ -1,36 +1,25 @@
-"""The worker in Home Assistant: triggers, cooldown, settings, events, repairs.
+"""The worker in Home Assistant: where runs are decided, and what follows them.
 
-The run itself is HA-free (``charging.py``). :class:`WorkerScheduler` decides
-*whether* a run happens (one per car at a time, ``worker_cooldown`` unless
-forced), feeds it the user's settings and tariff, and tells Home Assistant what
-came of it. A run that found no tariff (a price sensor not there yet) is run
-again as soon as the sensor has prices. User commands go through
-:meth:`WorkerScheduler.async_command`: the same wake path as the runs.
+A run's triggers all meet here: a car arriving home or first seen at home (the
+tracker's transitions), plugged in at home after a run found it unplugged, the
+daily failsafe, new prices (the :class:`TariffSource`), a retry after a
+transient failure, and the user's button or action. The run itself is HA-free
+(``domain/worker_run.py``); :class:`WorkerScheduler` decides *whether* it
+happens (one per car at a time, ``worker_cooldown`` unless forced), feeds it the
+user's settings and the tariff, and tells Home Assistant what came of it.
 """
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable
-from datetime import date, datetime, time, timedelta
+from dataclasses import dataclass
+from datetime import datetime, time
 import time as time_module
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from homeassistant.core import (
-    CALLBACK_TYPE,
-    Event,
-    EventStateChangedData,
-    HomeAssistant,
-    callback,
-)
-from homeassistant.exceptions import ConfigEntryAuthFailed, HomeAssistantError
-from homeassistant.helpers import issue_registry as ir
-from homeassistant.helpers.event import (
-    async_call_later,
-    async_track_state_change_event,
-    async_track_time_interval,
-)
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.helpers.event import async_call_later
 
 from .const import (
     ATTR_CONFIG_ENTRY_ID,
@@ -38,44 +27,26 @@ from .const import (
     CONF_BATTERY_CAPACITY,
     CONF_CHARGER_POWER,
     CONF_CHARGING_EFFICIENCY,
-    CONF_EXTRA_OFFPEAK_DATES,
     CONF_FAILSAFE_TIME,
     CONF_MAX_CHARGE_WINDOWS,
-    CONF_NORDPOOL_AREA,
-    CONF_NORDPOOL_ENTRY,
-    CONF_OFFPEAK_PRICE,
-    CONF_PEAK_PRICE,
-    CONF_PRICE_ATTRIBUTE,
-    CONF_PRICE_ENTITY,
     CONF_SPLIT_MIN_SAVING,
-    CONF_TARIFF,
     CONF_WORKER_COOLDOWN,
     DEFAULT_BATTERY_CAPACITY,
     DEFAULT_CHARGER_POWER,
     DEFAULT_CHARGING_EFFICIENCY,
     DEFAULT_FAILSAFE_TIME,
     DEFAULT_MAX_CHARGE_WINDOWS,
-    DEFAULT_NORDPOOL_AREA,
     DEFAULT_SPLIT_MIN_SAVING,
-    DEFAULT_TARIFF,
     DEFAULT_WORKER_COOLDOWN,
     DOMAIN,
     EVENT_TYPE,
     EVENT_WORKER_FINISHED,
     LOGGER,
-    TARIFF_NORDPOOL,
-    TARIFF_PRICE_ENTITY,
 )
 from .daily import async_track_daily
 from .domain.planner import ChargingPlan
-from .domain.tariffs import (
-    FORECAST_ATTRIBUTES,
-    Tariff,
-    TariffError,
-    preset_tariff,
-    tariff_from_nordpool_action,
-    tariff_from_price_attributes,
-)
+from .domain.tariffs import Tariff
+from .domain.tracker import Transition, TransitionKind, VehicleTracker
 from .domain.worker_run import (
     ChargeSettings,
     ChargingWorker,
@@ -83,30 +54,15 @@ from .domain.worker_run import (
     WorkerRun,
     WorkerTrigger,
 )
-from .fleet import (
-    CommandFailedError,
-    CommandProtocolRequiredError,
-    MobileAccessDisabledError,
-    RateLimitedError,
-    TeslaFleetError,
-    UsageLimitExceededError,
-    VehicleUnavailableError,
-)
+from .fleet import TeslaFleetError, UsageLimitExceededError
 from .fleet.models import vin_tail
-from .issues import async_set_issue
-from .outage import OutageLog
-from .prices import REFETCH_S as NORDPOOL_REFETCH_S, NordPoolPrices
-from .scout import format_until
+from .issues import (
+    ISSUE_COMMAND_PROTOCOL,
+    async_update_command_protocol_issue,
+    async_update_key_pairing_issue,
+)
+from .tariff_source import TariffSource
 
-if TYPE_CHECKING:
-    from collections.abc import Awaitable
-
-    from .models import TeslaScoutWorkerConfigEntry
-    from .scout import ScoutCoordinator
-
-ISSUE_COMMAND_PROTOCOL = "command_protocol_required"
-ISSUE_KEY_NOT_PAIRED = "key_not_paired"
-VIRTUAL_KEY_URL = "https://github.com/teslamotors/vehicle-command"
 RETRY_DELAYS_S = (15 * 60.0, 60 * 60.0)
 """A run that failed on a transient error (Tesla unreachable, a 5xx, a car
 that did not wake) is tried again this much later, then gives up until its
@@ -119,8 +75,11 @@ NOT_RETRIED = frozenset(
         "usage_limit_exceeded",
     }
 )
-KEY_PAIRING_URL = "https://tesla.com/_ak/"
-"""Followed by the application's domain: Tesla's virtual-key pairing link."""
+RUN_TRIGGERS = {
+    TransitionKind.ARRIVED_HOME: WorkerTrigger.ARRIVED_HOME,
+    TransitionKind.FIRST_SEEN_HOME: WorkerTrigger.INIT,
+}
+"""The transitions that start a run, and the trigger the run records."""
 
 
 def parse_hhmm(value: str | None, default: str = DEFAULT_FAILSAFE_TIME) -> time:
@@ -134,59 +93,48 @@ def parse_hhmm(value: str | None, default: str = DEFAULT_FAILSAFE_TIME) -> time:
     return time(0, 0)
 
 
+@dataclass
+class _CarRuns:
+    """The scheduler's book of one car's runs."""
+
+    running: bool = False
+    started: float | None = None
+    """Start of its last run since setup: the cooldown's clock. A run restored
+    from the store does not count, so a reload (new options) plans again at
+    once."""
+    waiting_for_tariff: str | None = None
+    """Trigger of a run that found no tariff, to run again with prices."""
+    retries: int = 0
+    """Retries of a failed run so far (forgotten when a run succeeds)."""
+    cancel_retry: CALLBACK_TYPE | None = None
+
+
 class WorkerScheduler:
     """Decides when the worker runs for the cars of one config entry."""
 
     def __init__(
-        self,
-        hass: HomeAssistant,
-        entry: TeslaScoutWorkerConfigEntry,
-        scout: ScoutCoordinator,
+        self, hass: HomeAssistant, entry: ConfigEntry[Any], tracker: VehicleTracker
     ) -> None:
-        """Share the scout's client and tracker."""
+        """Subscribe to the tracker's transitions and the tariff's news."""
         self.hass = hass
         self.entry = entry
-        self.scout = scout
-        self.tracker = scout.tracker
-        self.worker = ChargingWorker(scout.tracker.client, scout.tracker)
-        self._running: set[str] = set()
-        self._waiting_for_tariff: dict[str, str] = {}
-        """VIN → trigger of a run that found no tariff, to run again."""
-        self._ready = asyncio.Event()
-        """Set once the entities restored the user's settings."""
-        options = entry.options
-        self.nordpool: NordPoolPrices | None = None
-        """Prices of the core Nord Pool integration, for its tariff."""
-        if options.get(CONF_TARIFF) == TARIFF_NORDPOOL and options.get(
-            CONF_NORDPOOL_ENTRY
-        ):
-            self.nordpool = NordPoolPrices(
-                hass,
-                options[CONF_NORDPOOL_ENTRY],
-                options.get(CONF_NORDPOOL_AREA, DEFAULT_NORDPOOL_AREA),
-                hass.config.currency,
-            )
-        self._retries_fired: dict[str, int] = {}
-        """VIN → retries of a failed run so far (forgotten when a run succeeds)."""
-        self._tariff_log = OutageLog(
-            "The tariff", "no charging command is sent until it can be read"
+        self.tracker = tracker
+        self.charging = ChargingWorker(tracker.client, tracker)
+        """Runs and the one wake path (HA-free)."""
+        self._cars: dict[str, _CarRuns] = {vin: _CarRuns() for vin in tracker.cars}
+        self.tariffs = TariffSource(
+            hass,
+            entry,
+            waiting=lambda: any(c.waiting_for_tariff for c in self._cars.values()),
+            replannable=lambda: bool(self._replannable()),
         )
-        self._retry_timers: dict[str, CALLBACK_TYPE] = {}
-        """VIN → cancel of the pending retry."""
-        self._started: dict[str, float] = {}
-        """VIN → start of its last run since setup: the cooldown's clock. A run
-        restored from the store does not count, so a reload (new options)
-        plans again at once, as before runs were stored."""
-
-    @callback
-    def async_set_ready(self) -> None:
-        """Let runs start: the settings (smart charging, departure) are known."""
-        self._ready.set()
+        self.tariffs.news.add(self._async_plan_again)
+        self._unsubscribe = tracker.transitions.add(self._async_transition)
 
     @property
     def tz(self) -> ZoneInfo:
         """Home Assistant's time zone."""
-        return ZoneInfo(self.hass.config.time_zone)
+        return self.tariffs.tz
 
     @property
     def last_run_at(self) -> float | None:
@@ -203,9 +151,13 @@ class WorkerScheduler:
         run: WorkerRun | None = self.tracker.car(vin).last_run
         return run
 
+    def tariff(self) -> Tariff | None:
+        """The configured tariff (see :meth:`TariffSource.tariff`)."""
+        return self.tariffs.tariff()
+
     @callback
     def async_start(self) -> CALLBACK_TYPE:
-        """Run daily at ``failsafe_time``; run again when a missing price appears."""
+        """Run daily at ``failsafe_time`` and watch the tariff; returns the stop."""
         when = parse_hhmm(self.entry.options.get(CONF_FAILSAFE_TIME))
 
         @callback
@@ -214,48 +166,59 @@ class WorkerScheduler:
                 self._async_run_in_background(vin, WorkerTrigger.FAILSAFE)
 
         # Once per local day, also when the DST night skips or repeats the time.
-        unsubscribers = [async_track_daily(self.hass, _failsafe, when)]
-        if self.nordpool is not None:
-            unsubscribers.append(
-                async_track_time_interval(
-                    self.hass,
-                    self._async_nordpool_tick,
-                    timedelta(seconds=NORDPOOL_REFETCH_S),
-                    name=f"{DOMAIN} Nord Pool prices",
-                )
-            )
-        if self.entry.options.get(CONF_TARIFF) == TARIFF_PRICE_ENTITY and (
-            price_entity := self.entry.options.get(CONF_PRICE_ENTITY)
-        ):
-            unsubscribers.append(
-                async_track_state_change_event(
-                    self.hass, [price_entity], self._async_price_changed
-                )
-            )
+        unsubscribers = [
+            async_track_daily(self.hass, _failsafe, when),
+            self.tariffs.async_start(),
+            self._unsubscribe,
+        ]
 
         @callback
         def _stop() -> None:
             for unsubscribe in unsubscribers:
                 unsubscribe()
-            for cancel in self._retry_timers.values():
-                cancel()
-            self._retry_timers.clear()
+            for car in self._cars.values():
+                if car.cancel_retry is not None:
+                    car.cancel_retry()
+                    car.cancel_retry = None
 
         return _stop
+
+    @callback
+    def _async_transition(self, transition: Transition) -> None:
+        """A car came home (or is home at first sight), or was plugged in there."""
+        if transition.kind is TransitionKind.PLUGGED_IN_AT_HOME:
+            self._async_plugged_in(transition.vin)
+        elif (trigger := RUN_TRIGGERS.get(transition.kind)) is not None:
+            self._async_run_in_background(transition.vin, trigger)
+
+    @callback
+    def _async_plugged_in(self, vin: str) -> None:
+        """The car was plugged in at home: a run that found it unplugged runs again.
+
+        An arrival's run plans but sends nothing while the cable is out; the
+        scout sees the plug at its next look, and the same run (its trigger)
+        runs once more, past the cooldown, to write the schedule.
+        """
+        last = self.last_run(vin)
+        if last is not None and last.reason == "not_plugged_in_at_home":
+            LOGGER.debug("Plugged in at home: planning again (%s)", last.trigger)
+            self._async_run_in_background(vin, str(last.trigger), force=True)
 
     @callback
     def _async_schedule_retry(self, run: WorkerRun) -> None:
         """After a transient failure, try again later (a few times at most)."""
         vin = run.vin
-        if (cancel := self._retry_timers.pop(vin, None)) is not None:
-            cancel()
+        car = self._cars[vin]
+        if car.cancel_retry is not None:
+            car.cancel_retry()
+            car.cancel_retry = None
         if run.result is not WorkerResult.ERROR or run.error in NOT_RETRIED:
             # Succeeded (or cannot succeed without the user): start over.
-            self._retries_fired.pop(vin, None)
+            car.retries = 0
             return
-        fired = self._retries_fired.get(vin, 0)
+        fired = car.retries
         if fired >= len(RETRY_DELAYS_S):
-            self._retries_fired.pop(vin)
+            car.retries = 0
             LOGGER.debug(
                 "Worker run for %s failed again; next at its trigger", vin_tail(vin)
             )
@@ -264,8 +227,8 @@ class WorkerScheduler:
 
         @callback
         def _retry(_now: datetime) -> None:
-            self._retry_timers.pop(vin, None)
-            self._retries_fired[vin] = fired + 1
+            car.cancel_retry = None
+            car.retries = fired + 1
             self._async_run_in_background(vin, trigger, force=True)
 
         # Not before a Retry-After that Tesla gave (a 429 on a read or command):
@@ -273,41 +236,7 @@ class WorkerScheduler:
         delay = RETRY_DELAYS_S[fired]
         if (retry_at := self.tracker.retry_at) is not None:
             delay = max(delay, retry_at - time_module.time())
-        self._retry_timers[vin] = async_call_later(self.hass, delay, _retry)
-
-    @callback
-    def _async_price_changed(self, event: Event[EventStateChangedData]) -> None:
-        """Prices appeared or the forecast changed: plan again.
-
-        A run that waited for prices runs now. A car plugged in at home with
-        smart charging on is planned again when the forecast changes (the day
-        ahead is published once a day), within the cooldown.
-        """
-        old, new = event.data["old_state"], event.data["new_state"]
-        forecast_changed = not (
-            old is None
-            or new is None
-            or all(
-                old.attributes.get(key) == new.attributes.get(key)
-                for key in self._forecast_attributes()
-            )
-        )
-        # Parse the forecast only when something could come of it.
-        if not (self._waiting_for_tariff or forecast_changed) or self.tariff() is None:
-            return
-        self._async_plan_again(forecast_changed=forecast_changed)
-
-    async def _async_nordpool_tick(self, _now: datetime) -> None:
-        """Ask Nord Pool for news while a run waits for prices or a car could use it.
-
-        The day ahead comes out once a day (about 13:00 CET): then the runs that
-        found no prices run, and cars plugged in at home are planned again.
-        """
-        nordpool = self.nordpool
-        if nordpool is None or not (self._waiting_for_tariff or self._replannable()):
-            return
-        if await nordpool.async_update() and self.tariff() is not None:
-            self._async_plan_again(forecast_changed=True)
+        car.cancel_retry = async_call_later(self.hass, delay, _retry)
 
     def _replannable(self) -> list[str]:
         """Cars a new forecast could change the plan of."""
@@ -321,39 +250,23 @@ class WorkerScheduler:
         ]
 
     @callback
-    def _async_plan_again(self, *, forecast_changed: bool) -> None:
+    def _async_plan_again(self, forecast_changed: bool) -> None:
         """Prices are here: runs that waited run now; a new forecast replans cars."""
-        waiting, self._waiting_for_tariff = self._waiting_for_tariff, {}
+        waiting = {
+            vin: car.waiting_for_tariff
+            for vin, car in self._cars.items()
+            if car.waiting_for_tariff is not None
+        }
         for vin, trigger in waiting.items():
+            self._cars[vin].waiting_for_tariff = None
             LOGGER.debug("Prices are here: planning again (%s)", trigger)
             self._async_run_in_background(vin, trigger, force=True)
         if not forecast_changed:
             return
         for vin in self._replannable():
-            if vin not in waiting:
+            if vin not in waiting and (last := self.last_run(vin)) is not None:
                 LOGGER.debug("New price forecast: planning again")
-                self._async_run_in_background(
-                    vin, self.tracker.car(vin).last_run.trigger
-                )
-
-    @callback
-    def async_plugged_in(self, vin: str) -> None:
-        """The car was plugged in at home: a run that found it unplugged runs again.
-
-        An arrival's run plans but sends nothing while the cable is out; the
-        scout sees the plug at its next look, and the same run (its trigger)
-        runs once more, past the cooldown, to write the schedule.
-        """
-        last = self.last_run(vin)
-        if last is not None and last.reason == "not_plugged_in_at_home":
-            LOGGER.debug("Plugged in at home: planning again (%s)", last.trigger)
-            self._async_run_in_background(vin, str(last.trigger), force=True)
-
-    def _forecast_attributes(self) -> tuple[str, ...]:
-        """The price sensor's attributes that hold its forecast."""
-        if attribute := self.entry.options.get(CONF_PRICE_ATTRIBUTE):
-            return (attribute,)
-        return FORECAST_ATTRIBUTES
+                self._async_run_in_background(vin, last.trigger)
 
     @callback
     def _async_run_in_background(
@@ -364,12 +277,6 @@ class WorkerScheduler:
             self.async_request_run(vin, trigger, force=force),
             f"{DOMAIN} worker {trigger}",
         )
-
-    @callback
-    def async_set_settings(self, vin: str, **changes: Any) -> None:
-        """The user changed a setting (the switch or the time entity)."""
-        self.tracker.set_settings(vin, **changes)
-        self.scout.async_publish()
 
     def charge_settings(self, vin: str) -> ChargeSettings:
         """The settings a run of this car uses."""
@@ -396,55 +303,12 @@ class WorkerScheduler:
             ),
         )
 
-    def tariff(self) -> Tariff | None:
-        """The configured tariff; ``None`` (no charging command) when unavailable.
-
-        An unreadable tariff is logged once, and once when it can be read again:
-        it is asked for at every run and every change of the price sensor.
-        """
-        try:
-            tariff = self._tariff()
-        except (TariffError, ValueError) as err:
-            self._tariff_log.failed(str(err))
-            return None
-        if tariff is not None:
-            self._tariff_log.answered()
-        return tariff
-
-    def _tariff(self) -> Tariff | None:
-        options = self.entry.options
-        name = options.get(CONF_TARIFF, DEFAULT_TARIFF)
-        if name == TARIFF_NORDPOOL:
-            if self.nordpool is None or not self.nordpool.responses:
-                return None
-            return tariff_from_nordpool_action(
-                self.nordpool.responses, self.nordpool.area, self.tz
-            )
-        if name == TARIFF_PRICE_ENTITY:
-            entity_id = options.get(CONF_PRICE_ENTITY)
-            state = self.hass.states.get(entity_id) if entity_id else None
-            if state is None:
-                return None
-            return tariff_from_price_attributes(
-                state.attributes, self.tz, options.get(CONF_PRICE_ATTRIBUTE)
-            )
-        return preset_tariff(
-            name,
-            self.tz,
-            peak_price=options.get(CONF_PEAK_PRICE),
-            offpeak_price=options.get(CONF_OFFPEAK_PRICE),
-            extra_offpeak_dates=[
-                date.fromisoformat(day)
-                for day in options.get(CONF_EXTRA_OFFPEAK_DATES, ())
-            ],
-        )
-
     def current_plan(self, vin: str) -> ChargingPlan | None:
         """A plan from what is known now, without any request to Tesla."""
-        return self.worker.plan(
+        return self.charging.plan(
             self.tracker.car(vin).status,
             self.charge_settings(vin),
-            self.tariff(),
+            self.tariffs.tariff(),
             time_module.time(),
         )
 
@@ -455,45 +319,37 @@ class WorkerScheduler:
 
         A skipped run sends nothing and fires nothing.
         """
-        await self._ready.wait()
         if self.tracker.car(vin).gone:
             LOGGER.debug("Worker run (%s) skipped: the car left the account", trigger)
             return None
+        car = self._cars[vin]
         now = time_module.time()
-        last_started = self._started.get(vin)
         cooldown_s = 60.0 * float(
             self.entry.options.get(CONF_WORKER_COOLDOWN, DEFAULT_WORKER_COOLDOWN)
         )
-        if not force and last_started is not None and now - last_started < cooldown_s:
+        if not force and car.started is not None and now - car.started < cooldown_s:
             LOGGER.debug("Worker run (%s) skipped: cooldown", trigger)
             return None
-        if vin in self._running:
+        if car.running:
             LOGGER.debug("Worker run (%s) skipped: one is under way", trigger)
             return None
-        self._running.add(vin)
+        car.running = True
         try:
-            if self.nordpool is not None:
-                await self.nordpool.async_update()
-            try:
-                run = await self.worker.async_run(
-                    vin, trigger, self.charge_settings(vin), self.tariff()
-                )
-            except (ConfigEntryAuthFailed, HomeAssistantError) as err:
-                # A token that could not be refreshed: the run ends, recorded.
-                run = WorkerRun(
-                    vin=vin,
-                    trigger=trigger,
-                    started=now,
-                    result=WorkerResult.ERROR,
-                    error=type(err).__name__,
-                )
+            await self.tariffs.async_refresh()
+            run = await self.charging.async_run(
+                vin, trigger, self.charge_settings(vin), self.tariffs.tariff()
+            )
         finally:
-            self._running.discard(vin)
+            car.running = False
         if run.reason == "no_tariff":
-            self._waiting_for_tariff[vin] = trigger
-        self._started[vin] = run.started
+            car.waiting_for_tariff = trigger
+        car.started = run.started
         self.tracker.record_run(vin, run)
-        self._update_repair(run)
+        if run.error == ISSUE_COMMAND_PROTOCOL or run.commands:
+            # Refused, or sent and accepted; nothing sent: the issue stands.
+            async_update_command_protocol_issue(
+                self.hass, self.entry, refused=run.error == ISSUE_COMMAND_PROTOCOL
+            )
         self._async_schedule_retry(run)
         self.hass.bus.async_fire(
             EVENT_TYPE,
@@ -506,24 +362,6 @@ class WorkerScheduler:
             },
         )
         return run
-
-    def _update_repair(self, run: WorkerRun) -> None:
-        refused = run.error == ISSUE_COMMAND_PROTOCOL
-        if not refused and not run.commands:
-            return  # nothing was sent: the issue (if any) stands
-        async_set_issue(
-            self.hass,
-            f"{ISSUE_COMMAND_PROTOCOL}_{self.entry.entry_id}",
-            refused,
-            is_fixable=False,
-            severity=ir.IssueSeverity.ERROR,
-            translation_key=ISSUE_COMMAND_PROTOCOL,
-            translation_placeholders={
-                "title": self.entry.title,
-                "pairing_url": KEY_PAIRING_URL,
-            },
-            learn_more_url=VIRTUAL_KEY_URL,
-        )
 
     async def async_check_key_pairing(self) -> None:
         """Once per start: warn when a car needs signed commands but lacks our key.
@@ -543,95 +381,13 @@ class WorkerScheduler:
         except TeslaFleetError as err:
             LOGGER.debug("fleet_status unavailable: %s", type(err).__name__)
             return
-        unpaired = [
-            vin
-            for vin in vins
-            if vin in status.unpaired_vins and status.protocol_required.get(vin, True)
-        ]
-        names = ", ".join(self.tracker.car(vin).status.name for vin in unpaired)
-        async_set_issue(
+        async_update_key_pairing_issue(
             self.hass,
-            f"{ISSUE_KEY_NOT_PAIRED}_{self.entry.entry_id}",
-            bool(unpaired),
-            is_fixable=False,
-            severity=ir.IssueSeverity.WARNING,
-            translation_key=ISSUE_KEY_NOT_PAIRED,
-            translation_placeholders={
-                "vehicles": names,
-                "pairing_url": KEY_PAIRING_URL,
-            },
-            learn_more_url=VIRTUAL_KEY_URL,
-        )
-
-    async def async_command(
-        self,
-        vin: str,
-        name: str,
-        send: Callable[[], Awaitable[Any]],
-        **status_changes: Any,
-    ) -> None:
-        """A command the user asked for: wake a sleeping car once, then send it.
-
-        The wake goes through the worker's one wake path (a per-car lock), so a
-        run and a command never wake the car twice. What the car accepted is
-        taken into its status (``status_changes``). Nothing is sent while
-        Tesla's monthly limit is reached (each refusal is billed too).
-        """
-        if self.tracker.usage_blocked(now := time_module.time()):
-            raise self._usage_limit_error()
-        try:
-            try:
-                await send()
-            except VehicleUnavailableError:
-                await self.worker.async_wake(vin)
-                await send()
-        except MobileAccessDisabledError as err:
-            self.tracker.note_access_disabled(vin, now)
-            raise HomeAssistantError(
-                translation_domain=DOMAIN,
-                translation_key="mobile_access_disabled",
-                translation_placeholders={"vehicle": self.tracker.car(vin).status.name},
-            ) from err
-        except UsageLimitExceededError as err:
-            self.tracker.note_usage_limit(err, now)
-            raise self._usage_limit_error() from err
-        except CommandProtocolRequiredError as err:
-            raise HomeAssistantError(
-                translation_domain=DOMAIN, translation_key="command_protocol_required"
-            ) from err
-        except CommandFailedError as err:
-            raise HomeAssistantError(
-                translation_domain=DOMAIN,
-                translation_key="command_failed",
-                translation_placeholders={"command": name, "reason": err.reason},
-            ) from err
-        except VehicleUnavailableError as err:
-            raise HomeAssistantError(
-                translation_domain=DOMAIN, translation_key="vehicle_asleep"
-            ) from err
-        except TeslaFleetError as err:
-            if isinstance(err, RateLimitedError):
-                # Sent anyway (the user asked), but the limit holds for reads.
-                self.tracker.note_rate_limit(err, time_module.time())
-            raise HomeAssistantError(
-                translation_domain=DOMAIN,
-                translation_key="cannot_reach_tesla",
-                translation_placeholders={"error": type(err).__name__},
-            ) from err
-        else:
-            self.tracker.note_answered(vin)
-            if status_changes:
-                self.tracker.note_command(vin, **status_changes)
-        finally:
-            # Accepted or refused, what the car said shows at once: on the
-            # entities, and in the repairs (mobile access off, the limit).
-            self.scout.async_publish()
-
-    def _usage_limit_error(self) -> HomeAssistantError:
-        """Tesla disabled the application until the limit resets."""
-        until = self.tracker.usage_blocked_until or time_module.time()
-        return HomeAssistantError(
-            translation_domain=DOMAIN,
-            translation_key="usage_limit_exceeded",
-            translation_placeholders={"until": format_until(until)},
+            self.entry,
+            [
+                self.tracker.car(vin).status.name
+                for vin in vins
+                if vin in status.unpaired_vins
+                and status.protocol_required.get(vin, True)
+            ],
         )

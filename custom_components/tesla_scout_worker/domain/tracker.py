@@ -37,6 +37,7 @@ from ..fleet import (
     WrongRegionError,
     vin_tail,
 )
+from ..fleet.listeners import Listeners
 from .geo import distance_m, is_at_home
 from .planner import MAX_WINDOWS
 from .policy import (
@@ -299,7 +300,7 @@ class Car:
 class CycleReport:
     """What one cycle did: its requests, a rate limit, a skip.
 
-    Transitions are not collected here: they go to ``on_transition`` as seen.
+    Transitions are not collected here: they go to ``transitions`` as seen.
     """
 
     state_requests: int = 0
@@ -321,19 +322,13 @@ class Home:
     radius_m: float
 
 
-type TransitionListener = Callable[[Transition], None]
-"""Told of every transition at once, whoever made the observation."""
-type ChangeListener = Callable[[], None]
-"""Told after every change of any car (to publish a new snapshot)."""
-
-
 class VehicleTracker:
     """The one writer of every car's runtime, for the cars of one account.
 
     Every observation, from the scout, a worker run, a wake or a user command,
     goes through :meth:`observe` (live data) or :meth:`observe_state` (a state
-    check). Transitions go to ``on_transition`` as they happen, so none is
-    lost whoever observed it.
+    check). Transitions go to ``transitions``' listeners as they happen, so
+    none is lost whoever observed it.
     """
 
     def __init__(
@@ -342,8 +337,6 @@ class VehicleTracker:
         vins: list[str],
         home: Home,
         *,
-        on_transition: TransitionListener | None = None,
-        on_change: ChangeListener | None = None,
         location_allowed: bool = True,
     ) -> None:
         """Start with nothing known: a car asleep at setup has no position yet.
@@ -363,8 +356,13 @@ class VehicleTracker:
         self.retry_at: float | None = None
         self._old_fix_held: set[str] = set()
         """Cars whose old position is held back (logged once until a current one)."""
-        self.on_transition = on_transition
-        self.on_change = on_change
+        self.transitions: Listeners[[Transition]] = Listeners()
+        """Told each transition as it is seen, whoever observed it."""
+        self.changes: Listeners[[]] = Listeners()
+        """Told after every change of any car."""
+        self._holding = 0
+        self._held: list[Transition] = []
+        """Transitions seen during an observation, told at its end."""
 
     # --- reading -----------------------------------------------------------------
 
@@ -504,7 +502,23 @@ class VehicleTracker:
             self._changed()
 
     def observe(self, vin: str, data: VehicleData, now: float) -> None:
-        """Take in live data (from the scout, a worker run or a wake)."""
+        """Take in live data (from the scout, a worker run or a wake).
+
+        Its transitions are told once all of it is taken in: a listener that
+        acts at once (a worker run on arrival) sees the car as the data left it,
+        its charge schedules included.
+        """
+        self._holding += 1
+        try:
+            self._observe(vin, data, now)
+        finally:
+            self._holding -= 1
+        if not self._holding:
+            held, self._held = self._held, []
+            for transition in held:
+                self.transitions.notify(transition)
+
+    def _observe(self, vin: str, data: VehicleData, now: float) -> None:
         self.note_answered(vin)
         self._set_state(vin, data.state or VehicleState.ONLINE)
         changes: dict[str, Any] = {"last_data_at": now}
@@ -754,8 +768,7 @@ class VehicleTracker:
             self._changed()
 
     def _changed(self) -> None:
-        if self.on_change is not None:
-            self.on_change()
+        self.changes.notify()
 
     def _update(self, vin: str, **status_changes: Any) -> None:
         car = self._cars[vin]
@@ -864,8 +877,10 @@ class VehicleTracker:
         )
 
     def _emit(self, transition: Transition) -> None:
-        if self.on_transition is not None:
-            self.on_transition(transition)
+        if self._holding:
+            self._held.append(transition)
+        else:
+            self.transitions.notify(transition)
 
 
 def start_of_next_month(now: float) -> float:

@@ -118,7 +118,7 @@ class WorkerRun:
     def as_dict(self) -> dict[str, Any]:
         """A JSON-friendly record (no VIN: callers know which car)."""
         return {
-            "trigger": self.trigger,
+            "trigger": str(self.trigger),
             "started": self.started,
             "duration_s": round(self.duration_s, 3),
             "requests": self.requests,
