@@ -49,7 +49,9 @@ def frozen_entry(
 async def setup_sensors(hass: HomeAssistant, entry: MockConfigEntry) -> None:
     if hass.config_entries.async_get_entry(entry.entry_id) is None:
         entry.add_to_hass(hass)
-    with patch("custom_components.tesla_scout_worker.lifecycle.PLATFORMS", [Platform.SENSOR]):
+    with patch(
+        "custom_components.tesla_scout_worker.lifecycle.PLATFORMS", [Platform.SENSOR]
+    ):
         assert await hass.config_entries.async_setup(entry.entry_id)
     # The init run and the key-pairing check run in the background.
     await hass.async_block_till_done(wait_background_tasks=True)
@@ -142,7 +144,9 @@ async def test_counts_survive_a_restart(
     await hass.async_block_till_done()
     assert f"tesla_scout_worker.{frozen_entry.entry_id}.usage" in hass_storage
 
-    with patch("custom_components.tesla_scout_worker.lifecycle.PLATFORMS", [Platform.SENSOR]):
+    with patch(
+        "custom_components.tesla_scout_worker.lifecycle.PLATFORMS", [Platform.SENSOR]
+    ):
         assert await hass.config_entries.async_setup(frozen_entry.entry_id)
     await hass.async_block_till_done(wait_background_tasks=True)
     state = hass.states.get(REQUESTS)
