@@ -1900,7 +1900,12 @@ def test_every_key_the_flows_use_is_translated() -> None:
     english = _load("translations/en.json")
     source = "".join(
         (COMPONENT / name).read_text(encoding="utf-8")
-        for name in ("config_flow.py", "options_flow.py", "flow_schemas.py")
+        for name in (
+            "config_flow.py",
+            "options_flow.py",
+            "flow_schemas.py",
+            "options_schema.py",
+        )
     )
     keys = set()
     for pattern in (

@@ -12,6 +12,11 @@ Both continue with the same steps: the account (JWT ``sub``), an optional scope
 warning (``location_scope``), the API region (``region``, only when the token
 does not name one or the region does not answer) and the vehicles and home
 position (``vehicles``).
+
+Long on purpose: Home Assistant looks for the one ``ConfigFlow`` here, and its
+user, reauth and reconfigure paths share their steps (sign-in, region,
+vehicles); the forms live in ``flow_schemas.py``, the options in
+``options_flow.py``.
 """
 
 from __future__ import annotations

@@ -11,10 +11,10 @@ from homeassistant.config_entries import (
 )
 from homeassistant.core import callback
 
-from .flow_schemas import (
+from .flow_schemas import errors_in_view
+from .options_schema import (
     OPTION_KEYS,
     async_validate_options,
-    errors_in_view,
     options_form_values,
     options_schema,
 )
