@@ -20,7 +20,7 @@ from homeassistant.helpers.storage import Store
 from homeassistant.util.hass_dict import HassKey
 
 from .const import DOMAIN
-from .domain.planner import ChargeWindow, ChargingPlan, PlanReason
+from .domain.plan import ChargeWindow, ChargingPlan, PlanReason
 from .domain.tracker import Car, KnownSchedule, VehicleSettings, VehicleStatus
 from .domain.worker_run import WorkerResult, WorkerRun
 

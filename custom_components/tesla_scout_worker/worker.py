@@ -67,7 +67,7 @@ from .const import (
     TARIFF_PRICE_ENTITY,
 )
 from .daily import async_track_daily
-from .domain.planner import ChargingPlan
+from .domain.plan import ChargingPlan
 from .domain.tariffs import (
     FORECAST_ATTRIBUTES,
     Tariff,

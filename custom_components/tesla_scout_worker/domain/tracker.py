@@ -38,7 +38,7 @@ from ..fleet import (
     vin_tail,
 )
 from .geo import distance_m, is_at_home
-from .planner import MAX_WINDOWS
+from .plan import MAX_WINDOWS
 from .policy import (
     VehicleOutlook,
     failed_check_interval,

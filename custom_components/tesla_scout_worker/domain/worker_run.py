@@ -39,7 +39,8 @@ from ..fleet import (
     VehicleUnavailableError,
     vin_tail,
 )
-from .planner import ChargingPlan, PlanRequest, plan_charging
+from .plan import ChargingPlan, PlanRequest
+from .planner import plan_charging
 from .tariffs import Tariff
 from .tracker import (
     KnownSchedule,
