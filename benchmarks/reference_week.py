@@ -61,20 +61,20 @@ from zoneinfo import ZoneInfo
 import aiohttp
 from aiohttp.test_utils import TestServer
 
+from custom_components.tesla_scout_worker.domain.car import (
+    Transition,
+    TransitionKind,
+    WorkerRun,
+)
+from custom_components.tesla_scout_worker.domain.geo import Home
 from custom_components.tesla_scout_worker.domain.tariffs import (
     DEFAULT_PRICES,
     preset_tariff,
 )
-from custom_components.tesla_scout_worker.domain.tracker import (
-    Home,
-    Transition,
-    TransitionKind,
-    VehicleTracker,
-)
+from custom_components.tesla_scout_worker.domain.tracker import VehicleTracker
 from custom_components.tesla_scout_worker.domain.worker_run import (
     ChargeSettings,
     ChargingWorker,
-    WorkerRun,
 )
 from custom_components.tesla_scout_worker.fleet import TeslaFleetClient
 from simulator import (

@@ -11,16 +11,14 @@ import aiohttp
 from aiohttp.test_utils import TestServer
 import pytest
 
+from custom_components.tesla_scout_worker.domain.geo import Home
+from custom_components.tesla_scout_worker.domain.schedules import schedule_id_for
 from custom_components.tesla_scout_worker.domain.tariffs import (
     PriceForecastTariff,
     PriceSlot,
     preset_tariff,
 )
-from custom_components.tesla_scout_worker.domain.tracker import (
-    Home,
-    VehicleTracker,
-    schedule_id_for,
-)
+from custom_components.tesla_scout_worker.domain.tracker import VehicleTracker
 from custom_components.tesla_scout_worker.domain.worker_run import (
     ChargeSettings,
     ChargingWorker,

@@ -25,7 +25,7 @@ from custom_components.tesla_scout_worker.const import (
     CONF_MAX_CHARGE_WINDOWS,
     CONF_SCOUT_INTERVAL,
 )
-from custom_components.tesla_scout_worker.domain.tracker import schedule_id_for
+from custom_components.tesla_scout_worker.domain.schedules import schedule_id_for
 
 from . import issues_of, of_type, pass_time, setup, state_of
 from .conftest import HOME, VIN

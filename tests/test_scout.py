@@ -26,7 +26,7 @@ from custom_components.tesla_scout_worker.const import (
     CONF_SCOUT_INTERVAL,
     DOMAIN,
 )
-from custom_components.tesla_scout_worker.domain.tracker import VehicleStatus
+from custom_components.tesla_scout_worker.domain.car import VehicleStatus
 from custom_components.tesla_scout_worker.scout import ScoutCoordinator
 
 from . import setup_scout

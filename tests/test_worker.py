@@ -33,7 +33,7 @@ from custom_components.tesla_scout_worker.const import (
     DOMAIN,
     EVENT_TYPE,
 )
-from custom_components.tesla_scout_worker.domain.tracker import schedule_id_for
+from custom_components.tesla_scout_worker.domain.schedules import schedule_id_for
 
 from . import pass_time, quarter_hour_forecast, setup, start_charging
 from .conftest import TOKEN_URL, VIN, token_data

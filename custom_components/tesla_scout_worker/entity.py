@@ -11,7 +11,7 @@ from homeassistant.helpers.restore_state import RestoreEntity
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
 from .const import DOMAIN
-from .domain.tracker import Car, VehicleStatus
+from .domain.car import Car, VehicleStatus
 from .models import TeslaScoutWorkerConfigEntry
 from .scout import ScoutCoordinator
 

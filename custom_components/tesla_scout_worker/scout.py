@@ -46,7 +46,9 @@ from .const import (
     EVENT_TYPE,
     LOGGER,
 )
-from .domain.tracker import Car, Home, Transition, TransitionKind, VehicleTracker
+from .domain.car import Car, Transition, TransitionKind
+from .domain.geo import Home
+from .domain.tracker import VehicleTracker
 from .fleet import TeslaAuthenticationError, TeslaFleetError, WrongRegionError
 from .issues import async_set_car_issues, async_set_issue, car_issue_id
 from .storage import VehicleStore

@@ -20,9 +20,9 @@ from homeassistant.helpers.storage import Store
 from homeassistant.util.hass_dict import HassKey
 
 from .const import DOMAIN
+from .domain.car import Car, VehicleSettings, VehicleStatus, WorkerResult, WorkerRun
 from .domain.plan import ChargeWindow, ChargingPlan, PlanReason
-from .domain.tracker import Car, KnownSchedule, VehicleSettings, VehicleStatus
-from .domain.worker_run import WorkerResult, WorkerRun
+from .domain.schedules import KnownSchedule
 
 STORAGE_VERSION = 1
 SAVE_DELAY_S = 10.0

@@ -67,6 +67,7 @@ from .const import (
     TARIFF_PRICE_ENTITY,
 )
 from .daily import async_track_daily
+from .domain.car import WorkerResult, WorkerRun, WorkerTrigger
 from .domain.plan import ChargingPlan
 from .domain.tariffs import (
     FORECAST_ATTRIBUTES,
@@ -76,13 +77,7 @@ from .domain.tariffs import (
     tariff_from_nordpool_action,
     tariff_from_price_attributes,
 )
-from .domain.worker_run import (
-    ChargeSettings,
-    ChargingWorker,
-    WorkerResult,
-    WorkerRun,
-    WorkerTrigger,
-)
+from .domain.worker_run import ChargeSettings, ChargingWorker
 from .fleet import (
     CommandFailedError,
     CommandProtocolRequiredError,
@@ -330,11 +325,9 @@ class WorkerScheduler:
         if not forecast_changed:
             return
         for vin in self._replannable():
-            if vin not in waiting:
+            if vin not in waiting and (last := self.last_run(vin)) is not None:
                 LOGGER.debug("New price forecast: planning again")
-                self._async_run_in_background(
-                    vin, self.tracker.car(vin).last_run.trigger
-                )
+                self._async_run_in_background(vin, last.trigger)
 
     @callback
     def async_plugged_in(self, vin: str) -> None:

@@ -18,9 +18,8 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
-from enum import StrEnum
 import logging
 import time as time_module
 from typing import Any, TypeVar
@@ -39,48 +38,28 @@ from ..fleet import (
     VehicleUnavailableError,
     vin_tail,
 )
+from .car import VehicleStatus, WorkerResult, WorkerRun, WorkerTrigger
 from .plan import ChargingPlan, PlanRequest
 from .planner import plan_charging
-from .tariffs import Tariff
-from .tracker import (
+from .schedules import (
+    SCHEDULE_DAYS,
     KnownSchedule,
     ScheduleWindows,
-    VehicleStatus,
-    VehicleTracker,
-    schedule_slots,
+    schedule_windows_for,
+    supports_charge_schedules,
 )
+from .tariffs import Tariff
+from .tracker import VehicleTracker
 
 _LOGGER = logging.getLogger(__name__)
 _T = TypeVar("_T")
 
 FRESH_DATA_S = 120.0
 """Live data younger than this (the scout's, usually) is not read again."""
-SCHEDULE_DAYS = "All"
 EARLY_TOLERANCE_S = 60.0
 """A charge is stopped as too early only when the plan starts later than this."""
 WAKE_TIMEOUT_S = 90.0
 WAKE_POLL_S = 10.0
-FIRST_ADD_CHARGE_SCHEDULE_FIRMWARE = (2024, 26)
-"""``add_charge_schedule`` replaced ``set_scheduled_charging`` in 2024.26."""
-
-
-class WorkerResult(StrEnum):
-    """How a run ended (SPEC §7)."""
-
-    APPLIED = "applied"
-    PLANNED = "planned"
-    NO_ACTION = "no_action"
-    ERROR = "error"
-
-
-class WorkerTrigger(StrEnum):
-    """Why a run started (SPEC §7)."""
-
-    ARRIVED_HOME = "arrived_home"
-    INIT = "init"
-    FAILSAFE = "failsafe"
-    ACTION = "action"
-    BUTTON = "button"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -99,39 +78,6 @@ class ChargeSettings:
     """What more than one window must save against the best single one."""
 
 
-@dataclass(kw_only=True)
-class WorkerRun:
-    """The record of one run: trigger, timing, requests, plan, commands, result."""
-
-    vin: str
-    trigger: str
-    started: float
-    duration_s: float = 0.0
-    requests: int = 0
-    plan: ChargingPlan | None = None
-    commands: list[str] = field(default_factory=list)
-    woke: bool = False
-    result: WorkerResult = WorkerResult.NO_ACTION
-    reason: str | None = None
-    """Why nothing (more) was sent: ``no_tariff``, ``smart_charging_off``…"""
-    error: str | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        """A JSON-friendly record (no VIN: callers know which car)."""
-        return {
-            "trigger": self.trigger,
-            "started": self.started,
-            "duration_s": round(self.duration_s, 3),
-            "requests": self.requests,
-            "plan": self.plan.as_dict() if self.plan is not None else None,
-            "commands": list(self.commands),
-            "woke": self.woke,
-            "result": str(self.result),
-            "reason": self.reason,
-            "error": self.error,
-        }
-
-
 def next_departure(now: datetime, departure: time) -> datetime:
     """The next local ``departure`` after ``now``, compared as instants.
 
@@ -148,24 +94,6 @@ def next_departure(now: datetime, departure: time) -> datetime:
                 return candidate
     msg = "no departure within three days"  # pragma: no cover - unreachable
     raise ValueError(msg)  # pragma: no cover
-
-
-def minutes_after_midnight(moment: datetime, *, round_up: bool = False) -> int:
-    """Local minutes after midnight, as the car's schedule wants them.
-
-    ``round_up`` for an end time, so the window never ends early.
-    """
-    minutes = moment.hour * 60 + moment.minute
-    if round_up and (moment.second or moment.microsecond):
-        minutes += 1
-    return minutes % (24 * 60)
-
-
-def _supports_schedules(status: VehicleStatus) -> bool:
-    """Current firmware: charge schedules (else the older scheduled charging)."""
-    return (
-        status.firmware is None or status.firmware >= FIRST_ADD_CHARGE_SCHEDULE_FIRMWARE
-    )
 
 
 class ChargingWorker:
@@ -211,7 +139,11 @@ class ChargingWorker:
             ),
             tariff,
             # Older firmware keeps one scheduled start, not several schedules.
-            max_windows=settings.max_windows if _supports_schedules(status) else 1,
+            max_windows=(
+                settings.max_windows
+                if supports_charge_schedules(status.firmware)
+                else 1
+            ),
             min_split_saving=settings.min_split_saving,
         )
 
@@ -355,7 +287,7 @@ class ChargingWorker:
         return (
             car.schedule is not None
             and car.schedule.unconfirmed
-            and _supports_schedules(car.status)
+            and supports_charge_schedules(car.status.firmware)
         )
 
     async def _async_reread(self, run: WorkerRun) -> bool:
@@ -376,20 +308,6 @@ class ChargingWorker:
         )
         self.tracker.observe(run.vin, data, self._clock())
 
-    def _desired_schedule(self, plan: ChargingPlan) -> ScheduleWindows | None:
-        """The schedules that follow ``plan``, by slot; ``None``: charge now."""
-        if plan.reason not in ("cheapest_window", "cheapest_windows"):
-            return None
-        return schedule_slots(
-            [
-                (
-                    minutes_after_midnight(window.start),
-                    minutes_after_midnight(window.end, round_up=True),
-                )
-                for window in plan.windows
-            ]
-        )
-
     def _needs_command(self, plan: ChargingPlan, vin: str, *, fresh: bool) -> bool:
         """Whether the car must be told anything to follow ``plan``.
 
@@ -400,7 +318,7 @@ class ChargingWorker:
         if plan.reason == "already_at_target":
             return False
         car = self.tracker.car(vin)
-        desired = self._desired_schedule(plan)
+        desired = schedule_windows_for(plan)
         if desired is None:
             return not car.status.charging  # charge as soon as possible
         if self._charging_too_early(plan, car.status):
@@ -453,7 +371,7 @@ class ChargingWorker:
         car = self.tracker.car(vin)
         if plan is None:
             return
-        desired = self._desired_schedule(plan)
+        desired = schedule_windows_for(plan)
         if desired is None:
             if not car.status.charging:
                 await self._command(run, "charge_start", self.client.charge_start)
@@ -478,7 +396,7 @@ class ChargingWorker:
         (only when the car said it has it: nothing is removed blindly).
         """
         vin = run.vin
-        if _supports_schedules(self.tracker.car(vin).status):
+        if supports_charge_schedules(self.tracker.car(vin).status.firmware):
             known = known or KnownSchedule(windows=(), known_at=0.0)
             ids: list[int | None] = list(known.ids)
             try:
