@@ -250,7 +250,7 @@ def _decode_run(vin: str, raw: Any, tz: tzinfo) -> WorkerRun | None:
             duration_s=float(raw["duration_s"]),
             requests=int(raw["requests"]),
             plan=_decode_plan(raw["plan"], tz),
-            commands=[str(command) for command in raw["commands"]],
+            commands=tuple(str(command) for command in raw["commands"]),
             woke=bool(raw["woke"]),
             result=WorkerResult(raw["result"]),
             reason=raw["reason"] if isinstance(raw["reason"], str) else None,

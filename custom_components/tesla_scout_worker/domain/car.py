@@ -163,17 +163,22 @@ class WorkerTrigger(StrEnum):
     BUTTON = "button"
 
 
-@dataclass(kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class WorkerRun:
-    """The record of one run: trigger, timing, requests, plan, commands, result."""
+    """The record of one run: trigger, timing, requests, plan, commands, result.
+
+    Frozen, like the :class:`Car` that holds it: a run builds it complete at
+    its end (or a copy is made with :func:`dataclasses.replace`).
+    """
 
     vin: str
     trigger: str
+    """A :class:`WorkerTrigger`'s string (a saved run keeps what it was)."""
     started: float
     duration_s: float = 0.0
     requests: int = 0
     plan: ChargingPlan | None = None
-    commands: list[str] = field(default_factory=list)
+    commands: tuple[str, ...] = ()
     woke: bool = False
     result: WorkerResult = WorkerResult.NO_ACTION
     reason: str | None = None

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 import logging
 import time as time_module
@@ -76,6 +76,43 @@ class ChargeSettings:
     """Charging windows (charge schedules) a plan may use."""
     min_split_saving: float = 1.0
     """What more than one window must save against the best single one."""
+
+
+@dataclass(kw_only=True)
+class RunProgress:
+    """A run under way: what it has done so far (mutable while it goes).
+
+    Its end makes the frozen :class:`~.car.WorkerRun` the car keeps
+    (:meth:`record`). A wake for a user's command counts its requests in one
+    that is never recorded.
+    """
+
+    vin: str
+    trigger: str
+    started: float
+    requests: int = 0
+    plan: ChargingPlan | None = None
+    commands: list[str] = field(default_factory=list)
+    woke: bool = False
+    result: WorkerResult = WorkerResult.NO_ACTION
+    reason: str | None = None
+    error: str | None = None
+
+    def record(self, duration_s: float) -> WorkerRun:
+        """The run's record, complete."""
+        return WorkerRun(
+            vin=self.vin,
+            trigger=self.trigger,
+            started=self.started,
+            duration_s=duration_s,
+            requests=self.requests,
+            plan=self.plan,
+            commands=tuple(self.commands),
+            woke=self.woke,
+            result=self.result,
+            reason=self.reason,
+            error=self.error,
+        )
 
 
 def next_departure(now: datetime, departure: time) -> datetime:
@@ -155,7 +192,7 @@ class ChargingWorker:
         tariff: Tariff | None,
     ) -> WorkerRun:
         """Run once for one car; never raises for Fleet errors (they are the result)."""
-        run = WorkerRun(vin=vin, trigger=trigger, started=self._clock())
+        run = RunProgress(vin=vin, trigger=trigger, started=self._clock())
         try:
             await self._run(run, settings, tariff)
         except CommandProtocolRequiredError:
@@ -173,23 +210,23 @@ class ChargingWorker:
             run.result, run.error = WorkerResult.ERROR, type(err).__name__
         except TeslaFleetError as err:
             run.result, run.error = WorkerResult.ERROR, type(err).__name__
-        run.duration_s = self._clock() - run.started
+        record = run.record(duration_s=self._clock() - run.started)
         _LOGGER.debug(
             "Worker for %s (%s): %s (%s) after %s requests",
             self.tracker.car(vin).status.name,
             trigger,
-            run.result,
-            run.reason or run.error or "",
-            run.requests,
+            record.result,
+            record.reason or record.error or "",
+            record.requests,
         )
-        return run
+        return record
 
-    async def _call(self, run: WorkerRun, request: Awaitable[_T]) -> _T:
+    async def _call(self, run: RunProgress, request: Awaitable[_T]) -> _T:
         run.requests += 1
         return await request
 
     async def _run(
-        self, run: WorkerRun, settings: ChargeSettings, tariff: Tariff | None
+        self, run: RunProgress, settings: ChargeSettings, tariff: Tariff | None
     ) -> None:
         vin = run.vin
         fresh = await self._async_read_if_awake(run)
@@ -250,7 +287,7 @@ class ChargingWorker:
         elif run.reason is None:
             run.reason = "schedule_up_to_date"
 
-    async def _async_read_if_awake(self, run: WorkerRun) -> bool:
+    async def _async_read_if_awake(self, run: RunProgress) -> bool:
         """Make sure what is known is current when that costs no wake.
 
         Returns whether live data is fresh (so commands can follow at once).
@@ -290,7 +327,7 @@ class ChargingWorker:
             and supports_charge_schedules(car.status.firmware)
         )
 
-    async def _async_reread(self, run: WorkerRun) -> bool:
+    async def _async_reread(self, run: RunProgress) -> bool:
         """Read an awake car again; ``False`` when it has fallen asleep meanwhile."""
         try:
             await self._async_read(run)
@@ -299,7 +336,7 @@ class ChargingWorker:
             return False
         return True
 
-    async def _async_read(self, run: WorkerRun) -> None:
+    async def _async_read(self, run: RunProgress) -> None:
         def _retried() -> None:
             run.requests += 1
 
@@ -337,14 +374,14 @@ class ChargingWorker:
         # starting now (to the second) is no reason to stop.
         return self._clock() < plan.start.timestamp() - EARLY_TOLERANCE_S
 
-    async def async_wake(self, vin: str, run: WorkerRun | None = None) -> None:
+    async def async_wake(self, vin: str, run: RunProgress | None = None) -> None:
         """The one wake path: wake a car (never through the proxy) and wait.
 
         Per-car lock: a worker run and a user command that both need the car
         awake send one ``wake_up``; the second finds the car online (a free
         state check) and sends none.
         """
-        run = run or WorkerRun(vin=vin, trigger="command", started=self._clock())
+        run = run or RunProgress(vin=vin, trigger="command", started=self._clock())
         async with self.tracker.car(vin).lock:
             record = await self._call(run, self.client.vehicle(vin))
             self.tracker.observe_state(vin, record.state)
@@ -365,7 +402,7 @@ class ChargingWorker:
                     msg = "the car did not wake up"
                     raise VehicleUnavailableError(msg)
 
-    async def _apply(self, run: WorkerRun) -> None:
+    async def _apply(self, run: RunProgress) -> None:
         vin = run.vin
         plan = run.plan
         car = self.tracker.car(vin)
@@ -388,7 +425,7 @@ class ChargingWorker:
             self.tracker.note_command(vin, charging_state="Stopped")
 
     async def _write_schedules(
-        self, run: WorkerRun, desired: ScheduleWindows, known: KnownSchedule | None
+        self, run: RunProgress, desired: ScheduleWindows, known: KnownSchedule | None
     ) -> None:
         """Make the car's schedules of ours ``desired``, slot by slot.
 
@@ -438,7 +475,7 @@ class ChargingWorker:
         self.tracker.note_schedule(vin, (first,), self._clock())
 
     async def _add_schedule(
-        self, run: WorkerRun, schedule_id: int, window: tuple[int, int]
+        self, run: RunProgress, schedule_id: int, window: tuple[int, int]
     ) -> None:
         """Write our schedule ``schedule_id`` (a new one, or a change of it)."""
         home = self.tracker.home
@@ -457,7 +494,7 @@ class ChargingWorker:
             ),
         )
 
-    async def _remove_schedule(self, run: WorkerRun, schedule_id: int) -> None:
+    async def _remove_schedule(self, run: RunProgress, schedule_id: int) -> None:
         """Remove our schedule ``schedule_id``; one the car no longer has is fine."""
         try:
             await self._command(
@@ -469,7 +506,7 @@ class ChargingWorker:
             _LOGGER.debug("remove_charge_schedule refused: %s", err.reason)
 
     async def _command(
-        self, run: WorkerRun, name: str, send: Callable[[str], Awaitable[Any]]
+        self, run: RunProgress, name: str, send: Callable[[str], Awaitable[Any]]
     ) -> None:
         """Send one command; a car that fell asleep meanwhile is woken once."""
         try:
