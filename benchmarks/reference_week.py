@@ -356,13 +356,7 @@ async def measure(
                 command_base_url=f"{base}/proxy",  # signed, as a Tesla needs
             )
             home = Home(latitude=HOME_WARSAW[0], longitude=HOME_WARSAW[1], radius_m=100)
-            rig_holder: list[Rig] = []
-            tracker = VehicleTracker(
-                client,
-                vins,
-                home,
-                on_transition=lambda t: rig_holder[0].on_transition(t),
-            )
+            tracker = VehicleTracker(client, vins, home)
             worker = ChargingWorker(client, tracker, clock=clock, sleep=sleep)
             rig = Rig(
                 sim,
@@ -373,7 +367,7 @@ async def measure(
                 vins,
                 uses_worker=strategy_key in {"C", "D", "D_presence"},
             )
-            rig_holder.append(rig)
+            tracker.transitions.add(rig.on_transition)
             latencies, kwh_outside = await _drive(rig, strategy_key, events, start, end)
             clock.set(end)
             stats: dict[str, Any] = sim.stats_dict()

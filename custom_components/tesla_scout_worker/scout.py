@@ -155,8 +155,8 @@ class ScoutCoordinator(DataUpdateCoordinator[dict[str, Car]]):
         self.store = VehicleStore(hass, entry.entry_id)
         self.settings_restored: set[str] = set()
         """Cars whose settings came from the store (see :meth:`async_restore`)."""
-        tracker.on_transition = self._fire
-        tracker.on_change = self._async_changed
+        tracker.transitions.add(self._fire)
+        tracker.changes.add(self._async_changed)
 
     async def async_restore(self) -> None:
         """Start from what was saved of each car (before the first check).

@@ -232,7 +232,8 @@ class Car:
 class CycleReport:
     """What one cycle did: its requests, a rate limit, a skip.
 
-    Transitions are not collected here: they go to ``on_transition`` as seen.
+    Transitions are not collected here: they go to the tracker's
+    ``transitions`` listeners as seen.
     """
 
     state_requests: int = 0

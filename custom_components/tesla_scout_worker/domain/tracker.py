@@ -3,7 +3,7 @@
 :class:`VehicleTracker` keeps each car (frozen :class:`~.car.Car` snapshots)
 and is the one place a car changes: every observation (the scout's, a worker
 run's, a wake's, a user command's) and every setting goes through it, and it
-tells ``on_transition`` and ``on_change``. It is longer than the
+tells its ``transitions`` and ``changes`` listeners. It is longer than the
 other modules on purpose: every change of a car is written here, so none is
 missed or published twice.
 
@@ -38,6 +38,7 @@ from ..fleet import (
     VehicleUnavailableError,
     WrongRegionError,
 )
+from ..fleet.listeners import Listeners
 from .car import (
     Car,
     CycleReport,
@@ -99,19 +100,14 @@ HOME_DESTINATION_M = 250.0
 """A navigation destination this close to home counts as "going home"."""
 
 
-type TransitionListener = Callable[[Transition], None]
-"""Told of every transition at once, whoever made the observation."""
-type ChangeListener = Callable[[], None]
-"""Told after every change of any car (to publish a new snapshot)."""
-
-
 class VehicleTracker:
     """The one writer of every car's runtime, for the cars of one account.
 
     Every observation, from the scout, a worker run, a wake or a user command,
     goes through :meth:`observe` (live data) or :meth:`observe_state` (a state
-    check). Transitions go to ``on_transition`` as they happen, so none is
-    lost whoever observed it.
+    check). Transitions go to the :attr:`transitions` listeners as they
+    happen, so none is lost whoever observed it; every change of a car (or of
+    what the account may do) goes to the :attr:`changes` listeners.
     """
 
     def __init__(
@@ -120,8 +116,6 @@ class VehicleTracker:
         vins: list[str],
         home: Home,
         *,
-        on_transition: TransitionListener | None = None,
-        on_change: ChangeListener | None = None,
         location_allowed: bool = True,
     ) -> None:
         """Start with nothing known: a car asleep at setup has no position yet.
@@ -141,8 +135,10 @@ class VehicleTracker:
         self.retry_at: float | None = None
         self._old_fix_held: set[str] = set()
         """Cars whose old position is held back (logged once until a current one)."""
-        self.on_transition = on_transition
-        self.on_change = on_change
+        self.transitions: Listeners[[Transition]] = Listeners()
+        """Told of every transition at once, whoever made the observation."""
+        self.changes: Listeners[[]] = Listeners()
+        """Told after every change of any car (to publish a new snapshot)."""
 
     # --- reading -----------------------------------------------------------------
 
@@ -532,8 +528,7 @@ class VehicleTracker:
             self._changed()
 
     def _changed(self) -> None:
-        if self.on_change is not None:
-            self.on_change()
+        self.changes.notify()
 
     def _update(self, vin: str, **status_changes: Any) -> None:
         car = self._cars[vin]
@@ -642,8 +637,7 @@ class VehicleTracker:
         )
 
     def _emit(self, transition: Transition) -> None:
-        if self.on_transition is not None:
-            self.on_transition(transition)
+        self.transitions.notify(transition)
 
 
 def start_of_next_month(now: float) -> float:
