@@ -437,12 +437,10 @@ class ScoutCoordinator(DataUpdateCoordinator[dict[str, Car]]):
         ):
             self.plugged_in_trigger(transition.vin)
         if (
-            transition.kind
-            in (TransitionKind.ARRIVED_HOME, TransitionKind.FIRST_SEEN_HOME)
-            and self.worker_trigger is not None
-        ):
+            trigger := transition.kind.worker_trigger
+        ) is not None and self.worker_trigger is not None:
             self.config_entry.async_create_background_task(
                 self.hass,
-                self.worker_trigger(transition.vin, str(transition.kind)),
+                self.worker_trigger(transition.vin, str(trigger)),
                 f"{DOMAIN} worker {transition.kind}",
             )

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from datetime import time
 from enum import StrEnum
-from typing import Any
+from typing import Any, Final
 
 from ..fleet import CHARGING_STATES_ACTIVE, VehicleState, vin_tail
 from .plan import ChargingPlan
@@ -37,6 +37,15 @@ class TransitionKind(StrEnum):
     FIRST_SEEN_HOME = "init"
     PLUGGED_IN_AT_HOME = "plugged_in_at_home"
     """The cable went in at home (no bus event: a run waiting for it runs)."""
+
+    @property
+    def worker_trigger(self) -> WorkerTrigger | None:
+        """The trigger of the worker run this change starts; ``None``: it starts none.
+
+        An arrival starts an ``arrived_home`` run, the first sight at home the
+        ``init`` run (SPEC §5); the other changes start no run of their own.
+        """
+        return RUN_TRIGGERS.get(self)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -161,6 +170,14 @@ class WorkerTrigger(StrEnum):
     FAILSAFE = "failsafe"
     ACTION = "action"
     BUTTON = "button"
+
+
+RUN_TRIGGERS: Final[Mapping[TransitionKind, WorkerTrigger]] = {
+    TransitionKind.ARRIVED_HOME: WorkerTrigger.ARRIVED_HOME,
+    TransitionKind.FIRST_SEEN_HOME: WorkerTrigger.INIT,
+}
+"""The changes that start a worker run, and the trigger each run records
+(an arrival's string is the same in both, the first sight at home is ``init``)."""
 
 
 @dataclass(frozen=True, kw_only=True)
