@@ -436,6 +436,14 @@ class VehicleTracker:
         """What a command the car accepted changed (e.g. the charge limit)."""
         self._update(vin, **status_changes)
 
+    def note_charging_started(self, vin: str) -> None:
+        """The car accepted ``charge_start`` (the worker's or the user's)."""
+        self.note_command(vin, charging_state="Starting")
+
+    def note_charging_stopped(self, vin: str) -> None:
+        """The car accepted ``charge_stop`` (the worker's or the user's)."""
+        self.note_command(vin, charging_state="Stopped")
+
     def set_settings(self, vin: str, **changes: Any) -> None:
         """Change the user's settings of one car (smart charging, departure)."""
         car = self._cars[vin]

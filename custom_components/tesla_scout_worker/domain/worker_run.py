@@ -412,7 +412,7 @@ class ChargingWorker:
         if desired is None:
             if not car.status.charging:
                 await self._command(run, "charge_start", self.client.charge_start)
-                self.tracker.note_command(vin, charging_state="Starting")
+                self.tracker.note_charging_started(vin)
             return
         if (
             car.schedule is None
@@ -422,7 +422,7 @@ class ChargingWorker:
             await self._write_schedules(run, desired, car.schedule)
         if self._charging_too_early(plan, self.tracker.car(vin).status):
             await self._command(run, "charge_stop", self.client.charge_stop)
-            self.tracker.note_command(vin, charging_state="Stopped")
+            self.tracker.note_charging_stopped(vin)
 
     async def _write_schedules(
         self, run: RunProgress, desired: ScheduleWindows, known: KnownSchedule | None
