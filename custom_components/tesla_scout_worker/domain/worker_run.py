@@ -12,6 +12,12 @@ Nothing known means no wake. Repeated runs change the same schedules (stable
 ids per car and slot, or the car's own ids where it renumbered them), so
 schedules never pile up: a plan split into several windows writes one schedule
 per window and removes the ones it no longer needs.
+
+Which schedules are ours and what they should be is in :mod:`.schedules`; the
+run's record (:class:`~.car.WorkerRun`) in :mod:`.car`. The rest stays one
+module on purpose: reading, waking and writing share one run under way
+(:class:`RunProgress`: whether it woke the car or sent a command already
+decides what a refusal means) and the one wake path.
 """
 
 from __future__ import annotations
