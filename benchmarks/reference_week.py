@@ -61,20 +61,20 @@ from zoneinfo import ZoneInfo
 import aiohttp
 from aiohttp.test_utils import TestServer
 
+from custom_components.tesla_scout_worker.domain.car import (
+    Transition,
+    TransitionKind,
+    WorkerRun,
+)
+from custom_components.tesla_scout_worker.domain.geo import Home
 from custom_components.tesla_scout_worker.domain.tariffs import (
     DEFAULT_PRICES,
     preset_tariff,
 )
-from custom_components.tesla_scout_worker.domain.tracker import (
-    Home,
-    Transition,
-    TransitionKind,
-    VehicleTracker,
-)
+from custom_components.tesla_scout_worker.domain.tracker import VehicleTracker
 from custom_components.tesla_scout_worker.domain.worker_run import (
     ChargeSettings,
     ChargingWorker,
-    WorkerRun,
 )
 from custom_components.tesla_scout_worker.fleet import TeslaFleetClient
 from simulator import (
@@ -198,17 +198,16 @@ class Rig:
         if not self.uses_worker:
             return
         for transition in seen:
-            vin, trigger = transition.vin, str(transition.kind)
+            vin = transition.vin
             if transition.kind is TransitionKind.PLUGGED_IN_AT_HOME:
                 # As WorkerScheduler._async_plugged_in: the waiting run again.
                 last = self.last_runs.get(vin)
                 if last is None or last.reason != "not_plugged_in_at_home":
                     continue
                 trigger = last.trigger
-            elif transition.kind not in {
-                TransitionKind.ARRIVED_HOME,
-                TransitionKind.FIRST_SEEN_HOME,
-            }:
+            elif (run_trigger := transition.kind.worker_trigger) is not None:
+                trigger = str(run_trigger)  # as the scout passes it
+            else:
                 continue
             await self.run_worker(vin, trigger)
 

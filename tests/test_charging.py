@@ -11,16 +11,14 @@ import aiohttp
 from aiohttp.test_utils import TestServer
 import pytest
 
+from custom_components.tesla_scout_worker.domain.geo import Home
+from custom_components.tesla_scout_worker.domain.schedules import schedule_id_for
 from custom_components.tesla_scout_worker.domain.tariffs import (
     PriceForecastTariff,
     PriceSlot,
     preset_tariff,
 )
-from custom_components.tesla_scout_worker.domain.tracker import (
-    Home,
-    VehicleTracker,
-    schedule_id_for,
-)
+from custom_components.tesla_scout_worker.domain.tracker import VehicleTracker
 from custom_components.tesla_scout_worker.domain.worker_run import (
     ChargeSettings,
     ChargingWorker,
@@ -118,14 +116,14 @@ async def rig(
 async def test_schedule_is_written_once_and_then_left_alone(rig: Rig) -> None:
     first = await rig.worker.async_run(DEFAULT_VIN, "arrived_home", rig.settings(), G12)
     assert first.result == "applied"
-    assert first.commands == ["add_charge_schedule"]
+    assert first.commands == ("add_charge_schedule",)
     (schedule,) = rig.sim.vehicle(DEFAULT_VIN).charge_schedules
     assert schedule.id == schedule_id_for(DEFAULT_VIN)
     assert (schedule.start_time, schedule.end_time) == (22 * 60, 62)
     assert schedule.enabled
 
     second = await rig.worker.async_run(DEFAULT_VIN, "action", rig.settings(), G12)
-    assert second.commands == []
+    assert second.commands == ()
     assert second.result == "planned"
     assert len(rig.sim.vehicle(DEFAULT_VIN).charge_schedules) == 1
 
@@ -133,7 +131,7 @@ async def test_schedule_is_written_once_and_then_left_alone(rig: Rig) -> None:
     rig.sim.vehicle(DEFAULT_VIN).battery_level = 20.0
     rig.clock.advance(300)  # past the freshness of the last read
     third = await rig.worker.async_run(DEFAULT_VIN, "action", rig.settings(), G12)
-    assert third.commands == ["add_charge_schedule"]
+    assert third.commands == ("add_charge_schedule",)
     (schedule,) = rig.sim.vehicle(DEFAULT_VIN).charge_schedules
     assert schedule.end_time > 62
     assert rig.sim.stats.wakes.get(DEFAULT_VIN, 0) == 0
@@ -223,12 +221,12 @@ async def test_split_plans_are_written_removed_and_left_alone(rig: Rig) -> None:
     first = await rig.worker.async_run(DEFAULT_VIN, "arrived_home", split, prices)
     assert first.plan is not None
     assert first.plan.reason == "cheapest_windows"
-    assert first.commands == ["add_charge_schedule", "add_charge_schedule"]
+    assert first.commands == ("add_charge_schedule", "add_charge_schedule")
     assert ours(rig) == [(0, 60, 120), (1, 240, 271)]  # 01:00-02:00, 04:00-04:31
 
     # Asked again: the car already has both, nothing is sent.
     again = await rig.worker.async_run(DEFAULT_VIN, "action", split, prices)
-    assert again.commands == []
+    assert again.commands == ()
     assert again.reason == "schedule_up_to_date"
 
     # Less to charge: one window will do; slot 0 changes, slot 1 goes.
@@ -237,11 +235,11 @@ async def test_split_plans_are_written_removed_and_left_alone(rig: Rig) -> None:
     single = await rig.worker.async_run(DEFAULT_VIN, "action", split, prices)
     assert single.plan is not None
     assert single.plan.reason == "cheapest_window"
-    assert single.commands == ["add_charge_schedule", "remove_charge_schedule"]
+    assert single.commands == ("add_charge_schedule", "remove_charge_schedule")
     assert ours(rig) == [(0, 60, 97)]
     rig.clock.advance(300)
     still = await rig.worker.async_run(DEFAULT_VIN, "action", split, prices)
-    assert still.commands == []
+    assert still.commands == ()
 
     # A worker that knows nothing (a new install) reads the car and agrees.
     fresh = ChargingWorker(
@@ -251,7 +249,7 @@ async def test_split_plans_are_written_removed_and_left_alone(rig: Rig) -> None:
     )
     rig.clock.advance(300)
     unknown = await fresh.async_run(DEFAULT_VIN, "init", split, prices)
-    assert unknown.commands == []
+    assert unknown.commands == ()
     assert {s.id for s in car.charge_schedules} == {42, schedule_id_for(DEFAULT_VIN)}
     assert rig.sim.stats.wakes.get(DEFAULT_VIN, 0) == 0
 
@@ -262,7 +260,7 @@ async def test_the_car_charges_in_both_windows_and_not_between(rig: Rig) -> None
     car = rig.sim.vehicle(DEFAULT_VIN)
     car.battery_level = 60.0
     run = await rig.worker.async_run(DEFAULT_VIN, "arrived_home", split, prices)
-    assert run.commands == ["add_charge_schedule", "add_charge_schedule"]
+    assert run.commands == ("add_charge_schedule", "add_charge_schedule")
 
     def at(hour: int, minute: int) -> str:
         moment = datetime(2026, 12, 3, hour, minute, tzinfo=TZ).timestamp()
@@ -291,7 +289,7 @@ async def test_a_refused_removal_or_a_refused_second_schedule(rig: Rig) -> None:
     )
     run = await rig.worker.async_run(DEFAULT_VIN, "arrived_home", split, prices)
     assert (run.result, run.error) == ("error", "CommandFailedError")
-    assert run.commands == ["add_charge_schedule"]
+    assert run.commands == ("add_charge_schedule",)
     # The owner makes room; our first schedule stays and is left alone.
     car.charge_schedules[:] = [s for s in car.charge_schedules if s.id >= 1_000_000]
     assert ours(rig) == [(0, 60, 120)]
@@ -299,7 +297,7 @@ async def test_a_refused_removal_or_a_refused_second_schedule(rig: Rig) -> None:
     rig.clock.advance(300)
     run = await rig.worker.async_run(DEFAULT_VIN, "action", split, prices)
     assert run.result == "applied"
-    assert run.commands == ["add_charge_schedule"]  # only the missing one
+    assert run.commands == ("add_charge_schedule",)  # only the missing one
     assert ours(rig) == [(0, 60, 120), (1, 240, 271)]
 
     # Less to charge: slot 1 must go, but the car answers that it has none.
@@ -314,7 +312,7 @@ async def test_a_refused_removal_or_a_refused_second_schedule(rig: Rig) -> None:
     )
     run = await rig.worker.async_run(DEFAULT_VIN, "action", split, prices)
     assert run.result == "applied"
-    assert run.commands == ["add_charge_schedule"]
+    assert run.commands == ("add_charge_schedule",)
     # Accepted (or "not found") is taken as done: no paid read-back.
     known = rig.worker.tracker.car(DEFAULT_VIN).schedule
     assert known is not None
@@ -323,5 +321,5 @@ async def test_a_refused_removal_or_a_refused_second_schedule(rig: Rig) -> None:
     # removes it.
     rig.clock.advance(300)
     run = await rig.worker.async_run(DEFAULT_VIN, "action", split, prices)
-    assert run.commands == ["remove_charge_schedule"]
+    assert run.commands == ("remove_charge_schedule",)
     assert ours(rig) == [(0, 60, 97)]

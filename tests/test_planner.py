@@ -12,11 +12,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from custom_components.tesla_scout_worker.domain.planner import (
-    ChargingPlan,
-    PlanRequest,
-    plan_cheapest_window,
-)
+from custom_components.tesla_scout_worker.domain.plan import ChargingPlan, PlanRequest
+from custom_components.tesla_scout_worker.domain.planner import plan_cheapest_window
 from custom_components.tesla_scout_worker.domain.tariffs import (
     FixedWindowTariff,
     OffPeakWindow,

@@ -8,10 +8,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from custom_components.tesla_scout_worker.domain.planner import (
-    PlanRequest,
-    plan_charging,
-)
+from custom_components.tesla_scout_worker.domain.plan import PlanRequest
+from custom_components.tesla_scout_worker.domain.planner import plan_charging
 from custom_components.tesla_scout_worker.domain.tariffs import (
     preset_tariff,
     tariff_from_nordpool_action,

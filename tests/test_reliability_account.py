@@ -32,7 +32,7 @@ from custom_components.tesla_scout_worker.const import (
     CONF_VINS,
     DOMAIN,
 )
-from custom_components.tesla_scout_worker.domain.tracker import schedule_id_for
+from custom_components.tesla_scout_worker.domain.schedules import schedule_id_for
 from custom_components.tesla_scout_worker.flow_schemas import CONF_HOME
 
 from . import issues_of, pass_time, setup, start_charging, state_of

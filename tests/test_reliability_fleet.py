@@ -25,7 +25,7 @@ from custom_components.tesla_scout_worker.const import (
     CONF_MAX_CHARGE_WINDOWS,
     CONF_SCOUT_INTERVAL,
 )
-from custom_components.tesla_scout_worker.domain.tracker import schedule_id_for
+from custom_components.tesla_scout_worker.domain.schedules import schedule_id_for
 
 from . import issues_of, of_type, pass_time, setup, state_of
 from .conftest import HOME, VIN
@@ -366,7 +366,7 @@ async def test_two_quick_changes_to_a_renumbering_car_make_no_copy(
     )
     run = await worker.async_request_run(VIN, "action", force=True)
     assert run is not None
-    assert run.commands == ["add_charge_schedule"]
+    assert run.commands == ("add_charge_schedule",)
     (ours,) = ours_in(car)
     assert ours["end_time"] > 62
     assert fleet.count("data") == reads + 1  # one read, the car being awake
@@ -410,7 +410,7 @@ async def test_split_plans_on_a_renumbering_car_hold_the_planned_count(
     freezer.tick(timedelta(minutes=11))
     run = await worker.async_request_run(VIN, "action", force=True)
     assert run is not None
-    assert run.commands == []
+    assert run.commands == ()
     assert len(ours_in(car)) == 1
 
 
@@ -436,6 +436,6 @@ async def test_a_renumbering_car_asleep_at_the_quick_rewrite_is_woken_once(
     assert run is not None
     assert run.woke is True
     assert fleet.count("wake") == 1
-    assert run.commands == ["add_charge_schedule"]
+    assert run.commands == ("add_charge_schedule",)
     (ours,) = ours_in(car)
     assert ours["end_time"] > 62

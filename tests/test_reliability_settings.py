@@ -28,7 +28,7 @@ from custom_components.tesla_scout_worker.const import (
     DOMAIN,
     EVENT_TYPE,
 )
-from custom_components.tesla_scout_worker.domain.tracker import Home
+from custom_components.tesla_scout_worker.domain.geo import Home
 
 from . import async_store_settings, setup, state_of
 from .conftest import API_BASE_URL, HOME, VIN, VIN_2

@@ -26,7 +26,11 @@ from custom_components.tesla_scout_worker.const import (
     CONF_SCOUT_INTERVAL,
     DOMAIN,
 )
-from custom_components.tesla_scout_worker.domain.tracker import VehicleStatus
+from custom_components.tesla_scout_worker.domain.car import (
+    TransitionKind,
+    VehicleStatus,
+    WorkerTrigger,
+)
 from custom_components.tesla_scout_worker.scout import ScoutCoordinator
 
 from . import setup_scout
@@ -624,3 +628,16 @@ async def test_a_single_failed_check_is_not_an_outage(
     assert "Tesla cannot be reached" not in caplog.text
     assert "Tesla can be reached again" not in caplog.text
     assert "Tesla check failed: ServerError" in caplog.text
+
+
+def test_only_an_arrival_and_the_first_sight_at_home_start_a_run() -> None:
+    """A transition's worker trigger: SPEC §5 names the two, §7 their strings."""
+    triggers = {kind: kind.worker_trigger for kind in TransitionKind}
+    assert triggers == {
+        TransitionKind.STATE_CHANGED: None,
+        TransitionKind.ARRIVED_HOME: WorkerTrigger.ARRIVED_HOME,
+        TransitionKind.LEFT_HOME: None,
+        TransitionKind.FIRST_SEEN_HOME: WorkerTrigger.INIT,
+        TransitionKind.PLUGGED_IN_AT_HOME: None,
+    }
+    assert [str(t) for t in triggers.values() if t] == ["arrived_home", "init"]

@@ -10,10 +10,12 @@ from zoneinfo import ZoneInfo
 from hypothesis import given, settings, strategies as st
 import pytest
 
-from custom_components.tesla_scout_worker.domain.planner import (
+from custom_components.tesla_scout_worker.domain.plan import (
     MAX_WINDOWS,
     ChargingPlan,
     PlanRequest,
+)
+from custom_components.tesla_scout_worker.domain.planner import (
     plan_charging,
     plan_cheapest_window,
 )

@@ -32,7 +32,7 @@ from custom_components.tesla_scout_worker.const import (
     DOMAIN,
     EVENT_TYPE,
 )
-from custom_components.tesla_scout_worker.domain.tracker import schedule_id_for
+from custom_components.tesla_scout_worker.domain.schedules import schedule_id_for
 
 from . import (
     async_store_settings,
@@ -121,7 +121,7 @@ async def test_smart_charging_writes_the_cars_schedule_once(
 
     run = await worker.async_request_run(VIN, "action", force=True)
     assert run is not None
-    assert run.commands == []
+    assert run.commands == ()
     assert run.result == "planned"
     assert len(car.charge_schedules) == 1
     assert fleet.count("add_charge_schedule") == 1
@@ -243,7 +243,7 @@ async def test_unreachable_target_charges_at_once(
     assert run is not None
     assert run.plan is not None
     assert run.plan.reason == "cannot_reach_target"
-    assert run.commands == ["charge_start"]
+    assert run.commands == ("charge_start",)
 
 
 async def test_old_firmware_uses_scheduled_charging(
@@ -259,7 +259,7 @@ async def test_old_firmware_uses_scheduled_charging(
     assert ("set_scheduled_charging", {"enable": True, "time": 22 * 60}) in fleet.bodies
     run = await worker.async_request_run(VIN, "action", force=True)
     assert run is not None
-    assert run.commands == []
+    assert run.commands == ()
 
 
 READS = frozenset({"list", "record", "data", "fleet_status"})
@@ -293,7 +293,7 @@ async def test_refused_schedule_falls_back(
     run = worker.last_run(VIN)
     assert run is not None
     assert (run.trigger, run.result, run.error) == ("init", "applied", None)
-    assert run.commands == ["set_scheduled_charging"]
+    assert run.commands == ("set_scheduled_charging",)
     assert [e["result"] for e in events] == ["applied"]
     schedule = worker.tracker.car(VIN).schedule
     assert schedule is not None
@@ -307,7 +307,7 @@ async def test_refused_schedule_falls_back(
     # What the car holds is the plan: the next run sends nothing.
     run = await worker.async_request_run(VIN, "action", force=True)
     assert run is not None
-    assert (run.result, run.commands) == ("planned", [])
+    assert (run.result, run.commands) == ("planned", ())
     assert sent(fleet) == ["add_charge_schedule", "set_scheduled_charging"]
 
 
@@ -543,7 +543,7 @@ async def test_missing_price_sensor_means_no_action(
     run = worker.last_run(VIN)
     assert run is not None
     assert (run.trigger, run.result, run.reason) == ("init", "no_action", "no_tariff")
-    assert run.commands == []
+    assert run.commands == ()
     assert sent(fleet) == []
     assert [e["result"] for e in events] == ["no_action"]
     assert car.charging_state == "Stopped"
@@ -859,7 +859,7 @@ async def test_a_written_schedule_is_taken_as_written_without_a_paid_read_back(
     reads = fleet.count("data")
     run = await worker.async_request_run(VIN, "action", force=True)
     assert run is not None
-    assert run.commands == ["add_charge_schedule"]
+    assert run.commands == ("add_charge_schedule",)
     # Setup's read is still fresh, and nothing is read back after the write.
     assert fleet.count("data") == reads
     known = worker.tracker.car(VIN).schedule
@@ -882,7 +882,7 @@ async def test_a_command_to_a_car_that_fell_asleep_wakes_it_once(
     assert run.result == "applied"
     assert run.woke is True
     assert fleet.count("wake") == 1
-    assert run.commands == ["add_charge_schedule"]
+    assert run.commands == ("add_charge_schedule",)
 
 
 async def test_a_token_that_cannot_be_refreshed_ends_the_run_recorded(

@@ -13,7 +13,7 @@ from homeassistant.components.binary_sensor import (
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .domain.tracker import VehicleStatus
+from .domain.car import VehicleStatus
 from .entity import TeslaScoutWorkerVehicleEntity
 from .models import TeslaScoutWorkerConfigEntry
 

@@ -7,7 +7,7 @@ from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .domain.worker_run import WorkerTrigger
+from .domain.car import WorkerTrigger
 from .entity import TeslaScoutWorkerAccountEntity, TeslaScoutWorkerVehicleEntity
 from .models import TeslaScoutWorkerConfigEntry
 

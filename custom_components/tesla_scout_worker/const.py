@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Final
 
-from .domain.planner import MAX_WINDOWS
+from .domain.plan import MAX_WINDOWS
 
 DOMAIN: Final = "tesla_scout_worker"
 LOGGER = logging.getLogger(__package__)

@@ -11,7 +11,7 @@ from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
 from .commands import async_send_command
 from .const import DOMAIN
-from .domain.tracker import Car, VehicleStatus
+from .domain.car import Car, VehicleStatus
 from .models import TeslaScoutWorkerConfigEntry
 from .scout import ScoutCoordinator
 

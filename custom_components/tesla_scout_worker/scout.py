@@ -48,7 +48,9 @@ from .const import (
     EVENT_TYPE,
     LOGGER,
 )
-from .domain.tracker import Car, Home, Transition, TransitionKind, VehicleTracker
+from .domain.car import Car, Transition, TransitionKind
+from .domain.geo import Home
+from .domain.tracker import VehicleTracker
 from .fleet import TeslaAuthenticationError, TeslaFleetError, WrongRegionError
 from .issues import async_update_account_issues
 from .storage import VehicleStore

@@ -18,8 +18,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.util import dt as dt_util
 
-from .domain.tracker import VehicleStatus
-from .domain.worker_run import WorkerRun
+from .domain.car import VehicleStatus, WorkerRun
 from .entity import TeslaScoutWorkerAccountEntity, TeslaScoutWorkerVehicleEntity
 from .fleet import BILLED_CATEGORIES, RequestCategory, UsageTotals, VehicleState
 from .models import TeslaScoutWorkerConfigEntry, TeslaScoutWorkerData

@@ -17,7 +17,7 @@ from homeassistant.helpers import config_validation as cv
 import voluptuous as vol
 
 from .const import ATTR_CONFIG_ENTRY_ID, ATTR_FORCE, ATTR_VIN, DOMAIN
-from .domain.worker_run import WorkerTrigger
+from .domain.car import WorkerTrigger
 from .models import TeslaScoutWorkerConfigEntry
 
 SERVICE_REFRESH_TOKEN = "refresh_token"

@@ -20,9 +20,9 @@ from homeassistant.helpers.storage import Store
 from homeassistant.util.hass_dict import HassKey
 
 from .const import DOMAIN
-from .domain.planner import ChargeWindow, ChargingPlan, PlanReason
-from .domain.tracker import Car, KnownSchedule, VehicleSettings, VehicleStatus
-from .domain.worker_run import WorkerResult, WorkerRun
+from .domain.car import Car, VehicleSettings, VehicleStatus, WorkerResult, WorkerRun
+from .domain.plan import ChargeWindow, ChargingPlan, PlanReason
+from .domain.schedules import KnownSchedule
 
 STORAGE_VERSION = 1
 SAVE_DELAY_S = 10.0
@@ -250,7 +250,7 @@ def _decode_run(vin: str, raw: Any, tz: tzinfo) -> WorkerRun | None:
             duration_s=float(raw["duration_s"]),
             requests=int(raw["requests"]),
             plan=_decode_plan(raw["plan"], tz),
-            commands=[str(command) for command in raw["commands"]],
+            commands=tuple(str(command) for command in raw["commands"]),
             woke=bool(raw["woke"]),
             result=WorkerResult(raw["result"]),
             reason=raw["reason"] if isinstance(raw["reason"], str) else None,

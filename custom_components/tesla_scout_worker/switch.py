@@ -48,21 +48,23 @@ class ChargingSwitch(TeslaScoutWorkerVehicleEntity, SwitchEntity):
 
     async def async_turn_on(self, **kwargs: Any) -> None:
         """Start charging (wakes a sleeping car once)."""
-        client = self.coordinator.tracker.client
-        await self.async_send_command(
-            "charge_start",
-            lambda: client.charge_start(self.vin),
-            charging_state="Starting",
-        )
+        tracker = self.coordinator.tracker
+
+        async def _start() -> None:
+            await tracker.client.charge_start(self.vin)
+            tracker.note_charging_started(self.vin)
+
+        await self.async_send_command("charge_start", _start)
 
     async def async_turn_off(self, **kwargs: Any) -> None:
         """Stop charging."""
-        client = self.coordinator.tracker.client
-        await self.async_send_command(
-            "charge_stop",
-            lambda: client.charge_stop(self.vin),
-            charging_state="Stopped",
-        )
+        tracker = self.coordinator.tracker
+
+        async def _stop() -> None:
+            await tracker.client.charge_stop(self.vin)
+            tracker.note_charging_stopped(self.vin)
+
+        await self.async_send_command("charge_stop", _stop)
 
 
 class SmartChargingSwitch(TeslaScoutWorkerSettingEntity, SwitchEntity):

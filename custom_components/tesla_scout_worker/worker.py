@@ -44,16 +44,17 @@ from .const import (
     LOGGER,
 )
 from .daily import async_track_daily
-from .domain.planner import ChargingPlan
-from .domain.tariffs import Tariff
-from .domain.tracker import Transition, TransitionKind, VehicleTracker
-from .domain.worker_run import (
-    ChargeSettings,
-    ChargingWorker,
+from .domain.car import (
+    Transition,
+    TransitionKind,
     WorkerResult,
     WorkerRun,
     WorkerTrigger,
 )
+from .domain.plan import ChargingPlan
+from .domain.tariffs import Tariff
+from .domain.tracker import VehicleTracker
+from .domain.worker_run import ChargeSettings, ChargingWorker
 from .fleet import TeslaFleetError, UsageLimitExceededError
 from .fleet.models import vin_tail
 from .issues import (
@@ -75,11 +76,6 @@ NOT_RETRIED = frozenset(
         "usage_limit_exceeded",
     }
 )
-RUN_TRIGGERS = {
-    TransitionKind.ARRIVED_HOME: WorkerTrigger.ARRIVED_HOME,
-    TransitionKind.FIRST_SEEN_HOME: WorkerTrigger.INIT,
-}
-"""The transitions that start a run, and the trigger the run records."""
 
 
 def parse_hhmm(value: str | None, default: str = DEFAULT_FAILSAFE_TIME) -> time:
@@ -188,7 +184,7 @@ class WorkerScheduler:
         """A car came home (or is home at first sight), or was plugged in there."""
         if transition.kind is TransitionKind.PLUGGED_IN_AT_HOME:
             self._async_plugged_in(transition.vin)
-        elif (trigger := RUN_TRIGGERS.get(transition.kind)) is not None:
+        elif (trigger := transition.kind.worker_trigger) is not None:
             self._async_run_in_background(transition.vin, trigger)
 
     @callback

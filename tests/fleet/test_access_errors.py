@@ -10,8 +10,8 @@ from typing import Any
 from aiohttp.test_utils import TestClient, TestServer
 import pytest
 
+from custom_components.tesla_scout_worker.domain.geo import Home
 from custom_components.tesla_scout_worker.domain.tracker import (
-    Home,
     VehicleTracker,
     live_data_endpoints,
     start_of_next_month,

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from custom_components.tesla_scout_worker.domain.tracker import (
-    Home,
+from custom_components.tesla_scout_worker.domain.geo import Home
+from custom_components.tesla_scout_worker.domain.schedules import (
     KnownSchedule,
     own_schedules,
     schedule_id_for,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from math import asin, cos, radians, sin, sqrt
 
 EARTH_RADIUS_M = 6_371_008.8
@@ -20,3 +21,12 @@ def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
 def is_at_home(distance: float, radius: float) -> bool:
     """Inside the geofence: distance from home at most the radius."""
     return distance <= radius
+
+
+@dataclass(kw_only=True)
+class Home:
+    """The geofence."""
+
+    latitude: float
+    longitude: float
+    radius_m: float

@@ -1,29 +1,31 @@
-"""One scout cycle, HA-free: where the cars are, without ever waking them.
+"""Every car's runtime and its one writer, HA-free; and one scout cycle.
 
-Per cycle: **one** vehicle-list request for all cars, then for each configured
-car that is ``online`` (and not inside its parked quiet window) **one**
-``vehicle_data`` with ``location_data`` (without it when the token lacks the
-``vehicle_location`` scope). Never ``wake_up``, never a command, never live
-data for a car that is not ``online``, nor for a car whose mobile access is off
-(hourly at most), nor any paid request while Tesla's monthly limit holds. The
-Home Assistant coordinator (``scout.py``) and the cost benchmark both drive
-this class.
+:class:`VehicleTracker` keeps each car (frozen :class:`~.car.Car` snapshots)
+and is the one place a car changes: every observation (the scout's, a worker
+run's, a wake's, a user command's) and every setting goes through it, and it
+tells its ``transitions`` and ``changes`` listeners. It is longer than the
+other modules on purpose: every change of a car is written here, so none is
+missed or published twice.
+
+One scout cycle (:meth:`VehicleTracker.async_cycle`): **one** vehicle-list
+request for all cars, then for each configured car that is ``online`` (and not
+inside its parked quiet window) **one** ``vehicle_data`` with
+``location_data`` (without it when the token lacks the ``vehicle_location``
+scope). Never ``wake_up``, never a command, never live data for a car that is
+not ``online``, nor for a car whose mobile access is off (hourly at most), nor
+any paid request while Tesla's monthly limit holds. The Home Assistant
+coordinator (``scout.py``) and the cost benchmark both drive this class.
 """
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field, fields, replace
-from datetime import UTC, datetime, time
-from enum import StrEnum
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from datetime import UTC, datetime
 import logging
 from typing import Any
-import zlib
 
 from ..fleet import (
-    CHARGING_STATES_ACTIVE,
-    ChargeSchedule,
     MissingScopeError,
     MobileAccessDisabledError,
     RateLimitedError,
@@ -35,17 +37,20 @@ from ..fleet import (
     VehicleState,
     VehicleUnavailableError,
     WrongRegionError,
-    vin_tail,
 )
 from ..fleet.listeners import Listeners
-from .geo import distance_m, is_at_home
-from .planner import MAX_WINDOWS
-from .policy import (
-    VehicleOutlook,
-    failed_check_interval,
-    may_fetch_live_data,
-    next_interval,
+from .car import (
+    Car,
+    CycleReport,
+    Transition,
+    TransitionKind,
+    VehicleSettings,
+    VehicleStatus,
+    WorkerRun,
 )
+from .geo import Home, distance_m, is_at_home
+from .policy import failed_check_interval, may_fetch_live_data, next_interval
+from .schedules import KnownSchedule, own_schedules
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -91,235 +96,8 @@ STALE_FIX_S = 600.0
 record's ``timestamp``) is old: the car may have moved since (no GPS in a
 garage or tunnel), so it never makes the car arrive home."""
 
-DRIVING_GEARS = frozenset({"D", "R", "N"})
 HOME_DESTINATION_M = 250.0
 """A navigation destination this close to home counts as "going home"."""
-DEFAULT_DEPARTURE = time(7, 0)
-
-
-class TransitionKind(StrEnum):
-    """What changed for a vehicle in a cycle."""
-
-    STATE_CHANGED = "state_changed"
-    ARRIVED_HOME = "arrived_home"
-    LEFT_HOME = "left_home"
-    FIRST_SEEN_HOME = "init"
-    PLUGGED_IN_AT_HOME = "plugged_in_at_home"
-    """The cable went in at home (no bus event: a run waiting for it runs)."""
-
-
-@dataclass(frozen=True, kw_only=True)
-class Transition:
-    """One change worth an event (or a worker run)."""
-
-    vin: str
-    kind: TransitionKind
-    from_state: str | None = None
-    to_state: str | None = None
-
-
-@dataclass(frozen=True, kw_only=True)
-class VehicleStatus:
-    """What is known about one vehicle; positions are the last known ones.
-
-    Frozen: the tracker replaces it on every change, so a snapshot handed to
-    Home Assistant never changes under its readers.
-    """
-
-    vin: str
-    display_name: str | None = None
-    state: str | None = None
-    latitude: float | None = None
-    longitude: float | None = None
-    heading: int | None = None
-    speed_mph: float | None = None
-    shift_state: str | None = None
-    distance_m: float | None = None
-    previous_distance_m: float | None = None
-    at_home: bool | None = None
-    battery_level: int | None = None
-    battery_range: float | None = None
-    charge_limit_soc: int | None = None
-    charging_state: str | None = None
-    plugged_in: bool | None = None
-    charger_power_kw: float | None = None
-    minutes_to_arrival: float | None = None
-    destination_is_home: bool = False
-    firmware: tuple[int, int] | None = None
-    """The car's software version (year, release), from ``vehicle_state``."""
-    last_data_at: float | None = None
-    """When live data last came from the car (epoch seconds)."""
-    parked_seen_at: float | None = None
-    """When the car was last seen parked (no live data for a while after)."""
-
-    @property
-    def name(self) -> str:
-        """How logs name the car: its display name, or the last VIN characters."""
-        return self.display_name or vin_tail(self.vin)
-
-    @property
-    def online(self) -> bool:
-        """Awake, as far as the last state check knows."""
-        return self.state == VehicleState.ONLINE
-
-    @property
-    def charging(self) -> bool:
-        """Charging (or starting to), as far as the last live data knows."""
-        return self.charging_state in CHARGING_STATES_ACTIVE
-
-    @property
-    def driving(self) -> bool:
-        """Online and in gear."""
-        return self.online and self.shift_state in DRIVING_GEARS
-
-    def outlook(self) -> VehicleOutlook:
-        """What the scheduling policy needs from this status."""
-        return VehicleOutlook(
-            online=self.online,
-            at_home=self.at_home,
-            driving=self.driving,
-            distance_m=self.distance_m,
-            previous_distance_m=self.previous_distance_m,
-            speed_mph=self.speed_mph,
-            minutes_to_arrival=self.minutes_to_arrival,
-            destination_is_home=self.destination_is_home,
-        )
-
-    def as_dict(self) -> dict[str, Any]:
-        """A JSON-friendly copy (for the store and diagnostics)."""
-        data = asdict(self)
-        data["firmware"] = list(self.firmware) if self.firmware else None
-        return data
-
-    @classmethod
-    def from_dict(cls, vin: str, data: Mapping[str, Any]) -> VehicleStatus:
-        """The status saved by :meth:`as_dict`; unknown keys are ignored."""
-        known = {f.name for f in fields(cls)} - {"vin"}
-        values = {key: data[key] for key in known if key in data}
-        firmware = values.get("firmware")
-        values["firmware"] = (
-            (int(firmware[0]), int(firmware[1]))
-            if isinstance(firmware, list | tuple) and len(firmware) == 2
-            else None
-        )
-        return cls(vin=vin, **values)
-
-
-@dataclass(frozen=True)
-class VehicleSettings:
-    """The user's daily settings of one car (its switch and time entities)."""
-
-    smart_charging: bool = False
-    departure: time = DEFAULT_DEPARTURE
-
-
-OWN_SCHEDULES = MAX_WINDOWS
-"""Charge schedules of this integration in one car, at most."""
-type ScheduleWindows = tuple[tuple[int, int] | None, ...]
-"""This integration's schedules in one car, by slot: (start, end) in local
-minutes after midnight, or ``None`` for a slot without an enabled schedule.
-Slot ``i`` is the schedule with id :func:`schedule_id_for` ``(vin, i)``, or
-one of ours the car keeps under its own id (see :func:`own_schedules`)."""
-
-
-def schedule_slots(windows: Sequence[tuple[int, int] | None]) -> ScheduleWindows:
-    """``windows`` as exactly :data:`OWN_SCHEDULES` slots (padded with ``None``)."""
-    slots = tuple(windows)[:OWN_SCHEDULES]
-    return slots + (None,) * (OWN_SCHEDULES - len(slots))
-
-
-@dataclass(frozen=True)
-class KnownSchedule:
-    """This integration's charge schedules in the car, as the car last said.
-
-    ``windows`` holds one entry per slot (see :data:`ScheduleWindows`); a
-    plan of one window uses slot 0. Taken from what the car accepted, then
-    from ``charge_schedule_data`` at each read, and saved across restarts:
-    "must the car be told anything?" is answered from it.
-    """
-
-    windows: ScheduleWindows
-    known_at: float
-    ids: tuple[int | None, ...] = ()
-    """The car's own id of each slot's schedule, as last read back (``None``:
-    not read back; the slot's id of :func:`schedule_id_for` is used then). A
-    car or proxy may renumber what it is sent, so writes go to these ids."""
-    strays: tuple[int, ...] = ()
-    """The car's ids of further copies of our schedules (more than the slots
-    hold): removed at the next write."""
-
-    def __post_init__(self) -> None:
-        """Always :data:`OWN_SCHEDULES` slots, of windows and of ids."""
-        object.__setattr__(self, "windows", schedule_slots(self.windows))
-        ids = tuple(self.ids)[:OWN_SCHEDULES]
-        object.__setattr__(self, "ids", ids + (None,) * (OWN_SCHEDULES - len(ids)))
-        object.__setattr__(self, "strays", tuple(self.strays))
-
-    def car_id(self, vin: str, slot: int) -> int:
-        """The id to change or remove the schedule in ``slot`` with."""
-        known = self.ids[slot]
-        return known if known is not None else schedule_id_for(vin, slot)
-
-    @property
-    def unconfirmed(self) -> bool:
-        """A schedule was written that the car has not shown since (id unknown)."""
-        return any(
-            window is not None and car_id is None
-            for window, car_id in zip(self.windows, self.ids, strict=True)
-        )
-
-
-@dataclass(frozen=True, kw_only=True)
-class Car:
-    """One car's runtime: status, settings, known schedule, last run, lock.
-
-    Frozen; :class:`VehicleTracker` is its one writer and replaces it on each
-    change. The lock (shared by every copy) serialises wakes and commands.
-    """
-
-    vin: str
-    status: VehicleStatus
-    settings: VehicleSettings = field(default_factory=VehicleSettings)
-    schedule: KnownSchedule | None = None
-    last_run: Any = None
-    """The last :class:`charging.WorkerRun` (kept untyped here to avoid a cycle)."""
-    lock: asyncio.Lock = field(default_factory=asyncio.Lock, compare=False, repr=False)
-    observed: bool = False
-    """Seen (state or position) since setup: the first observation fires nothing."""
-    positioned: bool = False
-    """A position seen since setup: the first one at home starts the init run."""
-    access_disabled_at: float | None = None
-    """When the car last answered that its mobile access is off (``None``: it
-    answers). Not saved: after a restart the car is asked again."""
-    gone: bool = False
-    """Missing from the account's vehicle list at the last check (sold, or
-    the share removed): what is known of it is no longer news."""
-
-
-@dataclass
-class CycleReport:
-    """What one cycle did: its requests, a rate limit, a skip.
-
-    Transitions are not collected here: they go to ``transitions`` as seen.
-    """
-
-    state_requests: int = 0
-    data_requests: int = 0
-    rate_limited: bool = False
-    skipped: bool = False
-
-    def count_data(self) -> None:
-        """One more live read (a retry without the position)."""
-        self.data_requests += 1
-
-
-@dataclass(kw_only=True)
-class Home:
-    """The geofence."""
-
-    latitude: float
-    longitude: float
-    radius_m: float
 
 
 class VehicleTracker:
@@ -327,8 +105,9 @@ class VehicleTracker:
 
     Every observation, from the scout, a worker run, a wake or a user command,
     goes through :meth:`observe` (live data) or :meth:`observe_state` (a state
-    check). Transitions go to ``transitions``' listeners as they happen, so
-    none is lost whoever observed it.
+    check). Transitions go to the :attr:`transitions` listeners as they
+    happen, so none is lost whoever observed it; every change of a car (or of
+    what the account may do) goes to the :attr:`changes` listeners.
     """
 
     def __init__(
@@ -357,9 +136,9 @@ class VehicleTracker:
         self._old_fix_held: set[str] = set()
         """Cars whose old position is held back (logged once until a current one)."""
         self.transitions: Listeners[[Transition]] = Listeners()
-        """Told each transition as it is seen, whoever observed it."""
+        """Told of every transition at once, whoever made the observation."""
         self.changes: Listeners[[]] = Listeners()
-        """Told after every change of any car."""
+        """Told after every change of any car (to publish a new snapshot)."""
         self._holding = 0
         self._held: list[Transition] = []
         """Transitions seen during an observation, told at its end."""
@@ -676,12 +455,20 @@ class VehicleTracker:
         """What a command the car accepted changed (e.g. the charge limit)."""
         self._update(vin, **status_changes)
 
+    def note_charging_started(self, vin: str) -> None:
+        """The car accepted ``charge_start`` (the worker's or the user's)."""
+        self.note_command(vin, charging_state="Starting")
+
+    def note_charging_stopped(self, vin: str) -> None:
+        """The car accepted ``charge_stop`` (the worker's or the user's)."""
+        self.note_command(vin, charging_state="Stopped")
+
     def set_settings(self, vin: str, **changes: Any) -> None:
         """Change the user's settings of one car (smart charging, departure)."""
         car = self._cars[vin]
         self._replace(vin, settings=replace(car.settings, **changes))
 
-    def record_run(self, vin: str, run: Any) -> None:
+    def record_run(self, vin: str, run: WorkerRun) -> None:
         """Keep a worker run's record."""
         self._replace(vin, last_run=run)
 
@@ -692,7 +479,7 @@ class VehicleTracker:
         schedule: KnownSchedule | None,
         *,
         settings: VehicleSettings | None = None,
-        last_run: Any = None,
+        last_run: WorkerRun | None = None,
     ) -> None:
         """Start from what was known before a restart (shown until the car talks).
 
@@ -900,107 +687,3 @@ def firmware_of(data: VehicleData) -> tuple[int, int] | None:
         return int(parts[0]), int(parts[1])
     except (IndexError, ValueError):
         return None
-
-
-def schedule_id_for(vin: str, slot: int = 0) -> int:
-    """The stable id of this integration's charge schedule ``slot`` in one car.
-
-    Slot 0 is the one schedule of a single-window plan (the id it always had);
-    a split plan adds slots 1 and 2.
-    """
-    return 1_000_000 + zlib.crc32(vin.encode()) % 1_000_000 + slot
-
-
-def own_schedules(
-    vin: str,
-    schedules: Sequence[ChargeSchedule],
-    home: Home,
-    known: KnownSchedule | None,
-    now: float,
-) -> KnownSchedule:
-    """Our schedules among the car's, by slot, with the car's own ids.
-
-    Ours by id first (the id :func:`schedule_id_for` gives the slot). A car
-    (or Tesla's proxy, which gives an id of 0 the current epoch time) may keep
-    a schedule under another id: one at our home to the car's float32
-    precision, every day, repeating, is ours too. It goes back to the slot
-    whose known window it has, else to a free slot; more copies than slots
-    are strays, to be removed. So a car that renumbers never collects copies.
-    """
-    own_ids = {schedule_id_for(vin, slot): slot for slot in range(OWN_SCHEDULES)}
-    slots: list[ChargeSchedule | None] = [None] * OWN_SCHEDULES
-    renumbered: list[ChargeSchedule] = []
-    for schedule in schedules:
-        slot = own_ids.get(schedule.id)
-        if slot is not None:
-            slots[slot] = schedule
-        elif written_by_us(schedule, home):
-            renumbered.append(schedule)
-    expected = known.windows if known is not None else schedule_slots(())
-    renumbered.sort(key=lambda schedule: schedule.id)
-    unplaced: list[ChargeSchedule] = []
-    for schedule in renumbered:  # first back to the slot of the same window
-        same = [
-            slot
-            for slot, held in enumerate(slots)
-            if held is None and expected[slot] == _window_of(schedule)
-        ]
-        if same:
-            slots[same[0]] = schedule
-        else:
-            unplaced.append(schedule)
-    strays: list[int] = []
-    for schedule in unplaced:
-        free = [slot for slot, held in enumerate(slots) if held is None]
-        if free:
-            slots[free[0]] = schedule
-        else:
-            strays.append(schedule.id)
-    return KnownSchedule(
-        windows=tuple(_window_of(schedule) for schedule in slots),
-        known_at=now,
-        ids=tuple(schedule.id if schedule else None for schedule in slots),
-        strays=tuple(strays),
-    )
-
-
-ALL_DAYS_MASK = 127
-"""``days_of_week`` as read back: Sunday = 1 … Saturday = 64, every day 127."""
-
-
-def written_by_us(schedule: ChargeSchedule, home: Home) -> bool:
-    """A schedule of the shape we write: at our home, every day, repeating.
-
-    The car keeps latitude and longitude as float32 (about 2 m of longitude
-    at 180°): equal to our home within that, not to the last digit. A
-    schedule made in the Tesla app takes the car's own position, which is
-    never our configured home to that precision.
-    """
-    if schedule.one_time or schedule.latitude is None or schedule.longitude is None:
-        return False
-    days = schedule.days_of_week
-    every_day = days == ALL_DAYS_MASK or (
-        isinstance(days, str) and days.strip().lower() == "all"
-    )
-    return (
-        every_day
-        and _same_at_float32(schedule.latitude, home.latitude)
-        and _same_at_float32(schedule.longitude, home.longitude)
-    )
-
-
-FLOAT32_MANTISSA = 2.0**-23
-"""A float32's relative precision: what a stored coordinate may be off by."""
-
-
-def _same_at_float32(stored: float, ours: float) -> bool:
-    # Plus a micro-degree: some answers round the stored value to 6 decimals.
-    return abs(stored - ours) <= abs(ours) * FLOAT32_MANTISSA + 1e-6
-
-
-def _window_of(schedule: ChargeSchedule | None) -> tuple[int, int] | None:
-    """An enabled schedule's (start, end); ``-1`` for no end."""
-    if schedule is None or not schedule.enabled or schedule.start_time is None:
-        return None
-    end = schedule.end_time if schedule.end_time is not None else -1
-    return schedule.start_time, end

@@ -12,6 +12,12 @@ Nothing known means no wake. Repeated runs change the same schedules (stable
 ids per car and slot, or the car's own ids where it renumbered them), so
 schedules never pile up: a plan split into several windows writes one schedule
 per window and removes the ones it no longer needs.
+
+Which schedules are ours and what they should be is in :mod:`.schedules`; the
+run's record (:class:`~.car.WorkerRun`) in :mod:`.car`. The rest stays one
+module on purpose: reading, waking and writing share one run under way
+(:class:`RunProgress`: whether it woke the car or sent a command already
+decides what a refusal means) and the one wake path.
 """
 
 from __future__ import annotations
@@ -20,7 +26,6 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
-from enum import StrEnum
 import logging
 import time as time_module
 from typing import Any, TypeVar
@@ -39,47 +44,28 @@ from ..fleet import (
     VehicleUnavailableError,
     vin_tail,
 )
-from .planner import ChargingPlan, PlanRequest, plan_charging
-from .tariffs import Tariff
-from .tracker import (
+from .car import VehicleStatus, WorkerResult, WorkerRun, WorkerTrigger
+from .plan import ChargingPlan, PlanRequest
+from .planner import plan_charging
+from .schedules import (
+    SCHEDULE_DAYS,
     KnownSchedule,
     ScheduleWindows,
-    VehicleStatus,
-    VehicleTracker,
-    schedule_slots,
+    schedule_windows_for,
+    supports_charge_schedules,
 )
+from .tariffs import Tariff
+from .tracker import VehicleTracker
 
 _LOGGER = logging.getLogger(__name__)
 _T = TypeVar("_T")
 
 FRESH_DATA_S = 120.0
 """Live data younger than this (the scout's, usually) is not read again."""
-SCHEDULE_DAYS = "All"
 EARLY_TOLERANCE_S = 60.0
 """A charge is stopped as too early only when the plan starts later than this."""
 WAKE_TIMEOUT_S = 90.0
 WAKE_POLL_S = 10.0
-FIRST_ADD_CHARGE_SCHEDULE_FIRMWARE = (2024, 26)
-"""``add_charge_schedule`` replaced ``set_scheduled_charging`` in 2024.26."""
-
-
-class WorkerResult(StrEnum):
-    """How a run ended (SPEC §7)."""
-
-    APPLIED = "applied"
-    PLANNED = "planned"
-    NO_ACTION = "no_action"
-    ERROR = "error"
-
-
-class WorkerTrigger(StrEnum):
-    """Why a run started (SPEC §7)."""
-
-    ARRIVED_HOME = "arrived_home"
-    INIT = "init"
-    FAILSAFE = "failsafe"
-    ACTION = "action"
-    BUTTON = "button"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -99,36 +85,40 @@ class ChargeSettings:
 
 
 @dataclass(kw_only=True)
-class WorkerRun:
-    """The record of one run: trigger, timing, requests, plan, commands, result."""
+class RunProgress:
+    """A run under way: what it has done so far (mutable while it goes).
+
+    Its end makes the frozen :class:`~.car.WorkerRun` the car keeps
+    (:meth:`record`). A wake for a user's command counts its requests in one
+    that is never recorded.
+    """
 
     vin: str
     trigger: str
     started: float
-    duration_s: float = 0.0
     requests: int = 0
     plan: ChargingPlan | None = None
     commands: list[str] = field(default_factory=list)
     woke: bool = False
     result: WorkerResult = WorkerResult.NO_ACTION
     reason: str | None = None
-    """Why nothing (more) was sent: ``no_tariff``, ``smart_charging_off``…"""
     error: str | None = None
 
-    def as_dict(self) -> dict[str, Any]:
-        """A JSON-friendly record (no VIN: callers know which car)."""
-        return {
-            "trigger": str(self.trigger),
-            "started": self.started,
-            "duration_s": round(self.duration_s, 3),
-            "requests": self.requests,
-            "plan": self.plan.as_dict() if self.plan is not None else None,
-            "commands": list(self.commands),
-            "woke": self.woke,
-            "result": str(self.result),
-            "reason": self.reason,
-            "error": self.error,
-        }
+    def record(self, duration_s: float) -> WorkerRun:
+        """The run's record, complete."""
+        return WorkerRun(
+            vin=self.vin,
+            trigger=self.trigger,
+            started=self.started,
+            duration_s=duration_s,
+            requests=self.requests,
+            plan=self.plan,
+            commands=tuple(self.commands),
+            woke=self.woke,
+            result=self.result,
+            reason=self.reason,
+            error=self.error,
+        )
 
 
 def next_departure(now: datetime, departure: time) -> datetime:
@@ -147,24 +137,6 @@ def next_departure(now: datetime, departure: time) -> datetime:
                 return candidate
     msg = "no departure within three days"  # pragma: no cover - unreachable
     raise ValueError(msg)  # pragma: no cover
-
-
-def minutes_after_midnight(moment: datetime, *, round_up: bool = False) -> int:
-    """Local minutes after midnight, as the car's schedule wants them.
-
-    ``round_up`` for an end time, so the window never ends early.
-    """
-    minutes = moment.hour * 60 + moment.minute
-    if round_up and (moment.second or moment.microsecond):
-        minutes += 1
-    return minutes % (24 * 60)
-
-
-def _supports_schedules(status: VehicleStatus) -> bool:
-    """Current firmware: charge schedules (else the older scheduled charging)."""
-    return (
-        status.firmware is None or status.firmware >= FIRST_ADD_CHARGE_SCHEDULE_FIRMWARE
-    )
 
 
 class ChargingWorker:
@@ -210,7 +182,11 @@ class ChargingWorker:
             ),
             tariff,
             # Older firmware keeps one scheduled start, not several schedules.
-            max_windows=settings.max_windows if _supports_schedules(status) else 1,
+            max_windows=(
+                settings.max_windows
+                if supports_charge_schedules(status.firmware)
+                else 1
+            ),
             min_split_saving=settings.min_split_saving,
         )
 
@@ -222,7 +198,7 @@ class ChargingWorker:
         tariff: Tariff | None,
     ) -> WorkerRun:
         """Run once for one car; never raises for Fleet errors (they are the result)."""
-        run = WorkerRun(vin=vin, trigger=trigger, started=self._clock())
+        run = RunProgress(vin=vin, trigger=trigger, started=self._clock())
         try:
             await self._run(run, settings, tariff)
         except CommandProtocolRequiredError:
@@ -240,23 +216,23 @@ class ChargingWorker:
             run.result, run.error = WorkerResult.ERROR, type(err).__name__
         except TeslaFleetError as err:
             run.result, run.error = WorkerResult.ERROR, type(err).__name__
-        run.duration_s = self._clock() - run.started
+        record = run.record(duration_s=self._clock() - run.started)
         _LOGGER.debug(
             "Worker for %s (%s): %s (%s) after %s requests",
             self.tracker.car(vin).status.name,
             trigger,
-            run.result,
-            run.reason or run.error or "",
-            run.requests,
+            record.result,
+            record.reason or record.error or "",
+            record.requests,
         )
-        return run
+        return record
 
-    async def _call(self, run: WorkerRun, request: Awaitable[_T]) -> _T:
+    async def _call(self, run: RunProgress, request: Awaitable[_T]) -> _T:
         run.requests += 1
         return await request
 
     async def _run(
-        self, run: WorkerRun, settings: ChargeSettings, tariff: Tariff | None
+        self, run: RunProgress, settings: ChargeSettings, tariff: Tariff | None
     ) -> None:
         vin = run.vin
         fresh = await self._async_read_if_awake(run)
@@ -317,7 +293,7 @@ class ChargingWorker:
         elif run.reason is None:
             run.reason = "schedule_up_to_date"
 
-    async def _async_read_if_awake(self, run: WorkerRun) -> bool:
+    async def _async_read_if_awake(self, run: RunProgress) -> bool:
         """Make sure what is known is current when that costs no wake.
 
         Returns whether live data is fresh (so commands can follow at once).
@@ -354,10 +330,10 @@ class ChargingWorker:
         return (
             car.schedule is not None
             and car.schedule.unconfirmed
-            and _supports_schedules(car.status)
+            and supports_charge_schedules(car.status.firmware)
         )
 
-    async def _async_reread(self, run: WorkerRun) -> bool:
+    async def _async_reread(self, run: RunProgress) -> bool:
         """Read an awake car again; ``False`` when it has fallen asleep meanwhile."""
         try:
             await self._async_read(run)
@@ -366,7 +342,7 @@ class ChargingWorker:
             return False
         return True
 
-    async def _async_read(self, run: WorkerRun) -> None:
+    async def _async_read(self, run: RunProgress) -> None:
         def _retried() -> None:
             run.requests += 1
 
@@ -374,20 +350,6 @@ class ChargingWorker:
             run, self.tracker.async_live_data(run.vin, on_retry=_retried)
         )
         self.tracker.observe(run.vin, data, self._clock())
-
-    def _desired_schedule(self, plan: ChargingPlan) -> ScheduleWindows | None:
-        """The schedules that follow ``plan``, by slot; ``None``: charge now."""
-        if plan.reason not in ("cheapest_window", "cheapest_windows"):
-            return None
-        return schedule_slots(
-            [
-                (
-                    minutes_after_midnight(window.start),
-                    minutes_after_midnight(window.end, round_up=True),
-                )
-                for window in plan.windows
-            ]
-        )
 
     def _needs_command(self, plan: ChargingPlan, vin: str, *, fresh: bool) -> bool:
         """Whether the car must be told anything to follow ``plan``.
@@ -399,7 +361,7 @@ class ChargingWorker:
         if plan.reason == "already_at_target":
             return False
         car = self.tracker.car(vin)
-        desired = self._desired_schedule(plan)
+        desired = schedule_windows_for(plan)
         if desired is None:
             return not car.status.charging  # charge as soon as possible
         if self._charging_too_early(plan, car.status):
@@ -418,14 +380,14 @@ class ChargingWorker:
         # starting now (to the second) is no reason to stop.
         return self._clock() < plan.start.timestamp() - EARLY_TOLERANCE_S
 
-    async def async_wake(self, vin: str, run: WorkerRun | None = None) -> None:
+    async def async_wake(self, vin: str, run: RunProgress | None = None) -> None:
         """The one wake path: wake a car (never through the proxy) and wait.
 
         Per-car lock: a worker run and a user command that both need the car
         awake send one ``wake_up``; the second finds the car online (a free
         state check) and sends none.
         """
-        run = run or WorkerRun(vin=vin, trigger="command", started=self._clock())
+        run = run or RunProgress(vin=vin, trigger="command", started=self._clock())
         async with self.tracker.car(vin).lock:
             record = await self._call(run, self.client.vehicle(vin))
             self.tracker.observe_state(vin, record.state)
@@ -446,17 +408,17 @@ class ChargingWorker:
                     msg = "the car did not wake up"
                     raise VehicleUnavailableError(msg)
 
-    async def _apply(self, run: WorkerRun) -> None:
+    async def _apply(self, run: RunProgress) -> None:
         vin = run.vin
         plan = run.plan
         car = self.tracker.car(vin)
         if plan is None:
             return
-        desired = self._desired_schedule(plan)
+        desired = schedule_windows_for(plan)
         if desired is None:
             if not car.status.charging:
                 await self._command(run, "charge_start", self.client.charge_start)
-                self.tracker.note_command(vin, charging_state="Starting")
+                self.tracker.note_charging_started(vin)
             return
         if (
             car.schedule is None
@@ -466,10 +428,10 @@ class ChargingWorker:
             await self._write_schedules(run, desired, car.schedule)
         if self._charging_too_early(plan, self.tracker.car(vin).status):
             await self._command(run, "charge_stop", self.client.charge_stop)
-            self.tracker.note_command(vin, charging_state="Stopped")
+            self.tracker.note_charging_stopped(vin)
 
     async def _write_schedules(
-        self, run: WorkerRun, desired: ScheduleWindows, known: KnownSchedule | None
+        self, run: RunProgress, desired: ScheduleWindows, known: KnownSchedule | None
     ) -> None:
         """Make the car's schedules of ours ``desired``, slot by slot.
 
@@ -477,7 +439,7 @@ class ChargingWorker:
         (only when the car said it has it: nothing is removed blindly).
         """
         vin = run.vin
-        if _supports_schedules(self.tracker.car(vin).status):
+        if supports_charge_schedules(self.tracker.car(vin).status.firmware):
             known = known or KnownSchedule(windows=(), known_at=0.0)
             ids: list[int | None] = list(known.ids)
             try:
@@ -519,7 +481,7 @@ class ChargingWorker:
         self.tracker.note_schedule(vin, (first,), self._clock())
 
     async def _add_schedule(
-        self, run: WorkerRun, schedule_id: int, window: tuple[int, int]
+        self, run: RunProgress, schedule_id: int, window: tuple[int, int]
     ) -> None:
         """Write our schedule ``schedule_id`` (a new one, or a change of it)."""
         home = self.tracker.home
@@ -538,7 +500,7 @@ class ChargingWorker:
             ),
         )
 
-    async def _remove_schedule(self, run: WorkerRun, schedule_id: int) -> None:
+    async def _remove_schedule(self, run: RunProgress, schedule_id: int) -> None:
         """Remove our schedule ``schedule_id``; one the car no longer has is fine."""
         try:
             await self._command(
@@ -550,7 +512,7 @@ class ChargingWorker:
             _LOGGER.debug("remove_charge_schedule refused: %s", err.reason)
 
     async def _command(
-        self, run: WorkerRun, name: str, send: Callable[[str], Awaitable[Any]]
+        self, run: RunProgress, name: str, send: Callable[[str], Awaitable[Any]]
     ) -> None:
         """Send one command; a car that fell asleep meanwhile is woken once."""
         try:
