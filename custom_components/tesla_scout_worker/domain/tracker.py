@@ -3,9 +3,8 @@
 :class:`VehicleTracker` keeps each car (frozen :class:`~.car.Car` snapshots)
 and is the one place a car changes: every observation (the scout's, a worker
 run's, a wake's, a user command's) and every setting goes through it, and it
-tells its ``transitions`` and ``changes`` listeners. It is longer than the
-other modules on purpose: every change of a car is written here, so none is
-missed or published twice.
+tells its ``transitions`` and ``changes`` listeners. Long on purpose:
+every change of a car is written here, so none is missed or published twice.
 
 One scout cycle (:meth:`VehicleTracker.async_cycle`): **one** vehicle-list
 request for all cars, then for each configured car that is ``online`` (and not

@@ -14,8 +14,8 @@ schedules never pile up: a plan split into several windows writes one schedule
 per window and removes the ones it no longer needs.
 
 Which schedules are ours and what they should be is in :mod:`.schedules`; the
-run's record (:class:`~.car.WorkerRun`) in :mod:`.car`. The rest stays one
-module on purpose: reading, waking and writing share one run under way
+run's record (:class:`~.car.WorkerRun`) in :mod:`.car`. Long on purpose:
+the rest is one module, since reading, waking and writing share one run under way
 (:class:`RunProgress`: whether it woke the car or sent a command already
 decides what a refusal means) and the one wake path.
 """

@@ -1,4 +1,7 @@
-"""HA-free async client for Tesla's Fleet API (could be its own package one day)."""
+"""The HA-free Fleet API client: domain/ and the Home Assistant layer import it.
+
+It imports nothing of the integration (it could be its own package one day).
+"""
 
 from .billing import (
     BILLED_CATEGORIES,

@@ -5,7 +5,7 @@ missing values, ``charger_phases`` is ``null`` while charging and timestamps are
 milliseconds. The parsers here accept all of that and never raise on an odd value;
 an unusable value (wrong type, ``null``, or outside what the field can be, such as
 a latitude of 500 or a battery at 250 %) becomes ``None``: that field is dropped,
-never the whole answer. One module on purpose: every model here reads its fields
+never the whole answer. Long on purpose: every model here reads its fields
 with the same lenient readers (``_int``, ``_float``, ``_str``…).
 """
 
