@@ -160,3 +160,26 @@ def test_docstrings_name_only_files_that_exist() -> None:
             ):
                 missing.append(f"{path.relative_to(COMPONENT)}: {relative}")
     assert missing == []
+
+
+def test_the_readme_names_each_concern_s_module_and_it_exists() -> None:
+    """The README's "One place for each thing" table points at real modules."""
+    readme = (COMPONENT.parent.parent / "README.md").read_text(encoding="utf-8")
+    table = readme[readme.index("One place for each thing:") :]
+    rows = [line for line in table.splitlines() if line.startswith("| ")][2:]
+    concerns = {
+        "a token is refreshed",
+        "a car is woken",
+        "a car's state changes",
+        "a car's settings are kept",
+        "a worker run is decided",
+        "the tariff is assembled",
+        "a repair issue is raised",
+        "a user's command is sent, its error translated",
+    }
+    named = {row.split("|")[1].strip(): row.split("|")[2] for row in rows}
+    assert concerns <= set(named)
+    for concern, where in named.items():
+        modules = re.findall(r"`([\w/]+\.py)`", where)
+        assert modules, concern
+        assert all((COMPONENT / module).is_file() for module in modules), concern
