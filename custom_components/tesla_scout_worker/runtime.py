@@ -22,8 +22,8 @@ from .const import (
 from .domain.tracker import VehicleTracker
 from .fleet import TeslaFleetClient
 from .fleet.auth import location_scope_granted
+from .fleet.outage import watch_command_proxy
 from .models import TeslaScoutWorkerConfigEntry, TeslaScoutWorkerData
-from .outage import watch_command_proxy
 from .scout import ScoutCoordinator, home_from_options, vehicle_gone_issue_id
 from .tokens import (
     TokenManager,

@@ -49,8 +49,8 @@ from .fleet import (
 )
 from .fleet.auth import TOKEN_URL, refresh_token
 from .fleet.listeners import Listeners
+from .fleet.outage import OutageLog
 from .fleet.transport import RequestListener
-from .outage import OutageLog
 from .storage import async_remove_entry_store, entry_store
 
 if TYPE_CHECKING:

@@ -93,8 +93,8 @@ from .fleet import (
     VehicleUnavailableError,
 )
 from .fleet.models import vin_tail
+from .fleet.outage import OutageLog
 from .issues import async_set_issue
-from .outage import OutageLog
 from .prices import REFETCH_S as NORDPOOL_REFETCH_S, NordPoolPrices
 from .scout import format_until
 
