@@ -1,4 +1,4 @@
-"""Wiring of one config entry: token manager, Fleet client, accounting."""
+"""Wiring of one config entry: token keeper, Fleet client, accounting."""
 
 from __future__ import annotations
 
@@ -20,17 +20,18 @@ from .const import (
     DOMAIN,
 )
 from .domain.tracker import VehicleTracker
-from .fleet import TeslaFleetClient
+from .fleet import (
+    InvalidClientError,
+    LoginRequiredError,
+    TeslaFleetClient,
+    TokenRefreshFailedError,
+    TokenRefreshRateLimitedError,
+)
 from .fleet.auth import location_scope_granted
 from .fleet.outage import watch_command_proxy
 from .models import TeslaScoutWorkerConfigEntry, TeslaScoutWorkerData
 from .scout import ScoutCoordinator, home_from_options, vehicle_gone_issue_id
-from .tokens import (
-    TokenManager,
-    TokenRefreshFailedError,
-    TokenRefreshRateLimitedError,
-    async_adopt_saved_token,
-)
+from .tokens import async_adopt_saved_token, async_token_keeper, token_error_to_ha
 from .usage import UsageTracker
 from .worker import WorkerScheduler
 
@@ -43,7 +44,7 @@ async def async_build_runtime(
     usage = UsageTracker(hass, entry.entry_id)
     await usage.async_load()
     await async_adopt_saved_token(hass, entry)
-    tokens = TokenManager(hass, entry, session, on_request=usage.record)
+    tokens = async_token_keeper(hass, entry, session, on_request=usage.record)
     try:
         access_token = await tokens.async_get_access_token()
     except TokenRefreshFailedError as err:
@@ -57,8 +58,11 @@ async def async_build_runtime(
         raise ConfigEntryNotReady(
             translation_domain=DOMAIN,
             translation_key="token_refresh_waiting",
-            translation_placeholders=err.translation_placeholders,
+            translation_placeholders=token_error_to_ha(err).translation_placeholders,
         ) from err
+    except (LoginRequiredError, InvalidClientError) as err:
+        # Only a new login helps: the reauth flow is under way.
+        raise token_error_to_ha(err) from err
     proxy_url = entry.options.get(CONF_COMMAND_PROXY_URL) or None
     client = TeslaFleetClient(
         session=session,

@@ -22,7 +22,7 @@ from homeassistant.core import (
     HomeAssistant,
     callback,
 )
-from homeassistant.exceptions import ConfigEntryAuthFailed, HomeAssistantError
+from homeassistant.exceptions import ConfigEntryAuthFailed
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.event import (
     async_call_later,
@@ -47,10 +47,14 @@ from .const import (
     LOGGER,
 )
 from .domain.tracker import Car, Home, Transition, TransitionKind, VehicleTracker
-from .fleet import TeslaAuthenticationError, TeslaFleetError, WrongRegionError
+from .fleet import (
+    TeslaAuthenticationError,
+    TeslaFleetError,
+    TokenUnavailableError,
+    WrongRegionError,
+)
 from .issues import async_set_car_issues, async_set_issue, car_issue_id
 from .storage import VehicleStore
-from .tokens import TokenRefreshFailedError, TokenRefreshRateLimitedError
 
 if TYPE_CHECKING:
     from .models import TeslaScoutWorkerConfigEntry
@@ -256,11 +260,11 @@ class ScoutCoordinator(DataUpdateCoordinator[dict[str, Car]]):
                     raise
                 self._switch_region(err.suggested_url)
                 report = await self.tracker.async_cycle(now)
-        except (TeslaAuthenticationError, ConfigEntryAuthFailed) as err:
+        except TeslaAuthenticationError as err:
             raise ConfigEntryAuthFailed(
                 translation_domain=DOMAIN, translation_key="login_required"
             ) from err
-        except (TeslaFleetError, HomeAssistantError) as err:
+        except TeslaFleetError as err:
             return self._cached_or_fail(err, now)
         finally:
             self.async_update_repairs()
@@ -304,9 +308,7 @@ class ScoutCoordinator(DataUpdateCoordinator[dict[str, Car]]):
         if self._outage_since is None:
             self._outage_since = now
         self._failures += 1
-        token_error = isinstance(
-            err, TokenRefreshFailedError | TokenRefreshRateLimitedError
-        )
+        token_error = isinstance(err, TokenUnavailableError)
         # A blip that the next check (a minute later) gets past is not worth a
         # warning; a second failure in a row is an outage.
         if (

@@ -24,7 +24,7 @@ from homeassistant.core import (
     HomeAssistant,
     callback,
 )
-from homeassistant.exceptions import ConfigEntryAuthFailed, HomeAssistantError
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.event import (
     async_call_later,
@@ -94,9 +94,11 @@ from .fleet import (
 )
 from .fleet.models import vin_tail
 from .fleet.outage import OutageLog
+from .fleet.tokens import TOKEN_ERRORS
 from .issues import async_set_issue
 from .prices import REFETCH_S as NORDPOOL_REFETCH_S, NordPoolPrices
 from .scout import format_until
+from .tokens import token_error_to_ha
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable
@@ -114,7 +116,8 @@ next trigger. Auth and signing errors are not retried: a user must act."""
 NOT_RETRIED = frozenset(
     {
         "command_protocol_required",
-        "ConfigEntryAuthFailed",
+        "InvalidClientError",
+        "LoginRequiredError",
         "mobile_access_disabled",
         "usage_limit_exceeded",
     }
@@ -474,19 +477,9 @@ class WorkerScheduler:
         try:
             if self.nordpool is not None:
                 await self.nordpool.async_update()
-            try:
-                run = await self.worker.async_run(
-                    vin, trigger, self.charge_settings(vin), self.tariff()
-                )
-            except (ConfigEntryAuthFailed, HomeAssistantError) as err:
-                # A token that could not be refreshed: the run ends, recorded.
-                run = WorkerRun(
-                    vin=vin,
-                    trigger=trigger,
-                    started=now,
-                    result=WorkerResult.ERROR,
-                    error=type(err).__name__,
-                )
+            run = await self.worker.async_run(
+                vin, trigger, self.charge_settings(vin), self.tariff()
+            )
         finally:
             self._running.discard(vin)
         if run.reason == "no_tariff":
@@ -585,6 +578,8 @@ class WorkerScheduler:
             except VehicleUnavailableError:
                 await self.worker.async_wake(vin)
                 await send()
+        except TOKEN_ERRORS as err:
+            raise token_error_to_ha(err) from err
         except MobileAccessDisabledError as err:
             self.tracker.note_access_disabled(vin, now)
             raise HomeAssistantError(
