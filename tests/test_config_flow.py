@@ -19,7 +19,6 @@ from homeassistant.components.application_credentials import (
 from homeassistant.config_entries import ConfigEntryState, ConfigFlowResult
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType, InvalidData, section
-from homeassistant.exceptions import ConfigEntryAuthFailed, HomeAssistantError
 from homeassistant.helpers import config_entry_oauth2_flow
 from homeassistant.setup import async_setup_component
 import pytest
@@ -66,6 +65,8 @@ from custom_components.tesla_scout_worker.fleet.errors import (
     ServerError,
     TeslaConnectionError,
     TokenExpiredError,
+    TokenRefreshFailedError,
+    TokenRefreshRateLimitedError,
     WrongRegionError,
 )
 from custom_components.tesla_scout_worker.fleet.models import Token, Vehicle
@@ -1973,8 +1974,10 @@ async def test_options_presence_price_sensor_and_prices(
     ("side_effect", "error"),
     [
         (None, None),
-        (ConfigEntryAuthFailed("login_required"), "invalid_auth"),
-        (HomeAssistantError("token service down"), "cannot_connect"),
+        (LoginRequiredError(status=401, error="login_required"), "invalid_auth"),
+        (InvalidClientError(status=401, error="invalid_client"), "invalid_auth"),
+        (TokenRefreshFailedError("ServerError"), "cannot_connect"),
+        (TokenRefreshRateLimitedError(1795867200.0), "cannot_connect"),
     ],
 )
 async def test_reconfigure_loaded_entry_asks_the_token_manager(

@@ -724,11 +724,13 @@ def test_the_translation_key_walk_sees_through_names() -> None:
 # Imports every module of one package of the integration with Home Assistant
 # blocked, as a program that uses it without Home Assistant would: through the
 # integration's package, whose ``__init__`` then leaves the Home Assistant
-# layer out. ``homeassistant`` counts as not installed.
+# layer out. ``homeassistant`` counts as not installed. Then runs the script
+# given (if any), still blocked; it leaves ``result``.
 _IMPORT_WITHOUT_HA = """
 import importlib, importlib.abc, json, pathlib, sys
 
 component, package = pathlib.Path(sys.argv[1]), sys.argv[2]
+script = sys.argv[3] if len(sys.argv) > 3 else ""
 tried = []
 
 class NoHomeAssistant(importlib.abc.MetaPathFinder):
@@ -749,8 +751,15 @@ for path in sorted((component / package).rglob("*.py")):
         importlib.import_module(name)
     except Exception as err:
         failures[name] = repr(err)
+ran = {}
+if script:
+    try:
+        exec(script, ran)
+    except Exception as err:
+        failures["script"] = repr(err)
 print(json.dumps({
     "failures": failures,
+    "result": ran.get("result"),
     "tried": tried,
     "loaded": sorted(
         name for name in sys.modules
@@ -760,12 +769,93 @@ print(json.dumps({
 """
 
 
+# The token keeper at work, Home Assistant blocked: Tesla's token endpoint on a
+# local port rotates the token once, then answers ``login_required``.
+_KEEPER_WITHOUT_HA = """
+import asyncio, time
+import aiohttp
+from aiohttp import web
+from custom_components.tesla_scout_worker.fleet import LoginRequiredError, Token
+from custom_components.tesla_scout_worker.fleet.tokens import OAuthClient, TokenKeeper
+
+async def scenario():
+    sent, said = [], []
+    async def token_endpoint(request):
+        sent.append((await request.post())["refresh_token"])
+        if len(sent) > 1:
+            return web.json_response({"error": "login_required"}, status=401)
+        rotated = {"access_token": "access-2", "refresh_token": "refresh-2"}
+        return web.json_response({**rotated, "expires_in": 28800})
+    app = web.Application()
+    app.router.add_post("/oauth2/v3/token", token_endpoint)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    url = "http://127.0.0.1:%d/oauth2/v3/token" % runner.addresses[0][1]
+    now = [time.time()]
+    stored = [
+        Token(
+            access_token="access-1",
+            refresh_token="refresh-1",
+            expires_in=28800,
+            expires_at=now[0] - 1,
+        )
+    ]
+    async def save(token):
+        await asyncio.sleep(0.01)
+        said.append(["saved", token.refresh_token])
+        stored[0] = token
+    try:
+        async with aiohttp.ClientSession() as session:
+            keeper = TokenKeeper(
+                session,
+                load=lambda: stored[0],
+                oauth_client=lambda: OAuthClient(client_id="c", token_url=url),
+                save=save,
+                on_login_lost=lambda err: said.append(["lost", type(err).__name__]),
+                clock=lambda: now[0],
+            )
+            said.append(["got", await keeper.async_get_access_token()])
+            now[0] += 61
+            try:
+                await keeper.async_force_refresh()
+            except LoginRequiredError as err:
+                said.append(["raised", type(err).__name__])
+    finally:
+        await runner.cleanup()
+    return {"sent": sent, "said": said}
+
+result = asyncio.run(scenario())
+"""
+
+
 @pytest.mark.parametrize(
-    ("package", "allowed"),
-    [("fleet", ("fleet",)), ("domain", ("domain", "fleet"))],
+    ("package", "allowed", "script", "ran"),
+    [
+        (
+            "fleet",
+            ("fleet",),
+            _KEEPER_WITHOUT_HA,
+            {
+                "sent": ["refresh-1", "refresh-2"],
+                "said": [
+                    # Saved before the caller got it.
+                    ["saved", "refresh-2"],
+                    ["got", "access-2"],
+                    ["lost", "LoginRequiredError"],
+                    ["raised", "LoginRequiredError"],
+                ],
+            },
+        ),
+        ("domain", ("domain", "fleet"), "", None),
+    ],
+    ids=["fleet", "domain"],
 )
 def test_the_ha_free_packages_import_no_home_assistant(
-    package: str, allowed: tuple[str, ...]
+    package: str,
+    allowed: tuple[str, ...],
+    script: str,
+    ran: dict[str, Any] | None,
 ) -> None:
     """The Fleet client and the domain logic stand without Home Assistant.
 
@@ -773,12 +863,14 @@ def test_the_ha_free_packages_import_no_home_assistant(
     import fails, and nothing of the integration loads but the package itself
     (and, for the domain, the Fleet client): not the Home Assistant layer, not
     even its ``const``. The package's ``__init__`` runs first, as it would for
-    any program, so it must stand without Home Assistant too.
+    any program, so it must stand without Home Assistant too. The token keeper
+    also runs there: a refresh, its rotated token saved before use, a
+    ``login_required``.
     """
     files = sorted((COMPONENT / package).rglob("*.py"))
     assert len(files) >= 5
     result = subprocess.run(  # noqa: S603
-        [sys.executable, "-c", _IMPORT_WITHOUT_HA, str(COMPONENT), package],
+        [sys.executable, "-c", _IMPORT_WITHOUT_HA, str(COMPONENT), package, script],
         capture_output=True,
         check=True,
         cwd=ROOT,
@@ -786,6 +878,7 @@ def test_the_ha_free_packages_import_no_home_assistant(
     )
     report = json.loads(result.stdout)
     assert report["failures"] == {}
+    assert report["result"] == ran
     # Only the package's own probe: is Home Assistant there at all?
     assert report["tried"] == ["homeassistant"]
     own = tuple(f"custom_components.{DOMAIN}.{name}" for name in allowed)

@@ -1,15 +1,19 @@
-"""Tests for the token manager: single flight, rate limit, persist-before-use."""
+"""Tests for the token keeper in Home Assistant: storage, reauth, events, errors.
+
+The keeper's own logic (single flight, rate limit, persist-before-use) is
+tested HA-free in ``tests/fleet/test_tokens.py``.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import time
+import logging
 from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
 from homeassistant.core import Event, HomeAssistant
-from homeassistant.exceptions import ConfigEntryAuthFailed
+from homeassistant.exceptions import ConfigEntryAuthFailed, HomeAssistantError
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -20,22 +24,27 @@ from pytest_homeassistant_custom_component.test_util.aiohttp import (
 from yarl import URL
 
 from custom_components.tesla_scout_worker.const import EVENT_TYPE
-from custom_components.tesla_scout_worker.fleet import TeslaFleetClient
-from custom_components.tesla_scout_worker.tokens import (
-    TokenManager,
+from custom_components.tesla_scout_worker.fleet import (
+    InvalidClientError,
+    LoginRequiredError,
     TokenRefreshFailedError,
     TokenRefreshRateLimitedError,
 )
+from custom_components.tesla_scout_worker.fleet.tokens import TOKEN_ERRORS, TokenKeeper
+from custom_components.tesla_scout_worker.tokens import (
+    async_token_keeper,
+    token_error_to_ha,
+)
 
 from .conftest import (
-    API_BASE_URL,
     TOKEN_URL,
-    VIN,
     access_token,
     token_calls,
     token_data,
 )
 from .fake_fleet import FakeFleet
+
+PACKAGE = "custom_components.tesla_scout_worker"
 
 
 def rotating_token_endpoint(
@@ -65,8 +74,8 @@ def rotating_token_endpoint(
     return forms
 
 
-def manager(hass: HomeAssistant, entry: MockConfigEntry) -> TokenManager:
-    return TokenManager(hass, entry, async_get_clientsession(hass))
+def manager(hass: HomeAssistant, entry: MockConfigEntry) -> TokenKeeper:
+    return async_token_keeper(hass, entry, async_get_clientsession(hass))
 
 
 def expiring_entry(hass: HomeAssistant, entry: MockConfigEntry, seconds: float) -> None:
@@ -74,20 +83,6 @@ def expiring_entry(hass: HomeAssistant, entry: MockConfigEntry, seconds: float) 
     hass.config_entries.async_update_entry(
         entry, data={**entry.data, "token": token_data(expires_in=seconds)}
     )
-
-
-async def test_valid_token_needs_no_request(
-    hass: HomeAssistant,
-    mock_config_entry: MockConfigEntry,
-    aioclient_mock: AiohttpClientMocker,
-) -> None:
-    mock_config_entry.add_to_hass(hass)
-    tokens = manager(hass, mock_config_entry)
-    assert (
-        await tokens.async_get_access_token()
-        == (mock_config_entry.data["token"]["access_token"])
-    )
-    assert aioclient_mock.call_count == 0
 
 
 async def test_fifty_concurrent_callers_cause_one_refresh(
@@ -143,107 +138,11 @@ async def test_expires_at_comes_from_expires_in(
     assert stored["expires_at"] == pytest.approx(1795867200.0 + 3600)
 
 
-async def test_second_attempt_within_a_minute_sends_nothing(
-    hass: HomeAssistant,
-    mock_config_entry: MockConfigEntry,
-    aioclient_mock: AiohttpClientMocker,
-    freezer: FrozenDateTimeFactory,
-) -> None:
-    mock_config_entry.add_to_hass(hass)
-    forms = rotating_token_endpoint(aioclient_mock, delay=0)
-    tokens = manager(hass, mock_config_entry)
-
-    await tokens.async_force_refresh()
-    freezer.tick(30)
-    with pytest.raises(TokenRefreshRateLimitedError) as err:
-        await tokens.async_force_refresh()
-    assert err.value.translation_key == "token_refresh_rate_limited"
-    assert len(forms) == 1
-    # A refused call does not restart the window: 61 s after the first, it works.
-    freezer.tick(31)
-    await tokens.async_force_refresh()
-    assert len(forms) == 2
-    assert forms[1]["refresh_token"] == "EU_refresh-2"
-    assert tokens.stats.rate_limited == 1
-
-
-async def test_expired_token_inside_the_window_fails_clearly(
-    hass: HomeAssistant,
-    mock_config_entry: MockConfigEntry,
-    aioclient_mock: AiohttpClientMocker,
-    freezer: FrozenDateTimeFactory,
-) -> None:
-    mock_config_entry.add_to_hass(hass)
-    aioclient_mock.post(TOKEN_URL, status=503, text="<html>down</html>")
-    tokens = manager(hass, mock_config_entry)
-    hass.config_entries.async_update_entry(
-        mock_config_entry,
-        data={**mock_config_entry.data, "token": token_data(expires_in=-1)},
-    )
-    with pytest.raises(TokenRefreshFailedError):
-        await tokens.async_get_access_token()
-    freezer.tick(10)
-    with pytest.raises(TokenRefreshRateLimitedError):
-        await tokens.async_get_access_token()
-    assert aioclient_mock.call_count == 1
-    assert tokens.stats.failures == 1
-    assert tokens.stats.last_failure == "ServerError"
-
-
-async def test_a_429_from_the_token_endpoint_is_waited_out(
-    hass: HomeAssistant,
-    mock_config_entry: MockConfigEntry,
-    aioclient_mock: AiohttpClientMocker,
-    freezer: FrozenDateTimeFactory,
-) -> None:
-    """Retry-After from the token endpoint wins over the one-minute window."""
-    mock_config_entry.add_to_hass(hass)
-    aioclient_mock.post(
-        TOKEN_URL,
-        status=429,
-        json={"error": "rate limit exceeded"},
-        headers={"Retry-After": "600"},
-    )
-    tokens = manager(hass, mock_config_entry)
-    with pytest.raises(TokenRefreshFailedError):
-        await tokens.async_force_refresh()
-    freezer.tick(61)
-    with pytest.raises(TokenRefreshRateLimitedError):
-        await tokens.async_force_refresh()
-    assert aioclient_mock.call_count == 1
-    assert tokens.next_attempt_at == pytest.approx(time.time() - 61 + 600)
-    aioclient_mock.clear_requests()
-    forms = rotating_token_endpoint(aioclient_mock, delay=0)
-    freezer.tick(540)
-    await tokens.async_force_refresh()
-    assert len(forms) == 1
-
-
-async def test_expiring_token_inside_the_window_is_still_handed_out(
-    hass: HomeAssistant,
-    mock_config_entry: MockConfigEntry,
-    aioclient_mock: AiohttpClientMocker,
-    freezer: FrozenDateTimeFactory,
-) -> None:
-    mock_config_entry.add_to_hass(hass)
-    aioclient_mock.post(TOKEN_URL, exc=TimeoutError())
-    tokens = manager(hass, mock_config_entry)
-    with pytest.raises(TokenRefreshFailedError):
-        await tokens.async_force_refresh()
-    hass.config_entries.async_update_entry(
-        mock_config_entry,
-        data={**mock_config_entry.data, "token": token_data(expires_in=100)},
-    )
-    freezer.tick(5)
-    token = await tokens.async_get_access_token()
-    assert token == mock_config_entry.data["token"]["access_token"]
-    assert aioclient_mock.call_count == 1
-
-
 async def test_login_required_starts_reauth(
     hass: HomeAssistant,
     mock_config_entry: MockConfigEntry,
     aioclient_mock: AiohttpClientMocker,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     expiring_entry(hass, mock_config_entry, 0)
     aioclient_mock.post(
@@ -252,7 +151,7 @@ async def test_login_required_starts_reauth(
         json={"error": "login_required", "error_description": "Login required"},
     )
     tokens = manager(hass, mock_config_entry)
-    with pytest.raises(ConfigEntryAuthFailed):
+    with pytest.raises(LoginRequiredError):
         await tokens.async_get_access_token()
     await hass.async_block_till_done()
     flows = mock_config_entry.async_get_active_flows(hass, {SOURCE_REAUTH})
@@ -260,6 +159,13 @@ async def test_login_required_starts_reauth(
     assert tokens.stats.last_failure == "login_required"
     # The stored token is untouched: nothing was lost.
     assert mock_config_entry.data["token"]["refresh_token"] == "EU_refresh-1"
+    assert [
+        record.getMessage()
+        for record in caplog.records
+        if record.name.startswith(PACKAGE) and record.levelno == logging.WARNING
+    ] == [
+        "Tesla no longer accepts the refresh token of Test; reauthentication is needed"
+    ]
 
 
 async def test_rotated_token_survives_a_reload_and_is_used_next(
@@ -284,72 +190,28 @@ async def test_rotated_token_survives_a_reload_and_is_used_next(
     assert mock_config_entry.data["token"]["refresh_token"] == "EU_refresh-3"
 
 
-async def test_401_then_success_on_a_data_call(
-    hass: HomeAssistant,
-    mock_config_entry: MockConfigEntry,
-    aioclient_mock: AiohttpClientMocker,
-) -> None:
-    mock_config_entry.add_to_hass(hass)
-    forms = rotating_token_endpoint(aioclient_mock, delay=0)
-    answers = iter([(401, None), (200, {"response": {"vin": VIN, "state": "asleep"}})])
-    seen: list[str] = []
-
-    async def vehicle(method: str, url: URL, data: Any) -> AiohttpClientMockResponse:
-        status, body = next(answers)
-        return AiohttpClientMockResponse(method, url, status=status, json=body)
-
-    aioclient_mock.get(f"{API_BASE_URL}/api/1/vehicles/{VIN}", side_effect=vehicle)
-    tokens = manager(hass, mock_config_entry)
-    client = TeslaFleetClient(
-        session=async_get_clientsession(hass),
-        token_provider=tokens,
-        api_base_url=API_BASE_URL,
-    )
-
-    record = await client.vehicle(VIN)
-
-    assert record.state == "asleep"
-    assert len(forms) == 1
-    seen = [
-        call[3]["Authorization"]
-        for call in aioclient_mock.mock_calls
-        if str(call[1]).endswith(VIN)
-    ]
-    assert seen[0] != seen[1]
-    assert seen[1] == f"Bearer {mock_config_entry.data['token']['access_token']}"
-
-
-async def test_concurrent_401s_share_one_refresh(
-    hass: HomeAssistant,
-    mock_config_entry: MockConfigEntry,
-    aioclient_mock: AiohttpClientMocker,
-) -> None:
-    mock_config_entry.add_to_hass(hass)
-    forms = rotating_token_endpoint(aioclient_mock)
-    tokens = manager(hass, mock_config_entry)
-    results = await asyncio.gather(
-        *(tokens.async_get_access_token(force_refresh=True) for _ in range(10))
-    )
-    assert len(forms) == 1
-    assert len(set(results)) == 1
-
-
 async def test_invalid_client_starts_reauth_instead_of_a_silent_outage(
     hass: HomeAssistant,
     mock_config_entry: MockConfigEntry,
     aioclient_mock: AiohttpClientMocker,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     """The developer application was revoked: reauth, where a new id goes in."""
     expiring_entry(hass, mock_config_entry, 0)
     aioclient_mock.post(TOKEN_URL, status=401, json={"error": "invalid_client"})
     tokens = manager(hass, mock_config_entry)
-    with pytest.raises(ConfigEntryAuthFailed) as err:
+    with pytest.raises(InvalidClientError) as err:
         await tokens.async_get_access_token()
-    assert err.value.translation_key == "invalid_client"
+    assert token_error_to_ha(err.value).translation_key == "invalid_client"
     await hass.async_block_till_done()
     flows = mock_config_entry.async_get_active_flows(hass, {SOURCE_REAUTH})
     assert len(list(flows)) == 1
     assert tokens.stats.last_failure == "invalid_client"
+    assert [
+        record.getMessage()
+        for record in caplog.records
+        if record.name.startswith(PACKAGE) and record.levelno == logging.WARNING
+    ] == ["Tesla no longer knows the application of Test; reauthentication is needed"]
 
 
 async def test_a_change_made_during_a_refresh_is_not_reverted(
@@ -465,11 +327,16 @@ async def test_a_reload_during_a_refresh_joins_it_and_keeps_its_token(
     old = mock_config_entry.runtime_data.tokens
     caller = hass.async_create_task(old.async_get_access_token())
     await answering.wait()
+    # The POST runs in a background task of Home Assistant's, the caller's
+    # cancellation cannot stop it.
+    assert "tesla_scout_worker token refresh" in {
+        task.get_name() for task in asyncio.all_tasks()
+    }
 
     # The entry reloads meanwhile (options, a new login…): the old caller is
-    # cancelled with it, and the new token manager needs a token too.
+    # cancelled with it, and the new token keeper needs a token too.
     caller.cancel()
-    new = TokenManager(hass, mock_config_entry, async_get_clientsession(hass))
+    new = async_token_keeper(hass, mock_config_entry, async_get_clientsession(hass))
     joined = hass.async_create_task(new.async_get_access_token())
     await asyncio.sleep(0)
     release.set()
@@ -479,3 +346,57 @@ async def test_a_reload_during_a_refresh_joins_it_and_keeps_its_token(
     assert sent == ["EU_refresh-1"]
     assert mock_config_entry.data["token"]["refresh_token"] == "EU_refresh-2"
     assert mock_config_entry.data["token"]["access_token"] == token
+
+
+@pytest.mark.parametrize(
+    ("err", "kind", "key", "placeholders"),
+    [
+        (
+            LoginRequiredError(status=401, error="login_required"),
+            ConfigEntryAuthFailed,
+            "login_required",
+            None,
+        ),
+        (
+            LoginRequiredError(status=400, error="invalid_grant"),
+            ConfigEntryAuthFailed,
+            "login_required",
+            None,
+        ),
+        (
+            InvalidClientError(status=401, error="invalid_client"),
+            ConfigEntryAuthFailed,
+            "invalid_client",
+            None,
+        ),
+        (
+            TokenRefreshFailedError("ServerError"),
+            HomeAssistantError,
+            "token_refresh_failed",
+            {"reason": "ServerError"},
+        ),
+        (
+            # 2026-12-02 12:00:05 UTC: 13:00:05 in Warsaw.
+            TokenRefreshRateLimitedError(1796212805.0),
+            HomeAssistantError,
+            "token_refresh_rate_limited",
+            {"next_attempt": "13:00:05"},
+        ),
+    ],
+    ids=["login_required", "invalid_grant", "invalid_client", "failed", "waiting"],
+)
+async def test_each_refusal_of_the_keeper_is_told_in_the_users_words(
+    hass: HomeAssistant,
+    err: Exception,
+    kind: type[HomeAssistantError],
+    key: str,
+    placeholders: dict[str, str] | None,
+) -> None:
+    """One mapping: the keeper's errors to Home Assistant's, translated."""
+    await hass.config.async_set_time_zone("Europe/Warsaw")
+    assert isinstance(err, TOKEN_ERRORS)
+    told = token_error_to_ha(err)
+    assert type(told) is kind
+    assert told.translation_domain == "tesla_scout_worker"
+    assert told.translation_key == key
+    assert told.translation_placeholders == placeholders

@@ -11,7 +11,11 @@ from typing import Any
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.const import ATTR_ENTITY_ID
 from homeassistant.core import Event, HomeAssistant, callback
-from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.exceptions import (
+    ConfigEntryAuthFailed,
+    HomeAssistantError,
+    ServiceValidationError,
+)
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.util import dt as dt_util
 import pytest
@@ -19,7 +23,11 @@ from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     async_fire_time_changed,
 )
-from pytest_homeassistant_custom_component.test_util.aiohttp import AiohttpClientMocker
+from pytest_homeassistant_custom_component.test_util.aiohttp import (
+    AiohttpClientMocker,
+    AiohttpClientMockResponse,
+)
+from yarl import URL
 
 from custom_components.tesla_scout_worker.const import (
     CONF_COMMAND_PROXY_URL,
@@ -908,6 +916,122 @@ async def test_a_token_that_cannot_be_refreshed_ends_the_run_recorded(
     assert events[-1]["result"] == "error"
     assert events[-1]["trigger"] == "action"
     assert worker.last_run(VIN) is run
+
+
+def token_endpoint(aioclient_mock: AiohttpClientMocker, refusal: Any) -> list[Any]:
+    """Tesla's token endpoint: ``refusal`` until the list returned is emptied."""
+    refusals = [refusal]
+
+    async def answer(
+        method: str, url: URL, data: dict[str, Any]
+    ) -> AiohttpClientMockResponse:
+        if refusals:
+            status, body = refusals[0]
+            return AiohttpClientMockResponse(method, url, status=status, json=body)
+        return AiohttpClientMockResponse(
+            method,
+            url,
+            json={"access_token": "fresh", "refresh_token": "r2", "expires_in": 28800},
+        )
+
+    aioclient_mock.post(TOKEN_URL, side_effect=answer)
+    return refusals
+
+
+async def test_a_run_whose_token_was_not_refreshed_is_retried(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    fleet: FakeFleet,
+    car: FakeCar,
+    aioclient_mock: AiohttpClientMocker,
+    freezer: FrozenDateTimeFactory,
+    events: list[dict[str, Any]],
+) -> None:
+    """The token endpoint's blip is transient: the run is tried again."""
+    worker = await setup(hass, mock_config_entry, smart=True)
+    freezer.tick(timedelta(minutes=30))
+    hass.config_entries.async_update_entry(
+        mock_config_entry,
+        data={**mock_config_entry.data, "token": token_data(expires_in=-1)},
+    )
+    refusals = token_endpoint(aioclient_mock, (503, {"error": "unavailable"}))
+    run = await worker.async_request_run(VIN, "action", force=True)
+    assert run is not None
+    assert run.error == "TokenRefreshFailedError"
+    refusals.clear()
+
+    await pass_time(hass, freezer, timedelta(minutes=15))
+
+    actions = [e["result"] for e in events if e["trigger"] == "action"]
+    assert actions[0] == "error"
+    assert len(actions) == 2
+    assert actions[1] != "error"
+
+
+async def test_a_run_whose_login_is_lost_is_not_retried(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    fleet: FakeFleet,
+    car: FakeCar,
+    aioclient_mock: AiohttpClientMocker,
+    freezer: FrozenDateTimeFactory,
+    events: list[dict[str, Any]],
+) -> None:
+    """Tesla refused the refresh token: only the user can help, no retry."""
+    worker = await setup(hass, mock_config_entry, smart=True)
+    freezer.tick(timedelta(minutes=30))
+    hass.config_entries.async_update_entry(
+        mock_config_entry,
+        data={**mock_config_entry.data, "token": token_data(expires_in=-1)},
+    )
+    token_endpoint(aioclient_mock, (401, {"error": "login_required"}))
+    run = await worker.async_request_run(VIN, "action", force=True)
+    assert run is not None
+    assert run.error == "LoginRequiredError"
+
+    for _ in range(3):
+        await pass_time(hass, freezer, timedelta(minutes=61))
+
+    assert [e["result"] for e in events if e["trigger"] == "action"] == ["error"]
+
+
+@pytest.mark.parametrize(
+    ("refusal", "kind", "key"),
+    [
+        ((503, {"error": "unavailable"}), HomeAssistantError, "token_refresh_failed"),
+        ((401, {"error": "login_required"}), ConfigEntryAuthFailed, "login_required"),
+    ],
+    ids=["failed", "login_required"],
+)
+async def test_a_command_without_a_token_says_why(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    fleet: FakeFleet,
+    car: FakeCar,
+    aioclient_mock: AiohttpClientMocker,
+    freezer: FrozenDateTimeFactory,
+    refusal: tuple[int, dict[str, str]],
+    kind: type[HomeAssistantError],
+    key: str,
+) -> None:
+    """The user is told of the token, not of an unreachable Tesla."""
+    await setup(hass, mock_config_entry, smart=True)
+    freezer.tick(timedelta(minutes=30))
+    hass.config_entries.async_update_entry(
+        mock_config_entry,
+        data={**mock_config_entry.data, "token": token_data(expires_in=-1)},
+    )
+    token_endpoint(aioclient_mock, refusal)
+    with pytest.raises(HomeAssistantError) as err:
+        await hass.services.async_call(
+            "switch",
+            "turn_on",
+            {ATTR_ENTITY_ID: "switch.test_charging"},
+            blocking=True,
+        )
+    assert type(err.value) is kind
+    assert err.value.translation_key == key
+    assert fleet.count("charge_start") == 0
 
 
 async def test_a_run_that_failed_on_a_transient_error_is_retried(

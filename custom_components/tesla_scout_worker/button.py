@@ -9,7 +9,9 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .domain.car import WorkerTrigger
 from .entity import TeslaScoutWorkerAccountEntity, TeslaScoutWorkerVehicleEntity
+from .fleet.tokens import TOKEN_ERRORS
 from .models import TeslaScoutWorkerConfigEntry
+from .tokens import token_error_to_ha
 
 PARALLEL_UPDATES = 1
 
@@ -47,4 +49,7 @@ class RefreshTokenButton(TeslaScoutWorkerAccountEntity, ButtonEntity):
 
     async def async_press(self) -> None:
         """Refresh; a refusal says when the next attempt is allowed."""
-        await self.entry.runtime_data.tokens.async_force_refresh()
+        try:
+            await self.entry.runtime_data.tokens.async_force_refresh()
+        except TOKEN_ERRORS as err:
+            raise token_error_to_ha(err) from err

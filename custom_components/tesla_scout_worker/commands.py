@@ -28,8 +28,10 @@ from .fleet import (
     UsageLimitExceededError,
     VehicleUnavailableError,
 )
+from .fleet.tokens import TOKEN_ERRORS
 from .issues import format_until
 from .models import TeslaScoutWorkerData
+from .tokens import token_error_to_ha
 
 
 async def async_send_command(
@@ -81,6 +83,8 @@ def _translated(
     tracker: VehicleTracker, vin: str, name: str, err: TeslaFleetError
 ) -> HomeAssistantError:
     """The user's words for a Fleet error of a command."""
+    if isinstance(err, TOKEN_ERRORS):
+        return token_error_to_ha(err)
     if isinstance(err, MobileAccessDisabledError):
         return HomeAssistantError(
             translation_domain=DOMAIN,

@@ -637,7 +637,7 @@ class ConfigFlow(config_entry_oauth2_flow.AbstractOAuth2FlowHandler, domain=DOMA
 async def _async_entry_access_token(entry: ConfigEntry) -> str:
     """A valid access token of an entry, without a second refresher.
 
-    A loaded entry asks its token manager (which refreshes an expiring token,
+    A loaded entry asks its token keeper (which refreshes an expiring token,
     single flight and rate-limited); an unloaded one uses the stored token.
     """
     if entry.state is ConfigEntryState.LOADED:

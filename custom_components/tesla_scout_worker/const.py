@@ -75,12 +75,6 @@ DEFAULT_WORKER_COOLDOWN: Final = 10
 DEFAULT_FAILSAFE_TIME: Final = "00:00"
 DEFAULT_SHARE_TOKEN: Final = False
 
-# Tokens (SPEC §4)
-TOKEN_REFRESH_MARGIN: Final = 300.0
-"""Refresh when fewer than this many seconds remain before ``expires_at``."""
-TOKEN_REFRESH_MIN_INTERVAL: Final = 60.0
-"""At most one refresh attempt in this many seconds."""
-
 # Bus event (SPEC §7)
 EVENT_TYPE: Final = f"{DOMAIN}_event"
 EVENT_ARRIVED_HOME: Final = "arrived_home"

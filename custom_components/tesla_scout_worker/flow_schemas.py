@@ -16,7 +16,6 @@ from typing import Any, Final
 
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import section
-from homeassistant.exceptions import ConfigEntryAuthFailed, HomeAssistantError
 from homeassistant.helpers.selector import (
     ConfigEntrySelector,
     ConfigEntrySelectorConfig,
@@ -67,6 +66,7 @@ from .fleet.errors import (
     ServerError,
     TeslaAuthenticationError,
     TeslaConnectionError,
+    TokenUnavailableError,
     WrongRegionError,
 )
 from .fleet.models import Vehicle, vin_tail
@@ -280,10 +280,11 @@ def fleet_error_key(err: Exception) -> str:
         return "not_registered"
     if isinstance(err, MissingScopeError):
         return "missing_scope"
-    if isinstance(err, TeslaAuthenticationError | ConfigEntryAuthFailed):
+    if isinstance(err, TeslaAuthenticationError):
         return "invalid_auth"
     if isinstance(
-        err, TeslaConnectionError | ServerError | RateLimitedError | HomeAssistantError
+        err,
+        TeslaConnectionError | ServerError | RateLimitedError | TokenUnavailableError,
     ):
         return "cannot_connect"
     LOGGER.exception("Unexpected error while listing the vehicles")

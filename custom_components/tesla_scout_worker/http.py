@@ -15,11 +15,12 @@ from aiohttp import web
 from homeassistant.components.http.const import KEY_HASS_USER
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant, callback
-from homeassistant.exceptions import ConfigEntryAuthFailed, HomeAssistantError
 from homeassistant.helpers.http import KEY_HASS, HomeAssistantView
 
 from .const import CONF_SHARE_TOKEN, DEFAULT_SHARE_TOKEN, DOMAIN
+from .fleet.tokens import TOKEN_ERRORS
 from .models import TeslaScoutWorkerConfigEntry
+from .tokens import token_error_to_ha
 
 URL_BASE = f"/api/{DOMAIN}/{{entry_id}}"
 
@@ -70,9 +71,9 @@ class TokenView(_SharedTokenView):
         tokens = entry.runtime_data.tokens
         try:
             access_token = await tokens.async_get_access_token()
-        except (ConfigEntryAuthFailed, HomeAssistantError) as err:
+        except TOKEN_ERRORS as err:
             return self.json(
-                {"status": "error", "message": str(err)},
+                {"status": "error", "message": str(token_error_to_ha(err))},
                 HTTPStatus.SERVICE_UNAVAILABLE,
             )
         token = tokens.token
@@ -99,8 +100,8 @@ class RefreshView(_SharedTokenView):
             return entry
         try:
             token = await entry.runtime_data.tokens.async_force_refresh()
-        except (ConfigEntryAuthFailed, HomeAssistantError) as err:
-            return self.json({"success": False, "message": str(err)})
+        except TOKEN_ERRORS as err:
+            return self.json({"success": False, "message": str(token_error_to_ha(err))})
         return self.json(
             {
                 "success": True,

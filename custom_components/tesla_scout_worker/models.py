@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from homeassistant.config_entries import ConfigEntry
 
 from .fleet import TeslaFleetClient
+from .fleet.tokens import TokenKeeper
 from .scout import ScoutCoordinator
-from .tokens import TokenManager
 from .usage import UsageTracker
 from .worker import WorkerScheduler
 
@@ -18,7 +18,7 @@ class TeslaScoutWorkerData:
     """What a loaded entry holds: the client, its token owner and its accounting."""
 
     client: TeslaFleetClient
-    tokens: TokenManager
+    tokens: TokenKeeper
     usage: UsageTracker
     scout: ScoutCoordinator
     worker: WorkerScheduler

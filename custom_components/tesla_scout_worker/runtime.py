@@ -1,6 +1,6 @@
 """Wiring of one config entry, once, at setup: each part is handed what it needs.
 
-Token manager → Fleet client → tracker (the one writer of the cars) → the scout
+Token keeper → Fleet client → tracker (the one writer of the cars) → the scout
 and the worker, which subscribe to the tracker; then the stored cars, the first
 check, and what the entry's unload stops.
 """
@@ -25,18 +25,19 @@ from .const import (
     DOMAIN,
 )
 from .domain.tracker import VehicleTracker
-from .fleet import TeslaFleetClient
-from .fleet.auth import location_scope_granted
-from .issues import vehicle_gone_issue_id
-from .models import TeslaScoutWorkerConfigEntry, TeslaScoutWorkerData
-from .outage import watch_command_proxy
-from .scout import ScoutCoordinator, home_from_options
-from .tokens import (
-    TokenManager,
+from .fleet import (
+    InvalidClientError,
+    LoginRequiredError,
+    TeslaFleetClient,
     TokenRefreshFailedError,
     TokenRefreshRateLimitedError,
-    async_adopt_saved_token,
 )
+from .fleet.auth import location_scope_granted
+from .fleet.outage import watch_command_proxy
+from .issues import vehicle_gone_issue_id
+from .models import TeslaScoutWorkerConfigEntry, TeslaScoutWorkerData
+from .scout import ScoutCoordinator, home_from_options
+from .tokens import async_adopt_saved_token, async_token_keeper, token_error_to_ha
 from .usage import UsageTracker
 from .worker import WorkerScheduler
 
@@ -49,7 +50,7 @@ async def async_build_runtime(
     usage = UsageTracker(hass, entry.entry_id)
     await usage.async_load()
     await async_adopt_saved_token(hass, entry)
-    tokens = TokenManager(hass, entry, session, on_request=usage.record)
+    tokens = async_token_keeper(hass, entry, session, on_request=usage.record)
     try:
         access_token = await tokens.async_get_access_token()
     except TokenRefreshFailedError as err:
@@ -63,8 +64,11 @@ async def async_build_runtime(
         raise ConfigEntryNotReady(
             translation_domain=DOMAIN,
             translation_key="token_refresh_waiting",
-            translation_placeholders=err.translation_placeholders,
+            translation_placeholders=token_error_to_ha(err).translation_placeholders,
         ) from err
+    except (LoginRequiredError, InvalidClientError) as err:
+        # Only a new login helps: the reauth flow is under way.
+        raise token_error_to_ha(err) from err
     proxy_url = entry.options.get(CONF_COMMAND_PROXY_URL) or None
     client = TeslaFleetClient(
         session=session,

@@ -25,7 +25,7 @@ from homeassistant.core import (
     HomeAssistant,
     callback,
 )
-from homeassistant.exceptions import ConfigEntryAuthFailed, HomeAssistantError
+from homeassistant.exceptions import ConfigEntryAuthFailed
 from homeassistant.helpers.event import (
     async_call_later,
     async_track_state_change_event,
@@ -51,10 +51,14 @@ from .const import (
 from .domain.car import Car, Transition, TransitionKind
 from .domain.geo import Home
 from .domain.tracker import VehicleTracker
-from .fleet import TeslaAuthenticationError, TeslaFleetError, WrongRegionError
+from .fleet import (
+    TeslaAuthenticationError,
+    TeslaFleetError,
+    TokenUnavailableError,
+    WrongRegionError,
+)
 from .issues import async_update_account_issues
 from .storage import VehicleStore
-from .tokens import TokenRefreshFailedError, TokenRefreshRateLimitedError
 
 PRESENCE_LEFT_DELAY_S = 180.0
 """After the presence entity leaves home, check this much later."""
@@ -226,11 +230,11 @@ class ScoutCoordinator(DataUpdateCoordinator[dict[str, Car]]):
                     raise
                 self._switch_region(err.suggested_url)
                 report = await self.tracker.async_cycle(now)
-        except (TeslaAuthenticationError, ConfigEntryAuthFailed) as err:
+        except TeslaAuthenticationError as err:
             raise ConfigEntryAuthFailed(
                 translation_domain=DOMAIN, translation_key="login_required"
             ) from err
-        except (TeslaFleetError, HomeAssistantError) as err:
+        except TeslaFleetError as err:
             return self._cached_or_fail(err, now)
         finally:
             self.async_update_repairs()
@@ -274,9 +278,7 @@ class ScoutCoordinator(DataUpdateCoordinator[dict[str, Car]]):
         if self._outage_since is None:
             self._outage_since = now
         self._failures += 1
-        token_error = isinstance(
-            err, TokenRefreshFailedError | TokenRefreshRateLimitedError
-        )
+        token_error = isinstance(err, TokenUnavailableError)
         # A blip that the next check (a minute later) gets past is not worth a
         # warning; a second failure in a row is an outage.
         if (

@@ -18,7 +18,9 @@ import voluptuous as vol
 
 from .const import ATTR_CONFIG_ENTRY_ID, ATTR_FORCE, ATTR_VIN, DOMAIN
 from .domain.car import WorkerTrigger
+from .fleet.tokens import TOKEN_ERRORS
 from .models import TeslaScoutWorkerConfigEntry
+from .tokens import token_error_to_ha
 
 SERVICE_REFRESH_TOKEN = "refresh_token"
 SERVICE_RUN_WORKER = "run_worker"
@@ -104,7 +106,10 @@ async def _async_get_charging_plan(call: ServiceCall) -> ServiceResponse:
 
 async def _async_refresh_token(call: ServiceCall) -> None:
     entry = async_get_loaded_entry(call.hass, call.data[ATTR_CONFIG_ENTRY_ID])
-    await entry.runtime_data.tokens.async_force_refresh()
+    try:
+        await entry.runtime_data.tokens.async_force_refresh()
+    except TOKEN_ERRORS as err:
+        raise token_error_to_ha(err) from err
 
 
 @callback

@@ -51,7 +51,7 @@ from .domain.tariffs import (
     tariff_from_price_attributes,
 )
 from .fleet.listeners import Listeners
-from .outage import OutageLog
+from .fleet.outage import OutageLog
 from .prices import REFETCH_S as NORDPOOL_REFETCH_S, NordPoolPrices
 
 

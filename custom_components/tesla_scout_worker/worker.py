@@ -71,7 +71,8 @@ next trigger. Auth and signing errors are not retried: a user must act."""
 NOT_RETRIED = frozenset(
     {
         "command_protocol_required",
-        "ConfigEntryAuthFailed",
+        "InvalidClientError",
+        "LoginRequiredError",
         "mobile_access_disabled",
         "usage_limit_exceeded",
     }

@@ -22,6 +22,7 @@ from custom_components.tesla_scout_worker.fleet import (
     MobileAccessDisabledError,
     TeslaAuthenticationError,
     TeslaFleetClient,
+    TokenRefreshFailedError,
     UsageLimitExceededError,
 )
 from custom_components.tesla_scout_worker.fleet.auth import location_scope_granted
@@ -238,6 +239,44 @@ async def test_simulated_car_with_mobile_access_off() -> None:
     assert tracker.car(VIN).status.battery_level is not None
     assert tracker.car(VIN).access_disabled_at is None
     assert tracker.car(SECOND_VIN).access_disabled_at == SIM_NOW
+
+
+@pytest.mark.usefixtures("socket_enabled")
+async def test_no_token_for_a_live_read_is_the_accounts_not_the_cars() -> None:
+    """The token keeper cannot refresh: the cycle fails, no car is read without it."""
+    sim = FleetSimulator(
+        ManualClock(SIM_NOW),
+        vehicles=[
+            SimVehicle(VIN, display_name="Mine", forced_state="online"),
+            SimVehicle(SECOND_VIN, display_name="Shared", forced_state="online"),
+        ],
+    )
+    access = sim.issue_tokens()["access_token"]
+    asked = 0
+
+    async def provider(*, force_refresh: bool = False) -> str:
+        nonlocal asked
+        asked += 1
+        if asked > 1:  # the list got it; the token ran out right after
+            raise TokenRefreshFailedError("ServerError")
+        return str(access)
+
+    async with TestClient(TestServer(create_app(sim), host="127.0.0.1")) as http:
+        client = TeslaFleetClient(
+            session=http.session,
+            token_provider=provider,
+            api_base_url=str(http.make_url("")).rstrip("/"),
+        )
+        tracker = VehicleTracker(
+            client,
+            list(sim.vehicles),
+            Home(latitude=52.2297, longitude=21.0122, radius_m=100.0),
+        )
+        with pytest.raises(TokenRefreshFailedError):
+            await tracker.async_cycle(SIM_NOW)
+
+    assert asked == 2
+    assert tracker.car(SECOND_VIN).status.battery_level is None
 
 
 @pytest.mark.usefixtures("socket_enabled")

@@ -31,6 +31,7 @@ from ..fleet import (
     TeslaAuthenticationError,
     TeslaFleetClient,
     TeslaFleetError,
+    TokenUnavailableError,
     UsageLimitExceededError,
     VehicleData,
     VehicleState,
@@ -232,7 +233,8 @@ class VehicleTracker:
                 # The application's, not the car's: the other cars would get it too.
                 self.note_usage_limit(err, now)
                 break
-            except (TeslaAuthenticationError, WrongRegionError):
+            except (TeslaAuthenticationError, TokenUnavailableError, WrongRegionError):
+                # The account's, not this car's: the other cars would get it too.
                 raise
             except TeslaFleetError as err:
                 _LOGGER.debug(

@@ -1,7 +1,7 @@
 """Tesla's token endpoint and what can be read from an access token.
 
 The refresh call lives here, HA-free; *when* to refresh (single flight, rate
-limit, persisting the rotated token first) is the token manager's business.
+limit, persisting the rotated token first) is the token keeper's (:mod:`.tokens`).
 """
 
 from __future__ import annotations

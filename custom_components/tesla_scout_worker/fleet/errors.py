@@ -60,10 +60,44 @@ class TokenExpiredError(TeslaAuthenticationError):
 class TokenNotRefreshedError(TeslaFleetError):
     """Tesla rejected the access token and no fresh one could be had yet.
 
-    The token manager refuses a second refresh within a minute, so the retry
+    The token keeper refuses a second refresh within a minute, so the retry
     would send the same token. Transient: try again after the window; only a
     rejection *after* a successful refresh means the login is gone.
     """
+
+
+class TokenUnavailableError(TeslaFleetError):
+    """No access token could be had now: the account's failure, not one request's.
+
+    Raised by the token keeper (:mod:`.tokens`) for a token that needs a
+    refresh it cannot get yet. Transient: a later attempt may get one; every
+    request of the account would fail alike meanwhile.
+    """
+
+
+class TokenRefreshRateLimitedError(TokenUnavailableError):
+    """A refresh was asked for before our own limit allows the next attempt.
+
+    At most one attempt a minute, and none before the token endpoint's
+    Retry-After: ``next_attempt_at`` (epoch seconds) says when.
+    """
+
+    def __init__(self, next_attempt_at: float) -> None:
+        """Say when the next attempt is allowed."""
+        super().__init__(f"no token refresh before {next_attempt_at:.0f}")
+        self.next_attempt_at = next_attempt_at
+
+
+class TokenRefreshFailedError(TokenUnavailableError):
+    """Tesla's token endpoint could not be reached or failed.
+
+    ``reason`` is short and token-free: the class name of the endpoint's error.
+    """
+
+    def __init__(self, reason: str) -> None:
+        """Carry the reason."""
+        super().__init__(f"token refresh failed: {reason}")
+        self.reason = reason
 
 
 class LoginRequiredError(TeslaAuthenticationError):

@@ -7,9 +7,12 @@ attempts in between go to the debug log.
 
 from __future__ import annotations
 
-from .const import LOGGER
-from .fleet.billing import RequestCategory
-from .fleet.transport import RequestListener
+import logging
+
+from .billing import RequestCategory
+from .transport import RequestListener
+
+_LOGGER = logging.getLogger(__name__)
 
 
 class OutageLog:
@@ -24,10 +27,10 @@ class OutageLog:
     def failed(self, reason: str) -> None:
         """An attempt got no usable answer: warn if this starts an outage."""
         if self.down:
-            LOGGER.debug("%s still cannot be reached: %s", self.service, reason)
+            _LOGGER.debug("%s still cannot be reached: %s", self.service, reason)
             return
         self.down = True
-        LOGGER.warning(
+        _LOGGER.warning(
             "%s cannot be reached (%s); %s", self.service, reason, self.effect
         )
 
@@ -35,7 +38,7 @@ class OutageLog:
         """The service answered: say so once if it was away."""
         if self.down:
             self.down = False
-            LOGGER.info("%s can be reached again", self.service)
+            _LOGGER.info("%s can be reached again", self.service)
 
 
 def watch_command_proxy(record: RequestListener) -> RequestListener:
