@@ -273,7 +273,7 @@ class ScoutCoordinator(DataUpdateCoordinator[dict[str, Car]]):
         """Keep showing the last known values, for the first hour of an outage.
 
         Logged once when Tesla goes away (the second failed check in a row)
-        and once when it is back. No token: the token manager says so, once.
+        and once when it is back. No token: the token keeper says so, once.
         """
         if self._outage_since is None:
             self._outage_since = now
