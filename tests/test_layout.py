@@ -34,7 +34,7 @@ def _modules() -> dict[str, tuple[Path, bool]]:
 def _imports(name: str, path: Path, is_package: bool, known: set[str]) -> set[str]:
     """The integration's modules that ``name`` imports, TYPE_CHECKING ones included."""
     base = name.split(".") if is_package else name.split(".")[:-1]
-    found = set()
+    found: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.ImportFrom) and node.level:
             target = ".".join(
