@@ -19,6 +19,7 @@ from .http import async_register_views
 from .models import TeslaScoutWorkerConfigEntry
 from .runtime import (
     async_build_runtime,
+    async_remove_signing_key,
     async_remove_vehicle,
     device_is_current,
     vehicle_is_gone,
@@ -102,3 +103,4 @@ async def async_remove_entry(
     await async_remove_usage(hass, entry.entry_id)
     await async_remove_vehicles(hass, entry.entry_id)
     await async_remove_saved_token(hass, entry.entry_id)
+    await async_remove_signing_key(hass, entry.entry_id)

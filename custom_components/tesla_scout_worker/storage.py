@@ -46,18 +46,24 @@ _ENTRY_STORES: HassKey[dict[str, Store[dict[str, Any]]]] = HassKey(f"{DOMAIN}_st
 
 
 def entry_store(
-    hass: HomeAssistant, entry_id: str, name: str, version: int
+    hass: HomeAssistant,
+    entry_id: str,
+    name: str,
+    version: int,
+    *,
+    private: bool = False,
 ) -> Store[dict[str, Any]]:
-    """The one ``Store`` of an entry's ``name`` data (cars, counts, token).
+    """The one ``Store`` of an entry's ``name`` data (cars, counts, token, key).
 
     Whoever saves and whoever deletes share it, so deleting the entry also
     cancels a delayed save still waiting (an entry whose setup failed left
-    one behind, and the file came back after the deletion).
+    one behind, and the file came back after the deletion). A ``private``
+    one is a file only Home Assistant's user can read.
     """
     stores = hass.data.setdefault(_ENTRY_STORES, {})
     key = f"{DOMAIN}.{entry_id}.{name}"
     if (store := stores.get(key)) is None:
-        store = stores[key] = Store(hass, version, key)
+        store = stores[key] = Store(hass, version, key, private=private)
     return store
 
 

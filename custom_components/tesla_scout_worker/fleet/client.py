@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 import logging
 import ssl
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import aiohttp
 
@@ -26,6 +26,11 @@ from .errors import (
 )
 from .models import CommandResult, FleetStatus, Vehicle, VehicleData, vin_tail
 from .transport import RequestListener, raise_for_status, read_json
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from .signing import CommandSigner
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -85,7 +90,24 @@ class TeslaFleetClient:
     command_ssl: ssl.SSLContext | bool = True
     request_timeout: float = REQUEST_TIMEOUT
     on_request: RequestListener | None = None
+    signing_key: ec.EllipticCurvePrivateKey | None = None
+    """The application's key: with it, commands are signed in-process."""
+    signer: CommandSigner | None = field(default=None, init=False, repr=False)
+    """Signs commands in-process (``signing.py``), for the cars that need it."""
+    signing_required: set[str] = field(default_factory=set)
+    """Cars whose record says ``command_signing: required``."""
     _unreadable_seen: set[str] = field(default_factory=set, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        """With a key, the signer: it sends through :meth:`signed_request`."""
+        if self.signing_key is not None:
+            # Imported only when used: the library is large.
+            from .signing import CommandSigner
+
+            self.signer = CommandSigner(
+                self.session, self.signed_request, self.api_base_url, self.signing_key
+            )
+
     """Unreadable vehicle records already logged (each is logged once)."""
 
     async def vehicles(self) -> VehicleList:
@@ -109,7 +131,7 @@ class TeslaFleetClient:
                 raise MalformedResponseError(msg)
             for index, item in enumerate(items):
                 try:
-                    vehicles.append(_parse_vehicle(item))
+                    vehicles.append(self._note_signing(_parse_vehicle(item)))
                 except MalformedResponseError as err:
                     vehicles.unreadable += 1
                     self._skip_unreadable(item, (page, index), err)
@@ -123,7 +145,15 @@ class TeslaFleetClient:
         payload = await self._request(
             "GET", f"/api/1/vehicles/{vin}", RequestCategory.STATE
         )
-        return _parse_vehicle(payload.get("response"), vin)
+        return self._note_signing(_parse_vehicle(payload.get("response"), vin))
+
+    def _note_signing(self, vehicle: Vehicle) -> Vehicle:
+        """Route the car's commands by what its record says it needs."""
+        if vehicle.command_signing == "required":
+            self.signing_required.add(vehicle.vin)
+        elif vehicle.command_signing is not None:
+            self.signing_required.discard(vehicle.vin)
+        return vehicle
 
     async def vehicle_data(self, vin: str, endpoints: Iterable[str]) -> VehicleData:
         """Live data from the car; raises :class:`VehicleUnavailableError` if asleep.
@@ -177,25 +207,50 @@ class TeslaFleetClient:
         A refusal whose reason means "already so" counts as success; any other
         refusal raises :class:`CommandFailedError`.
         """
-        payload = await self._request(
-            "POST",
-            f"/api/1/vehicles/{vin}/command/{name}",
-            RequestCategory.COMMAND,
-            json=dict(body or {}),
-            base_url=self.command_base_url,
-            ssl_setting=self.command_ssl if self.command_base_url else True,
-        )
-        response = payload.get("response")
-        if not isinstance(response, Mapping) or not isinstance(
-            response.get("result"), bool
-        ):
-            msg = f"{name} answer has no result"
-            raise MalformedResponseError(msg)
-        reason = str(response.get("reason") or "")
-        if not response["result"] and reason not in COMMAND_SUCCESS_REASONS:
+        if self.signer is not None and self.signs(vin):
+            result, reason = await self.signer.command(vin, name, body or {})
+        else:
+            payload = await self._request(
+                "POST",
+                f"/api/1/vehicles/{vin}/command/{name}",
+                RequestCategory.COMMAND,
+                json=dict(body or {}),
+                base_url=self.command_base_url,
+                ssl_setting=self.command_ssl if self.command_base_url else True,
+            )
+            response = payload.get("response")
+            if not isinstance(response, Mapping) or not isinstance(
+                response.get("result"), bool
+            ):
+                msg = f"{name} answer has no result"
+                raise MalformedResponseError(msg)
+            result, reason = response["result"], str(response.get("reason") or "")
+        if not result and reason not in COMMAND_SUCCESS_REASONS:
             raise CommandFailedError(name, reason or "unknown")
         _LOGGER.debug("Vehicle %s accepted %s", vin_tail(vin), name)
-        return CommandResult(result=bool(response["result"]), reason=reason)
+        return CommandResult(result=bool(result), reason=reason)
+
+    def signs(self, vin: str) -> bool:
+        """Whether commands to ``vin`` are signed here, in-process.
+
+        For a car whose record says it needs signed commands, when a key is
+        set (:attr:`signer`) and no proxy is: the user's proxy, when there is
+        one, signs instead. Other cars get plain REST commands.
+        """
+        return (
+            self.signer is not None
+            and not self.command_base_url
+            and vin in self.signing_required
+        )
+
+    async def signed_request(
+        self, method: str, path: str, json: Any = None
+    ) -> Mapping[str, Any]:
+        """One request of the signer (the ``signed_command`` endpoint), sent here.
+
+        Counted as a command, with the keeper's token, never through the proxy.
+        """
+        return await self._request(method, path, RequestCategory.COMMAND, json=json)
 
     async def charge_start(self, vin: str) -> CommandResult:
         """Start charging."""

@@ -217,3 +217,14 @@ class CommandFailedError(TeslaFleetError):
         super().__init__(f"{command} failed: {reason}", error=reason)
         self.command = command
         self.reason = reason
+
+
+class KeyNotPairedError(CommandProtocolRequiredError):
+    """The car needs signed commands and does not know this application's key.
+
+    The owner pairs it once in the Tesla app (``https://tesla.com/_ak/<domain>``).
+    """
+
+
+class SignedCommandRefusedError(TeslaFleetError):
+    """The car refused a signed message (a fault of the protocol, not the command)."""
