@@ -420,6 +420,16 @@ async def test_handshake_answers_tagged_session_info(
     again = VehicleCommandCar(SimVehicle(vin=VIN), clock)
     assert again.public_key(Domain.INFOTAINMENT) in keys
     assert sim.stats.billable["command"] == 2
+    # Without a request UUID the tag has no challenge item (metadata.go).
+    ref = ReferenceClient(client_key, VIN)
+    hello = ref.session_info_request()
+    hello = hello.replace(vcp_client.ld(51, ref.last_uuid), b"")
+    ref.last_uuid = b""
+    reply = await _exchange(client, auth, ref, hello)
+    assert reply.request_uuid == b""
+    assert ref.session_info_tag_ok(reply, car.public_key(Domain.INFOTAINMENT))
+    # A handshake reaches the car: it keeps it awake like any command.
+    assert sim.vehicles[VIN].last_activity == clock()
 
 
 async def test_signed_add_charge_schedule_is_applied_and_counted(
@@ -813,7 +823,7 @@ async def test_fleet_api_answers_around_the_car(
     response = await client.post(
         f"/api/1/vehicles/{VIN}/signed_command",
         headers=auth,
-        json={"routable_message": "not base64!"},
+        json={"routable_message": "AAAA!"},  # strict: no skipping of junk
     )
     assert response.status == 400
     status, _ = await _post(client, auth, hello, "UNKNOWNVIN")
@@ -925,11 +935,12 @@ def test_vcsec_authenticates_but_runs_nothing_and_wants_order(
     ref = ReferenceClient(client_key, VIN, VEHICLE_SECURITY)
     reply = ref.read(car.handle(ref.session_info_request(), execute).reply)
     ref.accept(reply, clock())
-    answer = car.handle(ref.sign(b"\x0a\x00", clock(), counter=5), execute)
+    limit = vcp_client.vehicle_action(5, vcp_client.vint(1, 90))
+    answer = car.handle(ref.sign(limit, clock(), counter=5), execute)
     assert answer.fault == MessageFault.INVALID_COMMAND
     assert car.counter(Domain.VEHICLE_SECURITY, CLIENT_PUBLIC) == 5
     # VCSEC has no window: an older counter is refused.
-    answer = car.handle(ref.sign(b"\x0a\x00", clock(), counter=4), execute)
+    answer = car.handle(ref.sign(limit, clock(), counter=4), execute)
     assert answer.fault == MessageFault.INVALID_TOKEN_OR_COUNTER
     assert ran == []
 
@@ -989,12 +1000,12 @@ def test_refusals_before_verification(clock: ManualClock) -> None:
     ):
         answer = car.handle(ref.sign(payload, clock()), _ok)
         assert answer.fault == fault
-    # session_info sent to the car; a GCM command with a short nonce.
-    assert (
-        car.handle(
-            vcp_client.ld(6, vcp_client.vint(1, 3)) + vcp_client.ld(15, b""), _ok
-        )
-    ).fault == MessageFault.BAD_PARAMETER
+    # A signed session_info sent to the car is no command.
+    as_info = ref.sign(SCHEDULE, clock())
+    field_10 = vcp_client.ld(10, SCHEDULE)
+    as_info = as_info.replace(field_10, vcp_client.ld(15, SCHEDULE))
+    assert car.handle(as_info, _ok).fault == MessageFault.BAD_PARAMETER
+    # A GCM command with a short nonce.
     session = ref.session
     assert session is not None
     gcm = (

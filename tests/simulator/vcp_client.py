@@ -229,12 +229,9 @@ class ReferenceClient:
         if info is None or not tag:
             return False
         key = shared_key(self.private, car_public)
-        meta = (
-            tlv(0, bytes([HMAC]))
-            + tlv(2, self.vin)
-            + tlv(6, reply.request_uuid)
-            + b"\xff"
-        )
+        # A missing request UUID leaves the challenge out (metadata.go: nil).
+        challenge = tlv(6, reply.request_uuid) if reply.request_uuid else b""
+        meta = tlv(0, bytes([HMAC])) + tlv(2, self.vin) + challenge + b"\xff"
         expected = hmac_sha256(hmac_sha256(key, b"session info"), meta + info)
         return hmac.compare_digest(tag, expected)
 
@@ -364,7 +361,11 @@ def charge_schedule(
 
 
 def action_status(payload: bytes) -> tuple[bool, str]:
-    """``Response.actionStatus``: (OK?, plain_text reason)."""
+    """``Response.actionStatus``: (OK?, plain_text reason).
+
+    As ``getCarServerResponse`` reads it: only ``OPERATIONSTATUS_ERROR`` (1,
+    CarServer's own enum) is a refusal.
+    """
     status = parse(as_bytes(parse(payload).get(1)))
     reason = parse(as_bytes(status.get(2))).get(1)
-    return as_int(status.get(1)) == 0, as_bytes(reason).decode()
+    return as_int(status.get(1)) != 1, as_bytes(reason).decode()
