@@ -8,6 +8,7 @@ subset the car side needs is here; everything else on the wire is skipped.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import Final
@@ -105,6 +106,11 @@ SESSION_INFO: Final = 15
 
 FLAG_ENCRYPT_RESPONSE: Final = 1 << 1
 """``flags`` is a bit mask of ``1 << Flags``: FLAG_ENCRYPT_RESPONSE is bit 1."""
+
+
+def _read[T](part: Message | None, read: Callable[[Message], T]) -> T | None:
+    """``read(part)`` for a sub-message on the wire, None for one that is not."""
+    return None if part is None else read(part)
 
 
 @dataclass(frozen=True, slots=True)
@@ -332,12 +338,12 @@ class RoutableMessage:
         signature = message.message(13)
         status = message.message(12)
         return cls(
-            to_destination=Destination.decode(to_part) if to_part else None,
-            from_destination=Destination.decode(from_part) if from_part else None,
+            to_destination=_read(to_part, Destination.decode),
+            from_destination=_read(from_part, Destination.decode),
             payload_field=payload_field,
             payload=payload,
-            signature_data=SignatureData.decode(signature) if signature else None,
-            status=(status.uint32(1), status.uint32(2)) if status else None,
+            signature_data=_read(signature, SignatureData.decode),
+            status=_read(status, lambda part: (part.uint32(1), part.uint32(2))),
             request_uuid=message.blob(50),
             uuid=message.blob(51),
             flags=message.uint32(52),
