@@ -28,12 +28,14 @@ from .tokens import (
     decode_jwt_payload,
     region_base_url,
 )
+from .vcp import CarAnswer, VehicleCommandCar
 from .vehicle import (
     DEFAULT_VIN,
     HOME_WARSAW,
     WORK_WARSAW,
     ChargeSchedule,
     Drive,
+    PairedKey,
     PlugIn,
     SimVehicle,
     Unplug,
@@ -56,6 +58,7 @@ __all__ = [
     "SIMULATOR_KEY",
     "WORK_WARSAW",
     "AccessGrant",
+    "CarAnswer",
     "ChaosAnswer",
     "ChargeSchedule",
     "CommandArgumentError",
@@ -65,6 +68,7 @@ __all__ = [
     "FaultMix",
     "FleetSimulator",
     "ManualClock",
+    "PairedKey",
     "PlugIn",
     "RateLimits",
     "RequestRecord",
@@ -73,6 +77,7 @@ __all__ = [
     "TokenError",
     "TokenStore",
     "Unplug",
+    "VehicleCommandCar",
     "classify",
     "commute",
     "create_app",

@@ -3,7 +3,9 @@
 Routes:
 
 - ``/api/1/...``: the Fleet API (vehicles, vehicle_data, wake_up, fleet_status,
-  commands, users/region), Bearer auth, Tesla's status codes and envelopes.
+  commands, signed_command, users/region), Bearer auth, Tesla's status codes
+  and envelopes. ``signed_command`` carries Tesla's Vehicle Command Protocol
+  to the car's side in ``vcp.py``.
 - ``/proxy/api/1/...`` and ``/proxy/health``: the same API as seen through
   Tesla's ``tesla-http-proxy`` (commands signed, asleep commands answer 500).
 - ``/oauth2/v3/token``: the token endpoint (not billed).
@@ -12,9 +14,12 @@ Routes:
   ``POST /sim/vehicles/{vin}`` (``removed``, ``mobile_access_disabled``,
   ``record_overrides``/``record_missing``, ``data_overrides``/``data_missing``,
   ``charger_report``, ``gps_lag_s``, ``schedule_ids``, ``renumber_schedules``,
-  ``float32_positions``) and for the account by ``POST /sim/account``
+  ``float32_positions``, ``unknown_key_answer``) and for the account by
+  ``POST /sim/account``
   (``monthly_limit_usd``, ``account_disabled``, ``retry_after_header``,
-  ``drive_state_needs_location``).
+  ``drive_state_needs_location``). ``POST /sim/vehicles/{vin}/pair`` and
+  ``/unpair`` put a client's public key on the car's keychain and take it off,
+  as the owner does through ``tesla.com/_ak/<domain>``.
 
 Every Tesla request is logged and counted in exactly one place: the
 middleware, after the answer (scripted fault or handler) is known.
@@ -23,6 +28,7 @@ middleware, after the answer (scripted fault or handler) is known.
 from __future__ import annotations
 
 import asyncio
+import base64
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 import json
@@ -36,6 +42,8 @@ from .commands import COMMANDS, CommandArgumentError
 from .model import Fault, FleetSimulator, RateKind
 from .render import parse_endpoints, vehicle_data, vehicle_record
 from .tokens import AccessGrant, TokenError, region_base_url
+from .vcp import is_gcm_command
+from .vcp_crypto import parse_client_key
 from .vehicle import SimVehicle, VehicleState
 
 SIMULATOR_KEY: Final = web.AppKey("fleet_simulator", FleetSimulator)
@@ -52,6 +60,8 @@ SIGNING_REQUIRED_ERROR: Final = (
     "here: https://developer.tesla.com/docs/fleet-api"
     "#2023-10-09-rest-api-vehicle-commands-endpoint-deprecation-warning"
 )
+PROTOCOL_NOT_SUPPORTED_ERROR: Final = "vehicle does not support protocol"
+GCM_BLOCKED_ERROR: Final = "AES-GCM authenticated commands are not relayed"
 KEY_NOT_PAIRED_ERROR: Final = (
     "vehicle rejected request: your public key has not been paired with the vehicle"
 )
@@ -101,6 +111,7 @@ _ROUTE_KINDS: Final[tuple[tuple[re.Pattern[str], RequestKind], ...]] = (
         re.compile(r"^/api/1/vehicles/(?P<vin>[^/]+)/command/(?P<command>[^/]+)$"),
         "command",
     ),
+    (re.compile(r"^/api/1/vehicles/(?P<vin>[^/]+)/signed_command$"), "signed_command"),
     (re.compile(r"^/api/1/users/"), "users"),
     (re.compile(r"^/api/"), "other"),
 )
@@ -137,10 +148,15 @@ def _scripted_response(
     )
 
 
+SIGNED_COMMAND_NAME: Final = "simulator.signed_command_name"
+"""Request key: the REST name of the command a ``signed_command`` ran."""
+
+
 def _record(sim: FleetSimulator, request: web.Request, status: int) -> None:
     classified = classify(request.path)
     if classified is None:
         return
+    command = classified.command or request.get(SIGNED_COMMAND_NAME)
     vehicle = (
         sim.find_vehicle(classified.vin_ref) if classified.vin_ref is not None else None
     )
@@ -154,7 +170,7 @@ def _record(sim: FleetSimulator, request: web.Request, status: int) -> None:
             kind=classified.kind,
             vin=vehicle.vin if vehicle is not None else None,
             proxy=classified.proxy,
-            command=classified.command,
+            command=command,
         )
     )
 
@@ -362,9 +378,11 @@ class _FleetApi:
         known = [mine[vin] for vin in vins if vin in mine]
         return _ok(
             {
-                "key_paired_vins": [v.vin for v in known if v.key_paired],
+                "key_paired_vins": [v.vin for v in known if self.sim.key_paired(v)],
                 "unpaired_vins": [
-                    vin for vin in vins if vin not in mine or not mine[vin].key_paired
+                    vin
+                    for vin in vins
+                    if vin not in mine or not self.sim.key_paired(mine[vin])
                 ],
                 "vehicle_info": {
                     v.vin: {
@@ -409,6 +427,35 @@ class _FleetApi:
         except CommandArgumentError as err:
             raise _envelope_error(400, "invalid_field", description=str(err)) from err
         return _ok({"result": result, "reason": reason})
+
+    async def signed_command(self, request: web.Request) -> web.Response:
+        """``POST .../signed_command``: a RoutableMessage for the car, and its reply.
+
+        ``{"routable_message": <base64>}`` in, ``{"response": <base64>}`` out
+        (standard, padded base64, as Go's ``encoding/json`` writes bytes).
+        The car's answer, faults included, is a 200; HTTP errors are Fleet
+        API's own: 422 for a car without the protocol, 408 while asleep.
+        """
+        grant = self._grant(request)
+        vehicle = self._vehicle(request)
+        self._require(grant, ["vehicle_cmds", "vehicle_charging_cmds"])
+        raw = _routable_message(await _json_object(request))
+        self._paid()
+        self._mobile_access(vehicle)
+        self._rate(vehicle, "command")
+        if vehicle.command_signing == "off":
+            raise _envelope_error(422, PROTOCOL_NOT_SUPPORTED_ERROR)
+        if is_gcm_command(raw):
+            raise _envelope_error(403, GCM_BLOCKED_ERROR)
+        if self._state(vehicle) != "online":
+            raise _envelope_error(408, ASLEEP_ERROR)
+        answer = self.sim.command_car(vehicle).handle(
+            raw, lambda name, params: self.sim.execute_command(vehicle, name, params)
+        )
+        self.sim.touch(vehicle)
+        if answer.command is not None:
+            request[SIGNED_COMMAND_NAME] = answer.command
+        return _ok(base64.b64encode(answer.reply).decode())
 
     async def users_region(self, request: web.Request) -> web.Response:
         """``GET /api/1/users/region``: answered in any region."""
@@ -567,6 +614,35 @@ class _SimControl:
             raise _envelope_error(400, "invalid_field", description=str(err)) from err
         return web.json_response(self._describe(vehicle))
 
+    async def pair_key(self, request: web.Request) -> web.Response:
+        """Pair a client key as the owner would through ``tesla.com/_ak/<domain>``.
+
+        ``{"public_key": "<PEM or hex point>", "domain": "<partner domain>"}``.
+        """
+        vehicle = self.sim.find_vehicle(request.match_info["vin"])
+        if vehicle is None:
+            raise _envelope_error(404, "not_found")
+        body = await _json_object(request)
+        try:
+            key, domain = _pairing(body, {"public_key", "domain"})
+            self.sim.pair_key(vehicle.vin, key, domain)
+        except (TypeError, ValueError) as err:
+            raise _envelope_error(400, "invalid_field", description=str(err)) from err
+        return web.json_response(self._describe(vehicle))
+
+    async def unpair_key(self, request: web.Request) -> web.Response:
+        """Remove a key from the keychain (``{"public_key": ...}``; ``{}``: all)."""
+        vehicle = self.sim.find_vehicle(request.match_info["vin"])
+        if vehicle is None:
+            raise _envelope_error(404, "not_found")
+        body = await _json_object(request)
+        try:
+            key = _pairing(body, {"public_key"})[0] if body else None
+        except (TypeError, ValueError) as err:
+            raise _envelope_error(400, "invalid_field", description=str(err)) from err
+        removed = self.sim.unpair_key(vehicle.vin, key)
+        return web.json_response({**self._describe(vehicle), "unpaired": removed})
+
     def _apply_update(self, vehicle: SimVehicle, body: dict[str, Any]) -> None:
         known = {
             "forced_state",
@@ -671,6 +747,7 @@ class _SimControl:
             "scheduled_charging_start_time": v.scheduled_charging_start_time,
             "command_signing": v.command_signing,
             "key_paired": v.key_paired,
+            "paired_keys": [key.as_dict() for key in v.paired_keys.values()],
             "awake_seconds": round(v.awake_seconds, 3),
             "awake_seconds_caused": round(v.awake_seconds_caused, 3),
             "last_activity": v.last_activity if v.last_activity > 0 else None,
@@ -688,6 +765,7 @@ class _SimControl:
             },
             "gps_lag_s": v.gps_lag_s,
             "schedule_ids": v.schedule_ids,
+            "unknown_key_answer": v.unknown_key_answer,
             "float32_positions": v.float32_positions,
         }
 
@@ -703,11 +781,35 @@ _QUIRK_FIELDS: Final = frozenset(
         "charger_report",
         "gps_lag_s",
         "schedule_ids",
+        "unknown_key_answer",
         "float32_positions",
         "renumber_schedules",
     }
 )
 """``POST /sim/vehicles/{vin}`` fields that switch on the real-world shapes."""
+
+
+def _routable_message(body: dict[str, Any]) -> bytes:
+    """The bytes of ``routable_message`` (standard base64); 400 otherwise."""
+    encoded = body.get("routable_message")
+    if isinstance(encoded, str):
+        try:
+            return base64.b64decode(encoded, validate=True)
+        except ValueError:
+            pass
+    raise _envelope_error(400, "invalid_field", description="routable_message")
+
+
+def _pairing(body: dict[str, Any], allowed: set[str]) -> tuple[bytes, str]:
+    """The 65-byte key and the domain of a pairing body (TypeError/ValueError)."""
+    if unknown := set(body) - allowed:
+        raise ValueError(f"unknown fields: {sorted(unknown)}")
+    key, domain = body.get("public_key"), body.get("domain", "")
+    if not isinstance(key, str):
+        raise TypeError("public_key must be a PEM or hex string")
+    if not isinstance(domain, str):
+        raise TypeError("domain must be a string")
+    return parse_client_key(key), domain
 
 
 def _string_list(value: Any, name: str) -> list[str]:
@@ -787,6 +889,10 @@ def _apply_quirks(
         if body["schedule_ids"] not in {"kept", "car_assigned"}:
             raise ValueError("schedule_ids must be kept or car_assigned")
         changes["schedule_ids"] = body["schedule_ids"]
+    if "unknown_key_answer" in body:
+        if body["unknown_key_answer"] not in {"fault", "whitelist_status"}:
+            raise ValueError("unknown_key_answer must be fault or whitelist_status")
+        changes["unknown_key_answer"] = body["unknown_key_answer"]
     renumber = (
         _flag(body, "renumber_schedules") if "renumber_schedules" in body else False
     )
@@ -813,6 +919,8 @@ def create_app(sim: FleetSimulator) -> web.Application:
         router.add_post(f"{base}/vehicles/{{vin}}/wake_up", api.wake_up)
         router.add_post(f"{base}/vehicles/{{vin}}/command/{{command}}", api.command)
         router.add_get(f"{base}/users/region", api.users_region)
+    # Only Fleet API relays signed commands; the proxy signs REST commands itself.
+    router.add_post("/api/1/vehicles/{vin}/signed_command", api.signed_command)
     router.add_get("/proxy/health", api.proxy_health)
     router.add_post("/oauth2/v3/token", api.token)
     router.add_get("/sim/stats", control.stats)
@@ -825,4 +933,6 @@ def create_app(sim: FleetSimulator) -> web.Application:
     router.add_post("/sim/account", control.update_account)
     router.add_get("/sim/vehicles", control.vehicles)
     router.add_post("/sim/vehicles/{vin}", control.update_vehicle)
+    router.add_post("/sim/vehicles/{vin}/pair", control.pair_key)
+    router.add_post("/sim/vehicles/{vin}/unpair", control.unpair_key)
     return app

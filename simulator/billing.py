@@ -14,6 +14,7 @@ type RequestKind = Literal[
     "fleet_status",
     "wake_up",
     "command",
+    "signed_command",
     "users",
     "other",
     "token",
@@ -36,7 +37,7 @@ def category_of(kind: RequestKind) -> Category:
         return "auth"
     if kind == "wake_up":
         return "wake"
-    if kind == "command":
+    if kind in {"command", "signed_command"}:
         return "command"
     return "data"
 

@@ -30,11 +30,14 @@ from .billing import (
 from .chaos import FaultMix
 from .commands import COMMANDS, CommandResult
 from .tokens import DEFAULT_CLIENT_ID, AccessGrant, TokenStore, normalize_region
+from .vcp import VehicleCommandCar
+from .vcp_crypto import load_public_key
 from .vehicle import (
     DEFAULT_VIN,
     ChargeSchedule,
     Drive,
     LatLon,
+    PairedKey,
     PlugIn,
     SimVehicle,
     TimelineEvent,
@@ -230,6 +233,7 @@ class FleetSimulator:
         self._synced: dict[str, float] = {}
         self._schedules_checked: dict[str, float] = {}
         self._rate_windows: dict[tuple[str, RateKind], deque[float]] = {}
+        self._command_cars: dict[str, VehicleCommandCar] = {}
         for vehicle in [default_vehicle()] if vehicles is None else vehicles:
             self.add_vehicle(vehicle, asleep=start_asleep)
 
@@ -391,6 +395,40 @@ class FleetSimulator:
         result = handler(vehicle, params, self.clock())
         self.touch(vehicle)
         return result
+
+    # --- the Vehicle Command Protocol and the keychain ----------------------
+
+    def command_car(self, vehicle: SimVehicle) -> VehicleCommandCar:
+        """The car's end of ``signed_command`` (booted on first use)."""
+        car = self._command_cars.get(vehicle.vin)
+        if car is None:
+            car = self._command_cars[vehicle.vin] = VehicleCommandCar(
+                vehicle, self.clock
+            )
+        return car
+
+    def pair_key(self, vin: str, public_key: bytes, domain: str = "") -> PairedKey:
+        """The owner approves a key (``tesla.com/_ak/<domain>``): it is paired."""
+        if load_public_key(public_key) is None:
+            raise ValueError("public_key must be a 65-byte uncompressed P-256 point")
+        vehicle = self.vehicle(vin)
+        paired = PairedKey(public_key, domain, self.clock())
+        vehicle.paired_keys[public_key] = paired
+        return paired
+
+    def unpair_key(self, vin: str, public_key: bytes | None = None) -> int:
+        """Remove a key (None: every key) from the keychain; return how many."""
+        keys = self.vehicle(vin).paired_keys
+        if public_key is None:
+            count = len(keys)
+            keys.clear()
+            return count
+        return 1 if keys.pop(public_key, None) is not None else 0
+
+    @staticmethod
+    def key_paired(vehicle: SimVehicle) -> bool:
+        """What ``fleet_status`` says: the proxy's key or a key on the keychain."""
+        return vehicle.key_paired or bool(vehicle.paired_keys)
 
     def next_scheduled_charging_start(self, vehicle: SimVehicle) -> float | None:
         """Epoch of the next scheduled-charging start, None when it is off."""

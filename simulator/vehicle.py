@@ -14,6 +14,7 @@ type ChargingState = Literal[
 ]
 type LatLon = tuple[float, float]
 type ScheduleIds = Literal["kept", "car_assigned"]
+type UnknownKeyAnswer = Literal["fault", "whitelist_status"]
 
 DEFAULT_VIN: Final = "LRW3F7EK4NC000001"
 HOME_WARSAW: Final[LatLon] = (52.2297, 21.0122)
@@ -106,6 +107,30 @@ class ChargeSchedule:
     def as_dict(self) -> dict[str, Any]:
         """The schedule as ``charge_schedule_data`` reports it."""
         return asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
+class PairedKey:
+    """A third-party key on the car's keychain, as the owner approved it.
+
+    The owner pairs a key by opening ``https://tesla.com/_ak/<domain>`` in the
+    Tesla app; the key then works with both the VCSEC and INFOTAINMENT
+    domains (the infotainment keychain follows VCSEC's).
+    """
+
+    public_key: bytes
+    """The 65-byte uncompressed P-256 point (``04 || X || Y``)."""
+    domain: str = ""
+    """The partner domain the car shows next to the key."""
+    paired_at: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-friendly form (the key as hex)."""
+        return {
+            "public_key": self.public_key.hex(),
+            "domain": self.domain,
+            "paired_at": self.paired_at,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,6 +231,11 @@ class SimVehicle:
     charge_schedules: list[ChargeSchedule] = field(default_factory=list)
     command_signing: CommandSigning = "required"
     key_paired: bool = True
+    """The key of the app's command proxy (``/proxy``, whose key the simulator
+    never sees) is paired. ``fleet_status`` counts it as paired, as it does
+    any key on ``paired_keys``."""
+    paired_keys: dict[bytes, PairedKey] = field(default_factory=dict)
+    """The keychain ``signed_command`` checks: public key to its pairing."""
     firmware_version: str = "2024.44.25.3"
     forced_state: VehicleState | None = None
     odometer_km: float = 12_000.0
@@ -242,6 +272,10 @@ class SimVehicle:
     """``car_assigned``: the car ignores the id of a new charge schedule and
     numbers it itself."""
     float32_positions: bool = False
+    unknown_key_answer: UnknownKeyAnswer = "fault"
+    """How ``signed_command`` refuses a key that is not paired: the fault
+    ``UNKNOWN_KEY_ID``, or (``whitelist_status``) a session info whose status
+    is ``KEY_NOT_ON_WHITELIST``. Tesla's Go client reads both as "not paired"."""
     """Store charge schedules' latitude/longitude as float32, as the car does."""
     drive: Drive | None = field(default=None, repr=False)
     last_drive: Drive | None = field(default=None, repr=False)
