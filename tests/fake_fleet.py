@@ -8,17 +8,22 @@ end-to-end tests and the benchmark.
 
 from __future__ import annotations
 
+import base64
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 import re
 import struct
 import time
-from typing import Any
+from typing import Any, cast
 
 from pytest_homeassistant_custom_component.test_util.aiohttp import (
     AiohttpClientMocker,
     AiohttpClientMockResponse,
 )
 from yarl import URL
+
+from simulator.vcp import VehicleCommandCar, decode_action
+from simulator.vcp_messages import PROTOBUF_MESSAGE, RoutableMessage
 
 from . import load_json_fixture
 
@@ -136,6 +141,10 @@ class FakeFleet:
     others."""
     endpoints: list[list[str]] = field(default_factory=list)
     """The ``endpoints`` of each vehicle_data request, in order."""
+    _command_cars: dict[str, VehicleCommandCar] = field(
+        default_factory=dict, init=False, repr=False
+    )
+    """Each car's end of the Vehicle Command Protocol (the simulator's)."""
 
     def add(self, car: FakeCar) -> FakeCar:
         self.cars[car.vin] = car
@@ -174,6 +183,10 @@ class FakeFleet:
         aioclient_mock.post(
             re.compile(rf"^{base}/api/1/vehicles/[^/]+/(wake_up|command/.+)$"),
             side_effect=self._answer,
+        )
+        aioclient_mock.post(
+            re.compile(rf"^{base}/api/1/vehicles/[^/]+/signed_command$"),
+            side_effect=self._signed,
         )
 
     async def _fleet_status(
@@ -231,6 +244,66 @@ class FakeFleet:
                 )
         self.bodies.append((kind, data))
         return self._normal(method, url, kind, vin, data)
+
+    async def _signed(
+        self, method: str, url: URL, data: Any
+    ) -> AiohttpClientMockResponse:
+        """``signed_command``: the simulator's car side checks the message.
+
+        Any key is paired, except on the cars in :attr:`unpaired`. A command the
+        car runs is recorded under its REST name, as a plain one is, and a fault
+        queued for that name is Fleet API's answer to the signed message.
+        """
+        vin = url.path.strip("/").split("/")[3]
+        raw = base64.b64decode(data["routable_message"])
+        kind = _command_name(raw) or "signed_command"
+        refusal: tuple[bool, str] | None = None
+        for index, (fault_kind, status, body, headers, fault_vin) in enumerate(
+            self.faults
+        ):
+            if fault_kind == kind and fault_vin in (None, vin):
+                del self.faults[index]
+                if status == 200 and isinstance(body, dict) and "response" in body:
+                    # The car's own refusal: it answers inside the signed reply.
+                    refusal = (False, str(body["response"].get("reason") or ""))
+                    break
+                self.calls.append((kind, vin))
+                text = body if isinstance(body, str) else None
+                return AiohttpClientMockResponse(
+                    method,
+                    url,
+                    status=status,
+                    json=None if text is not None else body,
+                    text=text,
+                    headers=headers,
+                )
+        car = self.cars[vin]
+        if car.state != "online":
+            self.calls.append((kind, vin))
+            return AiohttpClientMockResponse(method, url, status=408, json=UNAVAILABLE)
+        ends = self._command_cars.get(vin)
+        if ends is None:
+            ends = self._command_cars[vin] = VehicleCommandCar(
+                cast("Any", _Keychain(self, car)), time.time
+            )
+
+        def execute(name: str, body: Mapping[str, Any]) -> tuple[bool, str]:
+            self.calls.append((name, vin))
+            if refusal is not None:
+                return refusal
+            self.bodies.append((name, dict(body)))
+            self._normal(method, url, name, vin, dict(body))
+            return True, ""
+
+        answer = ends.handle(raw, execute)
+        if answer.command is None:
+            # The session handshake (or a refused message): no command ran.
+            self.calls.append(("handshake", vin))
+        return AiohttpClientMockResponse(
+            method,
+            url,
+            json={"response": base64.b64encode(answer.reply).decode()},
+        )
 
     def _normal(
         self, method: str, url: URL, kind: str, vin: str, body: Any = None
@@ -323,3 +396,45 @@ def _float32(value: float, as_float32: bool) -> float:
         return value
     stored: float = struct.unpack("f", struct.pack("f", value))[0]
     return stored
+
+
+@dataclass
+class _Keychain:
+    """What the simulator's car side reads of a car: its VIN, firmware, keys."""
+
+    fleet: FakeFleet
+    car: FakeCar
+    unknown_key_answer: str = "fault"
+
+    @property
+    def vin(self) -> str:
+        return self.car.vin
+
+    @property
+    def firmware_version(self) -> str:
+        return self.car.firmware
+
+    @property
+    def paired_keys(self) -> _AnyKeyUnless:
+        return _AnyKeyUnless(self.car.vin not in self.fleet.unpaired)
+
+
+@dataclass(frozen=True)
+class _AnyKeyUnless:
+    """Every key is on the keychain while ``paired``, none otherwise."""
+
+    paired: bool
+
+    def __contains__(self, key: object) -> bool:
+        return self.paired
+
+
+def _command_name(raw: bytes) -> str | None:
+    """The REST name of the command a signed message carries (None: a handshake)."""
+    try:
+        message = RoutableMessage.decode(raw)
+        if message.payload_field != PROTOBUF_MESSAGE:
+            return None
+        return decode_action(message.payload)[0]
+    except Exception:  # noqa: BLE001 - not a readable command: the car answers
+        return None

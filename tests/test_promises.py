@@ -390,6 +390,7 @@ async def test_removing_the_entry_removes_what_it_stored(
     assert await hass.config_entries.async_unload(mock_config_entry.entry_id)
     prefix = f"{DOMAIN}.{mock_config_entry.entry_id}."
     assert {key for key in hass_storage if key.startswith(prefix)} == {
+        f"{prefix}key",  # the private key for signed commands
         f"{prefix}usage",
         f"{prefix}vehicles",
     }

@@ -22,6 +22,7 @@ from .domain.tracker import VehicleTracker
 from .fleet import (
     CommandFailedError,
     CommandProtocolRequiredError,
+    KeyNotPairedError,
     MobileAccessDisabledError,
     RateLimitedError,
     TeslaFleetError,
@@ -58,9 +59,13 @@ async def async_send_command(
             await send()
     except TeslaFleetError as err:
         _note(tracker, vin, err, now)
+        if isinstance(err, KeyNotPairedError):
+            runtime.worker.async_note_pairing(vin, paired=False)
         raise _translated(tracker, vin, name, err) from err
     else:
         tracker.note_answered(vin)
+        if tracker.client.signs(vin):
+            runtime.worker.async_note_pairing(vin, paired=True)
         if status_changes:
             tracker.note_command(vin, **status_changes)
     finally:
@@ -93,6 +98,12 @@ def _translated(
         )
     if isinstance(err, UsageLimitExceededError):
         return _usage_limit_error(tracker)
+    if isinstance(err, KeyNotPairedError):
+        return HomeAssistantError(
+            translation_domain=DOMAIN,
+            translation_key="key_not_paired",
+            translation_placeholders={"vehicle": tracker.car(vin).status.name},
+        )
     if isinstance(err, CommandProtocolRequiredError):
         return HomeAssistantError(
             translation_domain=DOMAIN, translation_key="command_protocol_required"

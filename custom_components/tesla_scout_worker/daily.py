@@ -59,3 +59,14 @@ def async_track_daily(
 
     cancel = _schedule(dt_util.utcnow())
     return lambda: cancel()
+
+
+def parse_hhmm(value: str | None, default: str) -> time:
+    """``"HH:MM"`` (seconds tolerated) as a time; the default when unusable."""
+    for candidate in (value, default):
+        try:
+            parts = [int(p) for p in str(candidate).split(":")[:2]]
+            return time(parts[0], parts[1])
+        except (ValueError, IndexError):
+            continue
+    return time(0, 0)

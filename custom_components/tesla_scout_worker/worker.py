@@ -12,7 +12,7 @@ user's settings and the tariff, and tells Home Assistant what came of it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, time
+from datetime import datetime
 import time as time_module
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -43,7 +43,7 @@ from .const import (
     EVENT_WORKER_FINISHED,
     LOGGER,
 )
-from .daily import async_track_daily
+from .daily import async_track_daily, parse_hhmm
 from .domain.car import (
     Transition,
     TransitionKind,
@@ -72,22 +72,12 @@ NOT_RETRIED = frozenset(
     {
         "command_protocol_required",
         "InvalidClientError",
+        "key_not_paired",
         "LoginRequiredError",
         "mobile_access_disabled",
         "usage_limit_exceeded",
     }
 )
-
-
-def parse_hhmm(value: str | None, default: str = DEFAULT_FAILSAFE_TIME) -> time:
-    """``"HH:MM"`` (seconds tolerated) as a time; the default when unusable."""
-    for candidate in (value, default):
-        try:
-            parts = [int(p) for p in str(candidate).split(":")[:2]]
-            return time(parts[0], parts[1])
-        except (ValueError, IndexError):
-            continue
-    return time(0, 0)
 
 
 @dataclass
@@ -126,6 +116,8 @@ class WorkerScheduler:
             replannable=lambda: bool(self._replannable()),
         )
         self.tariffs.news.add(self._async_plan_again)
+        self._unpaired: dict[str, str] = {}
+        """VIN → name of the cars whose virtual key is not paired (a repair)."""
         self._unsubscribe = tracker.transitions.add(self._async_transition)
 
     @property
@@ -155,7 +147,9 @@ class WorkerScheduler:
     @callback
     def async_start(self) -> CALLBACK_TYPE:
         """Run daily at ``failsafe_time`` and watch the tariff; returns the stop."""
-        when = parse_hhmm(self.entry.options.get(CONF_FAILSAFE_TIME))
+        when = parse_hhmm(
+            self.entry.options.get(CONF_FAILSAFE_TIME), DEFAULT_FAILSAFE_TIME
+        )
 
         @callback
         def _failsafe(now: datetime) -> None:
@@ -347,6 +341,8 @@ class WorkerScheduler:
             async_update_command_protocol_issue(
                 self.hass, self.entry, refused=run.error == ISSUE_COMMAND_PROTOCOL
             )
+        if run.error == "key_not_paired" or run.commands:
+            self.async_note_pairing(vin, paired=run.error != "key_not_paired")
         self._async_schedule_retry(run)
         self.hass.bus.async_fire(
             EVENT_TYPE,
@@ -378,13 +374,20 @@ class WorkerScheduler:
         except TeslaFleetError as err:
             LOGGER.debug("fleet_status unavailable: %s", type(err).__name__)
             return
+        for vin in vins:
+            self.async_note_pairing(
+                vin,
+                paired=vin not in status.unpaired_vins
+                or not status.protocol_required.get(vin, True),
+            )
+
+    @callback
+    def async_note_pairing(self, vin: str, *, paired: bool) -> None:
+        """Whether the car knows the application's key: the repair names the others."""
+        if paired:
+            self._unpaired.pop(vin, None)
+        else:
+            self._unpaired[vin] = self.tracker.car(vin).status.name
         async_update_key_pairing_issue(
-            self.hass,
-            self.entry,
-            [
-                self.tracker.car(vin).status.name
-                for vin in vins
-                if vin in status.unpaired_vins
-                and status.protocol_required.get(vin, True)
-            ],
+            self.hass, self.entry, sorted(self._unpaired.values())
         )

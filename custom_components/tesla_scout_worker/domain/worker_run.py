@@ -35,6 +35,7 @@ from ..fleet import (
     CommandFailedError,
     CommandProtocolRequiredError,
     InvalidRequestError,
+    KeyNotPairedError,
     MobileAccessDisabledError,
     RateLimitedError,
     TeslaFleetClient,
@@ -201,6 +202,8 @@ class ChargingWorker:
         run = RunProgress(vin=vin, trigger=trigger, started=self._clock())
         try:
             await self._run(run, settings, tariff)
+        except KeyNotPairedError:
+            run.result, run.error = WorkerResult.ERROR, "key_not_paired"
         except CommandProtocolRequiredError:
             run.result, run.error = WorkerResult.ERROR, "command_protocol_required"
         except MobileAccessDisabledError:

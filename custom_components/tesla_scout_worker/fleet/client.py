@@ -3,6 +3,11 @@
 No Home Assistant imports: the session, the token source and the request
 listener are injected. This is the one place where a request is sent, counted
 and where a car can be woken (:meth:`TeslaFleetClient.wake_up`).
+
+Long on purpose: every request the integration sends, signed ones included
+(``signing.py`` sends through :meth:`TeslaFleetClient.signed_request`), goes
+through this one class, so each is counted and meets one token and one error
+tree.
 """
 
 from __future__ import annotations

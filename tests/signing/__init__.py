@@ -1,0 +1,1 @@
+"""Signed commands: our client, the field's library, the simulated car."""
