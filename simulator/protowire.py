@@ -90,10 +90,6 @@ class Writer:
             raise ValueError(f"int32 out of range: {value}")
         return self.uint(number, value & _U64)
 
-    def boolean(self, number: int, value: bool) -> Writer:
-        """A ``bool`` field (left out when false)."""
-        return self.uint(number, int(value))
-
     def blob(self, number: int, value: bytes, *, keep_default: bool = False) -> Writer:
         """A ``bytes`` field (left out when empty)."""
         if value or keep_default:
@@ -114,12 +110,6 @@ class Writer:
         """A ``fixed32`` field: 4 bytes little-endian (left out when 0)."""
         if value:
             self._out += _key(number, FIXED32) + struct.pack("<I", value)
-        return self
-
-    def float32(self, number: int, value: float) -> Writer:
-        """A ``float`` field: an IEEE 754 single (left out when 0)."""
-        if value:
-            self._out += _key(number, FIXED32) + struct.pack("<f", value)
         return self
 
     def finish(self) -> bytes:
@@ -192,10 +182,6 @@ class Message:
         if not isinstance(last, int):  # pragma: no cover - wire type checked
             raise DecodeError(f"field {number} is not a number")
         return last
-
-    def has(self, number: int) -> bool:
-        """Whether the field is on the wire at all."""
-        return any(field.number == number for field in self.fields)
 
     def last_of(self, *numbers: int) -> int | None:
         """Which of a ``oneof``'s fields came last (it is the one set), or None."""

@@ -26,6 +26,7 @@ from simulator.vcp_crypto import (
     Metadata,
     command_gcm_aad,
     command_hmac_tag,
+    parse_client_key,
     public_bytes,
     request_id,
     response_aad,
@@ -35,13 +36,17 @@ from simulator.vcp_crypto import (
     update_sliding_window,
 )
 from simulator.vcp_messages import (
+    SESSION_INFO_REQUEST,
+    Destination,
     Domain,
     GcmPersonalized,
+    GcmResponse,
     HmacPersonalized,
     MessageFault,
     RoutableMessage,
     SessionInfo,
     SessionInfoStatus,
+    SignatureData,
     SignatureType,
     Tag,
 )
@@ -304,6 +309,56 @@ def test_protowire_skips_unknown_fields_and_refuses_garbage() -> None:
     ):
         with pytest.raises(DecodeError):
             Message(garbage)
+
+
+def test_protowire_limits() -> None:
+    with pytest.raises(ValueError, match="varint"):
+        Writer().uint(1, 1 << 64)
+    with pytest.raises(ValueError, match="field number"):
+        Writer().uint(0, 1)
+    with pytest.raises(ValueError, match="int32"):
+        Writer().int32(1, 1 << 31)
+    assert Writer().fixed32(1, 0).string(2, "").finish() == b""
+    with pytest.raises(DecodeError, match="fixed-size"):
+        Message(b"\x0d\x01\x02")
+    with pytest.raises(DecodeError, match="UTF-8"):
+        Message(b"\x0a\x01\xff").string(1)
+
+
+def test_messages_round_trip() -> None:
+    """What the codec writes it reads back, every field the car uses."""
+    address = bytes(range(16))
+    message = RoutableMessage(
+        to_destination=Destination(routing_address=address),
+        from_destination=Destination(domain=Domain.INFOTAINMENT),
+        payload_field=SESSION_INFO_REQUEST,
+        payload=CLIENT_PUBLIC,
+        signature_data=SignatureData(
+            signer_public_key=CLIENT_PUBLIC,
+            sig=GcmResponse(nonce=bytes(12), counter=3, tag=b"t" * 16),
+        ),
+        status=(2, MessageFault.TIME_EXPIRED),
+        request_uuid=b"r" * 16,
+        uuid=b"u" * 16,
+        flags=2,
+    )
+    assert RoutableMessage.decode(message.encode()) == message
+    assert Destination.decode(Message(b"")) == Destination()
+    with pytest.raises(NotImplementedError):
+        SignatureData(sig=HmacPersonalized(b"", 1, 2, b"")).encode()
+
+
+def test_client_keys_and_metadata_limits() -> None:
+    p384 = ec.generate_private_key(ec.SECP384R1()).public_key()
+    pem = p384.public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    with pytest.raises(TypeError, match="P-256"):
+        parse_client_key(pem.decode())
+    with pytest.raises(ValueError, match="too long"):
+        Metadata(hashlib.sha256()).add(Tag.PERSONALIZATION, bytes(256))
+    gcm = GcmPersonalized(b"", bytes(12), 1, 2, b"g" * 16)
+    assert request_id(3, gcm) == b"\x05" + b"g" * 16
 
 
 # --- the car over HTTP ---------------------------------------------------------------
@@ -583,6 +638,10 @@ async def test_no_encryption_without_the_flag_or_on_old_firmware(
     reply, payload = await _command(client, auth, ref, clock, SCHEDULE)
     assert not reply.signature
     assert vcp_client.action_status(payload) == (True, "")
+    # A version the car cannot read is taken for a new one.
+    sim.vehicles[VIN].firmware_version = "develop"
+    reply, payload = await _command(client, auth, ref, clock, SCHEDULE)
+    assert reply.signature.get(9)
 
 
 async def test_tampered_payload_is_refused(
@@ -800,10 +859,18 @@ async def test_malformed_messages(
     assert reply.status == (2, MessageFault.BAD_PARAMETER)
     assert reply.payload_field is None
     # Not a public key at all.
-    bad_key = b"\x32\x02\x08\x03" + vcp_client.ld(14, vcp_client.ld(1, b"\x04" * 65))
-    status, body = await _post(client, auth, bad_key)
-    reply = RoutableMessage.decode(base64.b64decode(body["response"]))
-    assert reply.status == (2, MessageFault.BAD_PARAMETER)
+    # Not a point on P-256, or the paired key in compressed form (Go's
+    # elliptic.Unmarshal takes only 65-byte uncompressed points).
+    compressed = ec.EllipticCurvePublicKey.from_encoded_point(
+        ec.SECP256R1(), paired
+    ).public_bytes(
+        serialization.Encoding.X962, serialization.PublicFormat.CompressedPoint
+    )
+    for key in (b"\x04" * 65, compressed):
+        bad_key = b"\x32\x02\x08\x03" + vcp_client.ld(14, vcp_client.ld(1, key))
+        status, body = await _post(client, auth, bad_key)
+        reply = RoutableMessage.decode(base64.b64decode(body["response"]))
+        assert reply.status == (2, MessageFault.BAD_PARAMETER)
     assert sim.vehicles[VIN].charge_schedules == []
 
 
