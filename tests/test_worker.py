@@ -343,6 +343,47 @@ async def test_signed_commands_needed_raise_a_repair_issue(
     assert issue_registry.async_get_issue(DOMAIN, issue_id) is None
 
 
+async def test_a_key_the_car_does_not_know_is_a_repair_until_it_is_paired(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    fleet: FakeFleet,
+    car: FakeCar,
+    issue_registry: ir.IssueRegistry,
+) -> None:
+    """Signed in-process, refused for an unpaired key: a repair naming the car.
+
+    Not retried (only the owner can pair it), said in words to a user's
+    command, and gone once the car accepts a signed command.
+    """
+    fleet.unpaired.add(VIN)
+    worker = await setup(hass, mock_config_entry, smart=True)
+    run = worker.last_run(VIN)
+    assert run is not None
+    assert (run.result, run.error, run.commands) == ("error", "key_not_paired", ())
+    assert fleet.count("add_charge_schedule") == 0
+    issue_id = f"key_not_paired_{mock_config_entry.entry_id}"
+    issue = issue_registry.async_get_issue(DOMAIN, issue_id)
+    assert issue is not None
+    assert issue.translation_placeholders is not None
+    assert issue.translation_placeholders["vehicles"] == "Test"
+    assert (
+        issue_registry.async_get_issue(
+            DOMAIN, f"command_protocol_required_{mock_config_entry.entry_id}"
+        )
+        is None
+    )
+    with pytest.raises(HomeAssistantError) as err:
+        await start_charging(hass)
+    assert err.value.translation_key == "key_not_paired"
+    assert fleet.count("charge_start") == 0
+
+    # The owner pairs the key in the Tesla app: the next command is accepted.
+    fleet.unpaired.discard(VIN)
+    await start_charging(hass)
+    assert fleet.count("charge_start") == 1
+    assert issue_registry.async_get_issue(DOMAIN, issue_id) is None
+
+
 async def test_failsafe_runs_daily(
     hass: HomeAssistant,
     mock_config_entry: MockConfigEntry,
