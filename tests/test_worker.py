@@ -41,6 +41,7 @@ from custom_components.tesla_scout_worker.const import (
     EVENT_TYPE,
 )
 from custom_components.tesla_scout_worker.domain.schedules import schedule_id_for
+from custom_components.tesla_scout_worker.fleet.keys import public_key_pem
 
 from . import (
     async_store_settings,
@@ -799,10 +800,15 @@ async def test_unpaired_key_raises_a_repair_issue(
     issue_id = f"key_not_paired_{mock_config_entry.entry_id}"
     issue = issue_registry.async_get_issue(DOMAIN, issue_id)
     assert issue is not None
+    key = worker.tracker.client.signing_key
+    assert key is not None
     assert issue.translation_placeholders == {
         "vehicles": "Test",
         "pairing_url": "https://tesla.com/_ak/",
+        # The public half of the integration's own key, to host and pair.
+        "public_key": public_key_pem(key),
     }
+    assert "PRIVATE" not in issue.translation_placeholders["public_key"]
     assert_placeholders_given(issue)
     assert fleet.count("fleet_status") == 1
 

@@ -174,9 +174,16 @@ def async_update_command_protocol_issue(
 
 @callback
 def async_update_key_pairing_issue(
-    hass: HomeAssistant, entry: ConfigEntry[Any], unpaired_names: list[str]
+    hass: HomeAssistant,
+    entry: ConfigEntry[Any],
+    unpaired_names: list[str],
+    public_key: str | None = None,
 ) -> None:
-    """Cars that need signed commands but do not know the application's key."""
+    """Cars that need signed commands but do not know the application's key.
+
+    With the integration's own key (``public_key``, no proxy), the issue shows
+    the public half to host at the application's domain.
+    """
     async_set_issue(
         hass,
         f"{ISSUE_KEY_NOT_PAIRED}_{entry.entry_id}",
@@ -187,6 +194,7 @@ def async_update_key_pairing_issue(
         translation_placeholders={
             "vehicles": ", ".join(unpaired_names),
             "pairing_url": KEY_PAIRING_URL,
+            "public_key": public_key or "(the command proxy's key)",
         },
         learn_more_url=VIRTUAL_KEY_URL,
     )

@@ -56,6 +56,7 @@ from .domain.tariffs import Tariff
 from .domain.tracker import VehicleTracker
 from .domain.worker_run import ChargeSettings, ChargingWorker
 from .fleet import TeslaFleetError, UsageLimitExceededError
+from .fleet.keys import public_key_pem
 from .fleet.models import vin_tail
 from .issues import (
     ISSUE_COMMAND_PROTOCOL,
@@ -388,6 +389,10 @@ class WorkerScheduler:
             self._unpaired.pop(vin, None)
         else:
             self._unpaired[vin] = self.tracker.car(vin).status.name
+        key = self.tracker.client.signing_key
         async_update_key_pairing_issue(
-            self.hass, self.entry, sorted(self._unpaired.values())
+            self.hass,
+            self.entry,
+            sorted(self._unpaired.values()),
+            None if key is None else public_key_pem(key),
         )
