@@ -90,6 +90,7 @@ from custom_components.tesla_scout_worker.fleet.errors import (
     WrongRegionError,
     redact,
 )
+from custom_components.tesla_scout_worker.fleet.keys import private_key_pem
 from custom_components.tesla_scout_worker.fleet.transport import raise_for_status
 
 from . import async_store_settings, make_jwt
@@ -671,6 +672,11 @@ async def test_a_full_scenario_shows_no_secret_vin_or_exact_coordinate(
     assert {r.levelname for r in ours} >= {"DEBUG", "INFO", "WARNING"}
 
     everything = needles(scenario.tokens)
+    # The private key for signed commands: the first line of its PEM body holds
+    # the private number (the rest is the public point, shown on purpose).
+    key = secret_entry.runtime_data.client.signing_key
+    assert key is not None
+    everything.add(private_key_pem(key).splitlines()[1])
     entities, entity_findings = scan_entities(
         hass, entity_registry, secret_entry.entry_id, everything
     )
