@@ -12,6 +12,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterator
 from dataclasses import dataclass
+import importlib.metadata
 import json
 from pathlib import Path
 import re
@@ -21,10 +22,12 @@ import sys
 from typing import Any, cast
 
 from awesomeversion import AwesomeVersion
+import homeassistant
 from homeassistant.const import __version__ as ha_version
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import config_validation as cv, entity_registry as er
 from homeassistant.util.yaml import load_yaml_dict
+from packaging.requirements import Requirement
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 import voluptuous as vol
@@ -905,3 +908,27 @@ def test_the_ha_free_packages_import_no_home_assistant(
             assert not any(name.split(".")[0] == "homeassistant" for name in names), (
                 f"{path}:{node.lineno}"
             )
+
+
+# --- the library that signs commands -------------------------------------------------
+
+
+def test_our_requirement_never_replaces_core_s_tesla_fleet_api() -> None:
+    """Installing this integration keeps the copy core's ``tesla_fleet`` pins.
+
+    Our manifest's range holds the version this Home Assistant's core pins,
+    and the tests run exactly that version (what a user of this release has).
+    """
+    core = Path(homeassistant.__file__).parent / "components" / "tesla_fleet"
+    pinned = next(
+        requirement
+        for requirement in json.loads((core / "manifest.json").read_text())[
+            "requirements"
+        ]
+        if requirement.startswith("tesla-fleet-api==")
+    )
+    core_version = pinned.split("==", 1)[1]
+    ours = _json("manifest.json")["requirements"]
+    (spec,) = [r for r in ours if r.startswith("tesla-fleet-api")]
+    assert Requirement(spec).specifier.contains(core_version)
+    assert importlib.metadata.version("tesla-fleet-api") == core_version
