@@ -228,22 +228,20 @@ class FakeFleet:
         else:
             kind = parts[5]
         self.calls.append((kind, vin))
-        for index, (fault_kind, status, body, headers, fault_vin) in enumerate(
-            self.faults
-        ):
-            if fault_kind == kind and fault_vin in (None, vin):
-                del self.faults[index]
-                text = body if isinstance(body, str) else None
-                return AiohttpClientMockResponse(
-                    method,
-                    url,
-                    status=status,
-                    json=None if text is not None else body,
-                    text=text,
-                    headers=headers,
-                )
+        if (fault := self._take_fault(kind, vin)) is not None:
+            return _fault_response(method, url, fault)
         self.bodies.append((kind, data))
         return self._normal(method, url, kind, vin, data)
+
+    def _take_fault(
+        self, kind: str, vin: str
+    ) -> tuple[str, int, Any, dict[str, str] | None, str | None] | None:
+        """The first fault queued for this kind of request and car, taken off."""
+        for index, fault in enumerate(self.faults):
+            if fault[0] == kind and fault[4] in (None, vin):
+                del self.faults[index]
+                return fault
+        return None
 
     async def _signed(
         self, method: str, url: URL, data: Any
@@ -258,25 +256,14 @@ class FakeFleet:
         raw = base64.b64decode(data["routable_message"])
         kind = _command_name(raw) or "signed_command"
         refusal: tuple[bool, str] | None = None
-        for index, (fault_kind, status, body, headers, fault_vin) in enumerate(
-            self.faults
-        ):
-            if fault_kind == kind and fault_vin in (None, vin):
-                del self.faults[index]
-                if status == 200 and isinstance(body, dict) and "response" in body:
-                    # The car's own refusal: it answers inside the signed reply.
-                    refusal = (False, str(body["response"].get("reason") or ""))
-                    break
+        if (fault := self._take_fault(kind, vin)) is not None:
+            status, body = fault[1], fault[2]
+            if status == 200 and isinstance(body, dict) and "response" in body:
+                # The car's own refusal: it answers inside the signed reply.
+                refusal = (False, str(body["response"].get("reason") or ""))
+            else:
                 self.calls.append((kind, vin))
-                text = body if isinstance(body, str) else None
-                return AiohttpClientMockResponse(
-                    method,
-                    url,
-                    status=status,
-                    json=None if text is not None else body,
-                    text=text,
-                    headers=headers,
-                )
+                return _fault_response(method, url, fault)
         car = self.cars[vin]
         if car.state != "online":
             self.calls.append((kind, vin))
@@ -438,3 +425,21 @@ def _command_name(raw: bytes) -> str | None:
         return decode_action(message.payload)[0]
     except Exception:  # noqa: BLE001 - not a readable command: the car answers
         return None
+
+
+def _fault_response(
+    method: str,
+    url: URL,
+    fault: tuple[str, int, Any, dict[str, str] | None, str | None],
+) -> AiohttpClientMockResponse:
+    """A queued fault's answer: its status, JSON or text body, and headers."""
+    _, status, body, headers, _ = fault
+    text = body if isinstance(body, str) else None
+    return AiohttpClientMockResponse(
+        method,
+        url,
+        status=status,
+        json=None if text is not None else body,
+        text=text,
+        headers=headers,
+    )
