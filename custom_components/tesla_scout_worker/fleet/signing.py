@@ -179,13 +179,9 @@ class CommandSigner:
                 longitude=float(body["lon"]),
                 one_time=bool(body.get("one_time", False)),
             )
-            for key, field in (
-                ("start_time", "start_time"),
-                ("end_time", "end_time"),
-                ("id", "id"),
-            ):
-                if body.get(key) is not None:
-                    setattr(schedule, field, int(body[key]))
+            for field in ("start_time", "end_time", "id"):
+                if body.get(field) is not None:
+                    setattr(schedule, field, int(body[field]))
             return await car._sendInfotainment(  # noqa: SLF001
                 Action(vehicleAction=VehicleAction(addChargeScheduleAction=schedule))
             )
