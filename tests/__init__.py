@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from unittest.mock import AsyncMock
 
 from freezegun.api import FrozenDateTimeFactory
+from homeassistant.config_entries import ConfigFlowResult
 from homeassistant.const import ATTR_ENTITY_ID
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er, issue_registry as ir
@@ -257,4 +258,23 @@ async def start_charging(hass: HomeAssistant) -> None:
         "turn_on",
         {ATTR_ENTITY_ID: "switch.test_charging"},
         blocking=True,
+    )
+
+
+KEY_DOMAIN = "home.example.com"
+
+
+async def finish_key_steps(
+    hass: HomeAssistant, result: ConfigFlowResult
+) -> ConfigFlowResult:
+    """Pass the key steps of a config flow whose cars need signed commands.
+
+    The domain is named without registering; the pairing check then finds the
+    cars paired (the fake's default) and the entry is made.
+    """
+    if result.get("step_id") != "virtual_key":
+        return result
+    return await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {"key_domain": KEY_DOMAIN, "serve_key": False, "register_domain": False},
     )

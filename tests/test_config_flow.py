@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from http import HTTPStatus
 import json
 from pathlib import Path
 import re
@@ -69,9 +70,21 @@ from custom_components.tesla_scout_worker.fleet.errors import (
     TokenRefreshRateLimitedError,
     WrongRegionError,
 )
-from custom_components.tesla_scout_worker.fleet.models import Token, Vehicle
+from custom_components.tesla_scout_worker.fleet.keys import (
+    new_private_key,
+    private_key_pem,
+)
+from custom_components.tesla_scout_worker.fleet.models import (
+    FleetStatus,
+    Token,
+    Vehicle,
+)
 from custom_components.tesla_scout_worker.fleet.regions import REGION_BASE_URLS
 from custom_components.tesla_scout_worker.options_flow import OptionsFlowHandler
+from custom_components.tesla_scout_worker.virtual_key import (
+    async_require_virtual_key,
+    async_virtual_key,
+)
 
 from . import field_errors, load_json_fixture, make_jwt
 from .conftest import (
@@ -187,6 +200,12 @@ def mock_fleet() -> Iterator[MagicMock]:
     """The Fleet API client class, as the config flow uses it."""
     with patch.object(config_flow, "TeslaFleetClient", autospec=True) as mock:
         mock.return_value.vehicles.return_value = list(VEHICLES)
+        # Every car knows the key already (the key steps have their own tests).
+        mock.return_value.fleet_status.return_value = FleetStatus(
+            key_paired_vins=frozenset(v.vin for v in VEHICLES),
+            unpaired_vins=frozenset(),
+            protocol_required={},
+        )
         yield mock
 
 
@@ -202,15 +221,31 @@ async def start_manual(hass: HomeAssistant) -> ConfigFlowResult:
 
 
 async def finish_vehicles(
-    hass: HomeAssistant, result: ConfigFlowResult, vins: list[str] | None = None
+    hass: HomeAssistant,
+    result: ConfigFlowResult,
+    vins: list[str] | None = None,
+    home: dict[str, float] | None = None,
 ) -> ConfigFlowResult:
-    """Pick vehicles and the home position."""
+    """Pick vehicles and the home position (and name the key's domain).
+
+    The first car accepts only signed commands (Tesla's real record): the key
+    step follows, here answered without registering; the cars know the key.
+    """
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "vehicles"
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {CONF_VINS: [VIN] if vins is None else vins, "home": home or NEW_HOME},
+    )
+    if result.get("step_id") != "virtual_key":
+        return result
     return await hass.config_entries.flow.async_configure(
         result["flow_id"],
-        {CONF_VINS: [VIN] if vins is None else vins, "home": NEW_HOME},
+        {"key_domain": KEY_DOMAIN, "serve_key": False, "register_domain": False},
     )
+
+
+KEY_DOMAIN = "home.example.com"
 
 
 def expected_options() -> dict[str, float]:
@@ -766,9 +801,8 @@ async def test_vehicles_home_defaults(
         "radius": 250.0,
     }
     # Without a radius, the selector's value falls back to 100 m.
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"],
-        {CONF_VINS: [VIN], "home": {"latitude": HOME[0], "longitude": HOME[1]}},
+    result = await finish_vehicles(
+        hass, result, home={"latitude": HOME[0], "longitude": HOME[1]}
     )
     assert result["options"] == {
         CONF_HOME_LATITUDE: HOME[0],
@@ -881,6 +915,10 @@ async def test_oauth_full_flow(
     mock_token_endpoint(aioclient_mock, token)
     aioclient_mock.get(
         f"{API_BASE_URL}/api/1/vehicles", json=load_json_fixture("vehicles.json")
+    )
+    aioclient_mock.post(
+        f"{API_BASE_URL}/api/1/vehicles/fleet_status",
+        json=load_json_fixture("fleet_status.json"),
     )
     result = await hass.config_entries.flow.async_configure(result["flow_id"])
 
@@ -1906,6 +1944,7 @@ def test_every_key_the_flows_use_is_translated() -> None:
             "options_flow.py",
             "flow_schemas.py",
             "options_schema.py",
+            "key_steps.py",
         )
     )
     keys = set()
@@ -2007,3 +2046,278 @@ async def test_reconfigure_loaded_entry_asks_the_token_manager(
         assert await provider() == "fresh-access-token"
     else:
         assert field_errors(result) == {"base": error}
+
+
+# --- the key steps: publish the key, register the domain, pair the cars ------
+
+DOMAIN_NAME = "home.example.com"
+PARTNER_TOKEN = "partner-token-789"
+
+
+async def to_key_step(
+    hass: HomeAssistant, *, vins: list[str] | None = None, **manual: Any
+) -> ConfigFlowResult:
+    """Sign in and choose the cars; the first needs signed commands."""
+    result = await start_manual(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], manual_input(**manual)
+    )
+    return await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_VINS: vins or [VIN, VIN_2], "home": NEW_HOME}
+    )
+
+
+def fleet_status(mock_fleet: MagicMock, *unpaired: str) -> None:
+    mock_fleet.return_value.fleet_status.return_value = FleetStatus(
+        key_paired_vins=frozenset({VIN, VIN_2} - set(unpaired)),
+        unpaired_vins=frozenset(unpaired),
+        protocol_required={VIN: True},
+    )
+
+
+def partner_endpoints(
+    aioclient_mock: AiohttpClientMocker,
+    *,
+    status: int = HTTPStatus.OK,
+    answer: dict[str, Any] | None = None,
+) -> None:
+    aioclient_mock.post(
+        TOKEN_URL,
+        json={"access_token": PARTNER_TOKEN, "expires_in": 28800, "token_type": "B"},
+    )
+    aioclient_mock.post(
+        f"{API_BASE_URL}/api/1/partner_accounts", status=status, json=answer
+    )
+
+
+async def test_a_car_without_signed_commands_needs_no_key(
+    hass: HomeAssistant, mock_refresh: AsyncMock, mock_fleet: MagicMock
+) -> None:
+    """Only the second car (``command_signing: allowed``): no key step, no key."""
+    result = await to_key_step(hass, vins=[VIN_2])
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert await async_virtual_key(hass, create=False) is None
+    mock_fleet.return_value.fleet_status.assert_not_called()
+
+
+async def test_the_key_is_served_registered_and_paired(
+    hass: HomeAssistant,
+    mock_refresh: AsyncMock,
+    mock_fleet: MagicMock,
+    aioclient_mock: AiohttpClientMocker,
+) -> None:
+    """The whole path: domain from the external URL, Tesla's registration, pairing."""
+    hass.config.external_url = f"https://{DOMAIN_NAME}"
+    result = await to_key_step(hass)
+    assert result["step_id"] == "virtual_key"
+    key = await async_require_virtual_key(hass)
+    placeholders = result["description_placeholders"]
+    assert placeholders is not None
+    assert placeholders["public_key"] == key.public_pem
+    assert placeholders["key_url"] == (
+        f"https://{DOMAIN_NAME}/.well-known/appspecific/com.tesla.3p.public-key.pem"
+    )
+    schema = result["data_schema"]
+    assert schema is not None
+    defaults = {m.schema: m.default() for m in schema.schema if callable(m.default)}
+    # The domain reaches this Home Assistant: serve it here, and register.
+    assert defaults == {
+        "key_domain": DOMAIN_NAME,
+        "serve_key": True,
+        "register_domain": True,
+    }
+    # The manual sign-in gave the secret: it is not asked again.
+    assert "client_secret" not in {m.schema for m in schema.schema}
+
+    partner_endpoints(
+        aioclient_mock,
+        answer={"response": {"domain": DOMAIN_NAME, "public_key": key.public_hex}},
+    )
+    fleet_status(mock_fleet, VIN)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {"key_domain": f"https://{DOMAIN_NAME.upper()}/", **SERVE_AND_REGISTER},
+    )
+    token_call, register_call = aioclient_mock.mock_calls
+    assert token_call[2] == {
+        "grant_type": "client_credentials",
+        "client_id": "client-id-123",
+        "client_secret": CLIENT_SECRET,
+        "scope": "openid vehicle_device_data vehicle_cmds vehicle_charging_cmds",
+        "audience": API_BASE_URL,
+    }
+    assert register_call[2] == {"domain": DOMAIN_NAME}
+    assert register_call[3]["Authorization"] == f"Bearer {PARTNER_TOKEN}"
+    assert (key.domain, key.serve) == (DOMAIN_NAME, True)
+
+    # Pairing: the link, and which car still lacks the key.
+    assert result["step_id"] == "pair"
+    assert result["description_placeholders"] == {
+        "pairing_url": f"https://tesla.com/_ak/{DOMAIN_NAME}",
+        "paired": "—",
+        "unpaired": "Test (…0000)",
+    }
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"pair_later": False}
+    )
+    assert field_errors(result) == {"base": "still_unpaired"}
+
+    fleet_status(mock_fleet)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"pair_later": False}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    # The key is not in the entry: it is Home Assistant's, kept apart.
+    assert "PRIVATE" not in repr(result["data"])
+
+
+SERVE_AND_REGISTER = {"serve_key": True, "register_domain": True}
+
+
+async def test_pair_later_finishes_the_setup(
+    hass: HomeAssistant, mock_refresh: AsyncMock, mock_fleet: MagicMock
+) -> None:
+    fleet_status(mock_fleet, VIN)
+    result = await to_key_step(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {"key_domain": DOMAIN_NAME, "serve_key": False, "register_domain": False},
+    )
+    assert result["step_id"] == "pair"
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"pair_later": True}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+
+
+async def test_a_failed_check_is_said_and_the_user_can_go_on(
+    hass: HomeAssistant, mock_refresh: AsyncMock, mock_fleet: MagicMock
+) -> None:
+    mock_fleet.return_value.fleet_status.side_effect = ServerError(status=503)
+    result = await to_key_step(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {"key_domain": DOMAIN_NAME, "serve_key": False, "register_domain": False},
+    )
+    assert result["step_id"] == "pair"
+    assert field_errors(result) == {"base": "cannot_connect"}
+    assert result["description_placeholders"] is not None
+    assert result["description_placeholders"]["unpaired"] == "Test (…0000)"
+
+
+async def test_tesla_refusals_are_shown_in_its_words(
+    hass: HomeAssistant,
+    mock_refresh: AsyncMock,
+    mock_fleet: MagicMock,
+    aioclient_mock: AiohttpClientMocker,
+) -> None:
+    """The download failed (Tesla's real answer): the form says why, keeps input."""
+    result = await to_key_step(hass)
+    reason = (
+        f"Public key download failed for https://{DOMAIN_NAME}/.well-known/"
+        "appspecific/com.tesla.3p.public-key.pem, error: too large"
+    )
+    partner_endpoints(
+        aioclient_mock,
+        status=HTTPStatus.BAD_REQUEST,
+        answer={"response": None, "error": reason, "error_description": ""},
+    )
+    user_input = {"key_domain": DOMAIN_NAME, **SERVE_AND_REGISTER}
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], user_input
+    )
+    assert result["step_id"] == "virtual_key"
+    assert field_errors(result) == {"base": "registration_refused"}
+    assert result["description_placeholders"] is not None
+    assert result["description_placeholders"]["tesla_error"] == reason
+    schema = result["data_schema"]
+    assert schema is not None
+    kept = {
+        m.schema: (m.description or {}).get("suggested_value") for m in schema.schema
+    }
+    assert kept["key_domain"] == DOMAIN_NAME
+
+
+async def test_a_wrong_secret_and_another_key_are_refused(
+    hass: HomeAssistant,
+    mock_refresh: AsyncMock,
+    mock_fleet: MagicMock,
+    aioclient_mock: AiohttpClientMocker,
+) -> None:
+    result = await to_key_step(hass)
+    aioclient_mock.post(
+        TOKEN_URL, status=HTTPStatus.UNAUTHORIZED, json={"error": "invalid_client"}
+    )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"key_domain": DOMAIN_NAME, **SERVE_AND_REGISTER}
+    )
+    assert field_errors(result) == {"client_secret": "invalid_client_secret"}
+
+    # The domain serves another key: Tesla registered that one.
+    aioclient_mock.clear_requests()
+    partner_endpoints(
+        aioclient_mock,
+        answer={"response": {"domain": DOMAIN_NAME, "public_key": "04" + "ab" * 64}},
+    )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"key_domain": DOMAIN_NAME, **SERVE_AND_REGISTER}
+    )
+    assert field_errors(result) == {"base": "registered_key_differs"}
+
+
+async def test_a_bad_domain_and_a_missing_secret(
+    hass: HomeAssistant, mock_refresh: AsyncMock, mock_fleet: MagicMock
+) -> None:
+    """Without the secret at sign-in, the form asks for it when registering."""
+    result = await to_key_step(hass, client_secret="")
+    schema = result["data_schema"]
+    assert schema is not None
+    assert "client_secret" in {m.schema for m in schema.schema}
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {"key_domain": "https://example.com/path", **SERVE_AND_REGISTER},
+    )
+    assert field_errors(result) == {"key_domain": "invalid_domain"}
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"key_domain": DOMAIN_NAME, **SERVE_AND_REGISTER}
+    )
+    assert field_errors(result) == {"client_secret": "client_secret_required"}
+
+
+async def test_core_tesla_fleet_key_can_be_reused(
+    hass: HomeAssistant,
+    mock_refresh: AsyncMock,
+    mock_fleet: MagicMock,
+    tmp_path: Path,
+) -> None:
+    """Cars that paired core's key need no new pairing."""
+    hass.config.config_dir = str(tmp_path)
+    core = new_private_key()
+    (tmp_path / "tesla_fleet.key").write_text(private_key_pem(core))
+    result = await to_key_step(hass)
+    assert result["type"] is FlowResultType.MENU
+    assert result["step_id"] == "key_source"
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": "key_reuse"}
+    )
+    assert result["step_id"] == "virtual_key"
+    key = await async_require_virtual_key(hass)
+    assert key.key.private_numbers() == core.private_numbers()
+
+
+async def test_a_new_key_instead_of_core_tesla_fleet_key(
+    hass: HomeAssistant,
+    mock_refresh: AsyncMock,
+    mock_fleet: MagicMock,
+    tmp_path: Path,
+) -> None:
+    hass.config.config_dir = str(tmp_path)
+    core = new_private_key()
+    (tmp_path / "tesla_fleet.key").write_text(private_key_pem(core))
+    result = await to_key_step(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": "key_new"}
+    )
+    assert result["step_id"] == "virtual_key"
+    key = await async_require_virtual_key(hass)
+    assert key.key.private_numbers() != core.private_numbers()

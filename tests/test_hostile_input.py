@@ -66,7 +66,13 @@ from custom_components.tesla_scout_worker.domain.tariffs import (
     tariff_from_price_attributes,
 )
 
-from . import async_store_settings, field_errors, jwt_with_payload, make_jwt
+from . import (
+    async_store_settings,
+    field_errors,
+    finish_key_steps,
+    jwt_with_payload,
+    make_jwt,
+)
 from .conftest import (
     API_BASE_URL,
     CLIENT_ID,
@@ -842,8 +848,11 @@ async def test_unrelated_jwt_from_the_token_endpoint_follows_the_spec(
         result["flow_id"], {"region": "eu"}
     )
     assert result["step_id"] == "vehicles"
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {CONF_VINS: [VIN], "home": GOOD_HOME}
+    result = await finish_key_steps(
+        hass,
+        await hass.config_entries.flow.async_configure(
+            result["flow_id"], {CONF_VINS: [VIN], "home": GOOD_HOME}
+        ),
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await hass.async_block_till_done(wait_background_tasks=True)

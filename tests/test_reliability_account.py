@@ -35,7 +35,7 @@ from custom_components.tesla_scout_worker.const import (
 from custom_components.tesla_scout_worker.domain.schedules import schedule_id_for
 from custom_components.tesla_scout_worker.flow_schemas import CONF_HOME
 
-from . import issues_of, pass_time, setup, start_charging, state_of
+from . import finish_key_steps, issues_of, pass_time, setup, start_charging, state_of
 from .conftest import (
     ACCOUNT_SUB,
     API_BASE_URL,
@@ -427,8 +427,11 @@ async def test_a_shared_car_is_not_set_up_by_the_second_account(
     result = await sign_in_second_account(hass)
     assert result["step_id"] == "vehicles"
     assert offered(result) == [VIN_3]
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {CONF_VINS: [VIN_3], CONF_HOME: HOME_INPUT}
+    result = await finish_key_steps(
+        hass,
+        await hass.config_entries.flow.async_configure(
+            result["flow_id"], {CONF_VINS: [VIN_3], CONF_HOME: HOME_INPUT}
+        ),
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["data"][CONF_VINS] == [VIN_3]
@@ -568,8 +571,11 @@ async def test_an_opaque_token_offers_an_entrys_cars_but_refuses_them_for_a_new_
         result["flow_id"], {CONF_VINS: [VIN, VIN_3], CONF_HOME: HOME_INPUT}
     )
     assert result["errors"] == {CONF_VINS: "vehicle_configured_elsewhere"}
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {CONF_VINS: [VIN_3], CONF_HOME: HOME_INPUT}
+    result = await finish_key_steps(
+        hass,
+        await hass.config_entries.flow.async_configure(
+            result["flow_id"], {CONF_VINS: [VIN_3], CONF_HOME: HOME_INPUT}
+        ),
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["data"][CONF_VINS] == [VIN_3]

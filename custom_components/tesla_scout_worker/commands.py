@@ -60,12 +60,12 @@ async def async_send_command(
     except TeslaFleetError as err:
         _note(tracker, vin, err, now)
         if isinstance(err, KeyNotPairedError):
-            runtime.worker.async_note_pairing(vin, paired=False)
+            runtime.worker.pairing.async_note(vin, paired=False)
         raise _translated(tracker, vin, name, err) from err
     else:
         tracker.note_answered(vin)
         if tracker.client.signs(vin):
-            runtime.worker.async_note_pairing(vin, paired=True)
+            runtime.worker.pairing.async_note(vin, paired=True)
         if status_changes:
             tracker.note_command(vin, **status_changes)
     finally:

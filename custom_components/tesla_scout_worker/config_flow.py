@@ -97,7 +97,29 @@ from .flow_schemas import (
     vins_of_other_entries,
     without_secrets,
 )
+from .key_steps import (
+    CONF_PAIR_LATER,
+    KeyForm,
+    async_pair_check,
+    signing_cars,
+)
 from .options_flow import OptionsFlowHandler
+from .virtual_key import async_core_key, async_use_key, async_virtual_key
+
+
+def _flow_client(
+    hass: HomeAssistant, access_token: str, api_base_url: str
+) -> TeslaFleetClient:
+    """A client for the flow's few requests: its token, never refreshed."""
+
+    async def token_provider(*, force_refresh: bool = False) -> str:
+        return access_token
+
+    return TeslaFleetClient(
+        session=async_get_clientsession(hass),
+        token_provider=token_provider,
+        api_base_url=api_base_url,
+    )
 
 
 async def _async_fetch_vehicles(
@@ -108,25 +130,16 @@ async def _async_fetch_vehicles(
     Tesla answers 421 with the right region's URL when the account lives
     elsewhere: follow that suggestion once. Never refreshes the token.
     """
-
-    async def token_provider(*, force_refresh: bool = False) -> str:
-        return access_token
-
-    session = async_get_clientsession(hass)
-    client = TeslaFleetClient(
-        session=session, token_provider=token_provider, api_base_url=api_base_url
-    )
     try:
-        return await client.vehicles(), api_base_url
+        return await _flow_client(hass, access_token, api_base_url).vehicles(), (
+            api_base_url
+        )
     except WrongRegionError as err:
         suggested = http_url(err.suggested_url or "")
         if suggested is None or suggested == api_base_url:
             raise
         LOGGER.debug("Fleet API asked for %s instead of %s", suggested, api_base_url)
-    client = TeslaFleetClient(
-        session=session, token_provider=token_provider, api_base_url=suggested
-    )
-    return await client.vehicles(), suggested
+    return await _flow_client(hass, access_token, suggested).vehicles(), suggested
 
 
 class ConfigFlow(config_entry_oauth2_flow.AbstractOAuth2FlowHandler, domain=DOMAIN):
@@ -145,6 +158,9 @@ class ConfigFlow(config_entry_oauth2_flow.AbstractOAuth2FlowHandler, domain=DOMA
         self._credentials: dict[str, Any] = {}
         self._api_base_url: str | None = None
         self._vehicles: list[Vehicle] = []
+        self._chosen: tuple[list[str], dict[str, float]] = ([], {})
+        self._key_form: KeyForm | None = None
+        self._key_domain: str | None = None
 
     @property
     def logger(self) -> logging.Logger:
@@ -345,7 +361,8 @@ class ConfigFlow(config_entry_oauth2_flow.AbstractOAuth2FlowHandler, domain=DOMA
             if home_error is not None:
                 errors[CONF_HOME] = home_error
             if not errors:
-                return await self._async_create_account_entry(vins, home)
+                self._chosen = (vins, home)
+                return await self._async_step_signed_commands()
         schema = vol.Schema(
             {
                 vol.Required(CONF_VINS, default=free): vehicle_selector(
@@ -376,6 +393,76 @@ class ConfigFlow(config_entry_oauth2_flow.AbstractOAuth2FlowHandler, domain=DOMA
         return self.async_create_entry(
             title=entry_title(self._vehicles, vins), data=data, options=home
         )
+
+    # --- signed commands (cars that need them) ----------------------------------
+
+    def _signing_cars(self) -> dict[str, str]:
+        return signing_cars(self._vehicles, self._chosen[0])
+
+    async def _async_step_signed_commands(self) -> ConfigFlowResult:
+        """Set up the key when a chosen car accepts only signed commands."""
+        if not self._signing_cars():
+            return await self._async_create_account_entry(*self._chosen)
+        if await async_virtual_key(self.hass, create=False) is None and (
+            await async_core_key(self.hass) is not None
+        ):
+            return await self.async_step_key_source()
+        return await self.async_step_virtual_key()
+
+    async def async_step_key_source(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Core Tesla Fleet has a key: reuse it, or make one of our own."""
+        return self.async_show_menu(
+            step_id="key_source", menu_options=["key_reuse", "key_new"]
+        )
+
+    async def async_step_key_reuse(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Sign with core Tesla Fleet's key: the cars may know it already."""
+        if (key := await async_core_key(self.hass)) is not None:
+            await async_use_key(self.hass, key)
+        return await self.async_step_virtual_key()
+
+    async def async_step_key_new(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Sign with a key of our own (made now)."""
+        return await self.async_step_virtual_key()
+
+    async def async_step_virtual_key(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """The application's domain: host the public key there and register it."""
+        if self._key_form is None:
+            self._key_form = await KeyForm.async_create(
+                self.hass, self._credentials, str(self._api_base_url)
+            )
+        form = self._key_form
+        if user_input is not None:
+            self._key_domain = await form.async_submit(user_input)
+            if self._key_domain is not None:
+                return await self.async_step_pair()
+        return self.async_show_form(
+            **await form.async_form(self.add_suggested_values_to_schema, user_input)
+        )
+
+    async def async_step_pair(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Show the pairing link; check the cars until each has the key."""
+        if user_input is not None and user_input.get(CONF_PAIR_LATER):
+            return await self._async_create_account_entry(*self._chosen)
+        check = await async_pair_check(
+            _flow_client(self.hass, self._token.access_token, str(self._api_base_url)),
+            self._signing_cars(),
+            submitted=user_input is not None,
+        )
+        if check.done:
+            # Every car knows the key (reused, or paired before).
+            return await self._async_create_account_entry(*self._chosen)
+        return self.async_show_form(**check.form(self._key_domain))
 
     # --- reauth ---------------------------------------------------------------
 

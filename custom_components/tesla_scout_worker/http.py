@@ -21,13 +21,18 @@ from .const import CONF_SHARE_TOKEN, DEFAULT_SHARE_TOKEN, DOMAIN
 from .fleet.tokens import TOKEN_ERRORS
 from .models import TeslaScoutWorkerConfigEntry
 from .tokens import token_error_to_ha
+from .virtual_key import PublicKeyView
 
 URL_BASE = f"/api/{DOMAIN}/{{entry_id}}"
 
 
 @callback
 def async_register_views(hass: HomeAssistant) -> None:
-    """Register the three views (they check the option on every request)."""
+    """Register the views (each checks its option on every request).
+
+    The three of token sharing, and the public key's (see ``virtual_key.py``).
+    """
+    hass.http.register_view(PublicKeyView())
     hass.http.register_view(TokenView())
     hass.http.register_view(RefreshView())
     hass.http.register_view(HealthView())

@@ -68,6 +68,7 @@ def async_set_car_issues(
 
 ISSUE_COMMAND_PROTOCOL = "command_protocol_required"
 ISSUE_KEY_NOT_PAIRED = "key_not_paired"
+ISSUE_KEY_NOT_PAIRED_PROXY = "key_not_paired_proxy"
 ISSUE_LOCATION_SCOPE = "location_scope_missing"
 ISSUE_MOBILE_ACCESS = "mobile_access_disabled"
 ISSUE_USAGE_LIMIT = "usage_limit_exceeded"
@@ -181,20 +182,27 @@ def async_update_key_pairing_issue(
 ) -> None:
     """Cars that need signed commands but do not know the application's key.
 
-    With the integration's own key (``public_key``, no proxy), the issue shows
-    the public half to host at the application's domain.
+    ``public_key``: ours (the fix flow shows it), ``None`` with a proxy.
+
+    With the integration's own key (``public_key``, no proxy), the issue is
+    fixed by publishing that key and pairing it (``repairs.py``); with the
+    user's proxy, it says how to pair the proxy's key.
     """
+    placeholders = {"vehicles": ", ".join(unpaired_names)}
+    if public_key is None:
+        placeholders["pairing_url"] = KEY_PAIRING_URL
     async_set_issue(
         hass,
         f"{ISSUE_KEY_NOT_PAIRED}_{entry.entry_id}",
         bool(unpaired_names),
-        is_fixable=False,
+        # Our own key: the fix publishes it and guides the pairing. The
+        # user's proxy holds its own key, which only they can publish.
+        is_fixable=public_key is not None,
+        data={"entry_id": entry.entry_id},
         severity=ir.IssueSeverity.WARNING,
-        translation_key=ISSUE_KEY_NOT_PAIRED,
-        translation_placeholders={
-            "vehicles": ", ".join(unpaired_names),
-            "pairing_url": KEY_PAIRING_URL,
-            "public_key": public_key or "(the command proxy's key)",
-        },
+        translation_key=ISSUE_KEY_NOT_PAIRED
+        if public_key is not None
+        else ISSUE_KEY_NOT_PAIRED_PROXY,
+        translation_placeholders=placeholders,
         learn_more_url=VIRTUAL_KEY_URL,
     )

@@ -19,7 +19,6 @@ from .http import async_register_views
 from .models import TeslaScoutWorkerConfigEntry
 from .runtime import (
     async_build_runtime,
-    async_remove_signing_key,
     async_remove_vehicle,
     device_is_current,
     vehicle_is_gone,
@@ -29,6 +28,7 @@ from .services import async_setup_services
 from .storage import async_remove_vehicles
 from .tokens import async_remove_saved_token
 from .usage import async_remove_usage
+from .virtual_key import async_remove_virtual_key
 
 PLATFORMS = [
     Platform.BINARY_SENSOR,
@@ -57,7 +57,7 @@ async def async_setup_entry(
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     entry.async_create_background_task(
         hass,
-        entry.runtime_data.worker.async_check_key_pairing(),
+        entry.runtime_data.worker.pairing.async_check(),
         f"{DOMAIN} key pairing check",
     )
     return True
@@ -103,4 +103,4 @@ async def async_remove_entry(
     await async_remove_usage(hass, entry.entry_id)
     await async_remove_vehicles(hass, entry.entry_id)
     await async_remove_saved_token(hass, entry.entry_id)
-    await async_remove_signing_key(hass, entry.entry_id)
+    await async_remove_virtual_key(hass, entry.entry_id)

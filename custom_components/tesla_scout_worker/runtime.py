@@ -10,13 +10,11 @@ from __future__ import annotations
 import ssl
 from typing import Any
 
-from cryptography.hazmat.primitives.asymmetric import ec
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryNotReady
 from homeassistant.helpers import device_registry as dr, issue_registry as ir
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
-from homeassistant.helpers.storage import Store
 
 from .const import (
     CONF_API_BASE_URL,
@@ -25,7 +23,6 @@ from .const import (
     CONF_COMMAND_PROXY_VERIFY_SSL,
     CONF_VINS,
     DOMAIN,
-    LOGGER,
 )
 from .domain.tracker import VehicleTracker
 from .fleet import (
@@ -36,14 +33,13 @@ from .fleet import (
     TokenRefreshRateLimitedError,
 )
 from .fleet.auth import location_scope_granted
-from .fleet.keys import load_private_key, new_private_key, private_key_pem
 from .fleet.outage import watch_command_proxy
 from .issues import vehicle_gone_issue_id
 from .models import TeslaScoutWorkerConfigEntry, TeslaScoutWorkerData
 from .scout import ScoutCoordinator, home_from_options
-from .storage import async_remove_entry_store, entry_store
 from .tokens import async_adopt_saved_token, async_token_keeper, token_error_to_ha
 from .usage import UsageTracker
+from .virtual_key import async_require_virtual_key
 from .worker import WorkerScheduler
 
 
@@ -76,9 +72,9 @@ async def async_build_runtime(
         raise token_error_to_ha(err) from err
     proxy_url = entry.options.get(CONF_COMMAND_PROXY_URL) or None
     # Without the user's proxy, commands to the cars that need it are signed
-    # here: the key is made at the first setup, kept in a private file.
+    # here, with Home Assistant's one key (made at the first need).
     signing_key = (
-        await async_signing_key(hass, entry.entry_id) if proxy_url is None else None
+        (await async_require_virtual_key(hass)).key if proxy_url is None else None
     )
     client = TeslaFleetClient(
         session=session,
@@ -118,40 +114,6 @@ async def async_build_runtime(
         scout=scout,
         worker=worker,
     )
-
-
-KEY_STORE_VERSION = 1
-
-
-def _key_store(hass: HomeAssistant, entry_id: str) -> Store[dict[str, Any]]:
-    return entry_store(hass, entry_id, "key", KEY_STORE_VERSION, private=True)
-
-
-async def async_signing_key(
-    hass: HomeAssistant, entry_id: str
-) -> ec.EllipticCurvePrivateKey:
-    """The entry's key for signed commands: made at the first need, then kept.
-
-    In a private store of the entry (a file only Home Assistant's user can
-    read), never in the entry's data: so not in diagnostics, not in a log.
-    """
-    store = _key_store(hass, entry_id)
-    saved = await store.async_load() or {}
-    if isinstance(pem := saved.get("private_key"), str):
-        try:
-            return load_private_key(pem)
-        except (TypeError, ValueError):
-            LOGGER.warning(
-                "The stored key for signed commands is damaged; a new one is made"
-            )
-    key = new_private_key()
-    await store.async_save({"private_key": private_key_pem(key)})
-    return key
-
-
-async def async_remove_signing_key(hass: HomeAssistant, entry_id: str) -> None:
-    """Delete the entry's key (the entry is deleted)."""
-    await async_remove_entry_store(hass, _key_store(hass, entry_id))
 
 
 async def async_command_ssl(

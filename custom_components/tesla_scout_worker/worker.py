@@ -55,14 +55,12 @@ from .domain.plan import ChargingPlan
 from .domain.tariffs import Tariff
 from .domain.tracker import VehicleTracker
 from .domain.worker_run import ChargeSettings, ChargingWorker
-from .fleet import TeslaFleetError, UsageLimitExceededError
-from .fleet.keys import public_key_pem
 from .fleet.models import vin_tail
 from .issues import (
     ISSUE_COMMAND_PROTOCOL,
     async_update_command_protocol_issue,
-    async_update_key_pairing_issue,
 )
+from .pairing import KeyPairing
 from .tariff_source import TariffSource
 
 RETRY_DELAYS_S = (15 * 60.0, 60 * 60.0)
@@ -117,8 +115,8 @@ class WorkerScheduler:
             replannable=lambda: bool(self._replannable()),
         )
         self.tariffs.news.add(self._async_plan_again)
-        self._unpaired: dict[str, str] = {}
-        """VIN → name of the cars whose virtual key is not paired (a repair)."""
+        self.pairing = KeyPairing(hass, entry, tracker)
+        """Which cars lack the application's key (a repair)."""
         self._unsubscribe = tracker.transitions.add(self._async_transition)
 
     @property
@@ -343,7 +341,7 @@ class WorkerScheduler:
                 self.hass, self.entry, refused=run.error == ISSUE_COMMAND_PROTOCOL
             )
         if run.error == "key_not_paired" or run.commands:
-            self.async_note_pairing(vin, paired=run.error != "key_not_paired")
+            self.pairing.async_note(vin, paired=run.error != "key_not_paired")
         self._async_schedule_retry(run)
         self.hass.bus.async_fire(
             EVENT_TYPE,
@@ -356,43 +354,3 @@ class WorkerScheduler:
             },
         )
         return run
-
-    async def async_check_key_pairing(self) -> None:
-        """Once per start: warn when a car needs signed commands but lacks our key.
-
-        One ``fleet_status`` request (billed as data); failures only log, the
-        worker's own 403 handling still raises the repair issue.
-        """
-        client = self.tracker.client
-        vins = list(self.tracker.cars)
-        if self.tracker.usage_blocked(time_module.time()):
-            return  # Billed, and Tesla refuses paid requests this month.
-        try:
-            status = await client.fleet_status(vins)
-        except UsageLimitExceededError as err:
-            self.tracker.note_usage_limit(err, time_module.time())
-            return
-        except TeslaFleetError as err:
-            LOGGER.debug("fleet_status unavailable: %s", type(err).__name__)
-            return
-        for vin in vins:
-            self.async_note_pairing(
-                vin,
-                paired=vin not in status.unpaired_vins
-                or not status.protocol_required.get(vin, True),
-            )
-
-    @callback
-    def async_note_pairing(self, vin: str, *, paired: bool) -> None:
-        """Whether the car knows the application's key: the repair names the others."""
-        if paired:
-            self._unpaired.pop(vin, None)
-        else:
-            self._unpaired[vin] = self.tracker.car(vin).status.name
-        key = self.tracker.client.signing_key
-        async_update_key_pairing_issue(
-            self.hass,
-            self.entry,
-            sorted(self._unpaired.values()),
-            None if key is None else public_key_pem(key),
-        )
