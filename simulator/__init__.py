@@ -16,13 +16,16 @@ from .chaos import (
 )
 from .commands import COMMANDS, CommandArgumentError
 from .model import Fault, FleetSimulator, ManualClock, RateLimits, default_vehicle
+from .partner import PartnerAccount, PartnerError, PartnerRegistry
 from .render import parse_endpoints, vehicle_data, vehicle_record
 from .scenarios import commute
 from .tokens import (
     DEFAULT_AUTH_CODE,
     DEFAULT_CLIENT_ID,
+    DEFAULT_CLIENT_SECRET,
     DEFAULT_SCOPES,
     AccessGrant,
+    PartnerGrant,
     TokenError,
     TokenStore,
     decode_jwt_payload,
@@ -48,6 +51,7 @@ __all__ = [
     "COMMANDS",
     "DEFAULT_AUTH_CODE",
     "DEFAULT_CLIENT_ID",
+    "DEFAULT_CLIENT_SECRET",
     "DEFAULT_SCOPES",
     "DEFAULT_VIN",
     "FAULT_KINDS",
@@ -69,6 +73,10 @@ __all__ = [
     "FleetSimulator",
     "ManualClock",
     "PairedKey",
+    "PartnerAccount",
+    "PartnerError",
+    "PartnerGrant",
+    "PartnerRegistry",
     "PlugIn",
     "RateLimits",
     "RequestRecord",

@@ -3,6 +3,12 @@
 Prints the base URLs, the client id and an initial token pair so that a
 development Home Assistant can be pointed at it; ``--tokens-file`` also writes
 them as JSON (with a ``token`` dict in Home Assistant's OAuth2 shape).
+
+Partner accounts: ``--client-secret`` is the application's secret for the
+partner token, ``--allowed-origin`` (repeatable) the origins a registered
+domain must match, ``--key-origin`` (default: the environment variable
+``TSW_SIM_KEY_ORIGIN``) where public keys are downloaded from instead of
+``https://<domain>``.
 """
 
 from __future__ import annotations
@@ -10,6 +16,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable, Sequence
 import json
+import os
 from pathlib import Path
 import time
 from typing import Any
@@ -18,11 +25,13 @@ from aiohttp import web
 
 from .app import create_app
 from .model import FleetSimulator
+from .partner import check_key_origin
 from .scenarios import commute, demo
-from .tokens import DEFAULT_AUTH_CODE, DEFAULT_CLIENT_ID
+from .tokens import DEFAULT_AUTH_CODE, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 from .vehicle import DEFAULT_VIN
 
 SCENARIOS = ("none", "commute", "demo")
+KEY_ORIGIN_ENV = "TSW_SIM_KEY_ORIGIN"
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -39,6 +48,28 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--region", default="EU", choices=["EU", "NA", "CN"])
     parser.add_argument("--client-id", default=DEFAULT_CLIENT_ID)
+    parser.add_argument(
+        "--client-secret",
+        default=DEFAULT_CLIENT_SECRET,
+        help="the application's secret (client_credentials, the partner token)",
+    )
+    parser.add_argument(
+        "--allowed-origin",
+        dest="allowed_origins",
+        action="append",
+        default=None,
+        metavar="ORIGIN",
+        help="an allowed origin of the application (repeatable; none: any domain)",
+    )
+    parser.add_argument(
+        "--key-origin",
+        default=os.environ.get(KEY_ORIGIN_ENV) or None,
+        metavar="URL",
+        help=(
+            "download partner public keys from this http(s)://host[:port] "
+            f"instead of https://<domain> (default: ${KEY_ORIGIN_ENV})"
+        ),
+    )
     parser.add_argument(
         "--sleep-after", type=float, default=900.0, help="idle seconds before sleep"
     )
@@ -66,6 +97,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         parser.error("--port must be 0-65535")
     if args.days < 1:
         parser.error("--days must be at least 1")
+    if args.key_origin is not None:
+        try:
+            args.key_origin = check_key_origin(args.key_origin)
+        except ValueError as err:
+            parser.error(f"--key-origin: {err}")
     return args
 
 
@@ -77,6 +113,9 @@ def build(
         clock,
         region=args.region,
         client_id=args.client_id,
+        client_secret=args.client_secret,
+        allowed_origins=args.allowed_origins,
+        key_origin=args.key_origin,
         sleep_after=args.sleep_after,
         wake_delay=args.wake_delay,
         access_token_lifetime=args.token_lifetime,
@@ -105,6 +144,8 @@ def build(
         "command_proxy_url": f"{base_url}/proxy",
         "token_url": f"{base_url}/oauth2/v3/token",
         "client_id": args.client_id,
+        "client_secret": args.client_secret,
+        "key_origin": args.key_origin,
         "auth_code": DEFAULT_AUTH_CODE,
         "access_token": tokens["access_token"],
         "refresh_token": tokens["refresh_token"],
@@ -132,6 +173,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"Tesla Fleet API simulator on {info['api_base_url']}")
     for key in ("api_base_url", "command_proxy_url", "token_url", "client_id"):
         print(f"  {key}: {info[key]}")
+    print(f"  client_secret: {info['client_secret']}")
+    if info["key_origin"] is not None:
+        print(f"  partner keys downloaded from: {info['key_origin']}")
     print(f"  refresh_token: {info['refresh_token']}")
     print(f"  access_token: {info['access_token']}")
     print(f"  authorization code: {info['auth_code']}")

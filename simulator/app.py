@@ -8,7 +8,15 @@ Routes:
   to the car's side in ``vcp.py``.
 - ``/proxy/api/1/...`` and ``/proxy/health``: the same API as seen through
   Tesla's ``tesla-http-proxy`` (commands signed, asleep commands answer 500).
-- ``/oauth2/v3/token``: the token endpoint (not billed).
+- ``/api/1/partner_accounts`` (``POST {"domain": ...}``) and
+  ``/api/1/partner_accounts/public_key?domain=...`` (``GET``): the
+  application's registration, with a partner token only (not billed). The
+  key is downloaded from ``https://<domain>/.well-known/appspecific/
+  com.tesla.3p.public-key.pem``, or from the simulator's ``key_origin``
+  (``partner.py``).
+- ``/oauth2/v3/token``: the token endpoint (not billed): ``authorization_code``
+  and ``refresh_token`` for user tokens, ``client_credentials`` (client id,
+  secret, ``audience``) for the application's partner token.
 - ``/sim/...``: control and inspection for tests and development. Real answers
   Tesla has been seen to give (``data/SOURCES.md``) are switched on per car by
   ``POST /sim/vehicles/{vin}`` (``removed``, ``mobile_access_disabled``,
@@ -19,7 +27,9 @@ Routes:
   (``monthly_limit_usd``, ``account_disabled``, ``retry_after_header``,
   ``drive_state_needs_location``). ``POST /sim/vehicles/{vin}/pair`` and
   ``/unpair`` put a client's public key on the car's keychain and take it off,
-  as the owner does through ``tesla.com/_ak/<domain>``.
+  as the owner does through ``tesla.com/_ak/<domain>``; ``/pair`` with only
+  ``{"domain": ...}`` pairs the key registered for that domain.
+  ``GET /sim/partner_accounts`` lists the registrations.
 
 Every Tesla request is logged and counted in exactly one place: the
 middleware, after the answer (scripted fault or handler) is known.
@@ -40,8 +50,9 @@ from aiohttp import web
 from .billing import NO_ANSWER, RequestKind, RequestRecord, category_of
 from .commands import COMMANDS, CommandArgumentError
 from .model import Fault, FleetSimulator, RateKind
+from .partner import PartnerError
 from .render import parse_endpoints, vehicle_data, vehicle_record
-from .tokens import AccessGrant, TokenError, region_base_url
+from .tokens import AccessGrant, PartnerGrant, TokenError, region_base_url
 from .vcp import is_gcm_command
 from .vcp_crypto import parse_client_key
 from .vehicle import SimVehicle, VehicleState
@@ -66,6 +77,8 @@ KEY_NOT_PAIRED_ERROR: Final = (
     "vehicle rejected request: your public key has not been paired with the vehicle"
 )
 RATE_LIMIT_ERROR: Final = "rate limit exceeded"
+PARTNER_ACCOUNT_ERROR: Final = "Expected partner account"
+"""A user's token on a partner endpoint (vehicle-command issue #166's words)."""
 
 type Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -113,6 +126,7 @@ _ROUTE_KINDS: Final[tuple[tuple[re.Pattern[str], RequestKind], ...]] = (
     ),
     (re.compile(r"^/api/1/vehicles/(?P<vin>[^/]+)/signed_command$"), "signed_command"),
     (re.compile(r"^/api/1/users/"), "users"),
+    (re.compile(r"^/api/1/partner_accounts(?:/|$)"), "partner"),
     (re.compile(r"^/api/"), "other"),
 )
 
@@ -246,14 +260,21 @@ class _FleetApi:
 
     # --- shared checks ----------------------------------------------------
 
-    def _grant(self, request: web.Request, *, check_region: bool = True) -> AccessGrant:
-        """Check the bearer token (401) and region (421)."""
+    @staticmethod
+    def _bearer(request: web.Request) -> str | None:
+        """The bearer token of the request, None without one."""
         scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-        grant = (
-            self.sim.authenticate(token.strip())
-            if scheme.lower() == "bearer" and token.strip()
-            else None
-        )
+        token = token.strip()
+        return token if scheme.lower() == "bearer" and token else None
+
+    def _grant(self, request: web.Request, *, check_region: bool = True) -> AccessGrant:
+        """Check the bearer token (401) and region (421).
+
+        Only a user's access token: a partner token is as unknown here as any
+        invalid token.
+        """
+        token = self._bearer(request)
+        grant = self.sim.authenticate(token) if token is not None else None
         if grant is None:
             raise _Abort(web.Response(status=401))
         if check_region and grant.region != self.sim.region:
@@ -366,9 +387,26 @@ class _FleetApi:
         record = vehicle_record(self.sim, vehicle)
         return _ok(record)
 
+    def _partner(self, request: web.Request) -> PartnerGrant:
+        """Check the partner token: 401 as for any bad token, 403 for a user's."""
+        token = self._bearer(request)
+        grant = (
+            self.sim.tokens.authenticate_partner(token) if token is not None else None
+        )
+        if grant is not None:
+            return grant
+        if token is not None and self.sim.authenticate(token) is not None:
+            raise _envelope_error(403, PARTNER_ACCOUNT_ERROR)
+        raise _Abort(web.Response(status=401))
+
     async def fleet_status(self, request: web.Request) -> web.Response:
-        """``POST /api/1/vehicles/fleet_status``: key pairing and signing needs."""
-        self._grant(request)
+        """``POST /api/1/vehicles/fleet_status``: key pairing and signing needs.
+
+        Paired means the calling application's registered key is on the
+        keychain; for an application without a partner account, the proxy's
+        key or any key on the keychain.
+        """
+        grant = self._grant(request)
         self._paid()
         body = await _json_object(request)
         vins = body.get("vins")
@@ -376,14 +414,11 @@ class _FleetApi:
             raise _envelope_error(400, "invalid_field", description="vins")
         mine = {v.vin: v for v in self.sim.listed_vehicles()}
         known = [mine[vin] for vin in vins if vin in mine]
+        paired = {v.vin for v in known if self.sim.key_paired(v, grant.client_id)}
         return _ok(
             {
-                "key_paired_vins": [v.vin for v in known if self.sim.key_paired(v)],
-                "unpaired_vins": [
-                    vin
-                    for vin in vins
-                    if vin not in mine or not self.sim.key_paired(mine[vin])
-                ],
+                "key_paired_vins": [v.vin for v in known if v.vin in paired],
+                "unpaired_vins": [vin for vin in vins if vin not in paired],
                 "vehicle_info": {
                     v.vin: {
                         "firmware_version": v.firmware_version.rsplit(".", 1)[0],
@@ -468,6 +503,35 @@ class _FleetApi:
             }
         )
 
+    # --- partner accounts -----------------------------------------------------
+
+    async def register_partner(self, request: web.Request) -> web.Response:
+        """``POST /api/1/partner_accounts``: register the application's domain.
+
+        ``{"domain": "<lowercase host>"}``; the public key is downloaded from
+        the domain (or the simulator's key origin) before the answer.
+        """
+        grant = self._partner(request)
+        body = await _json_object(request)
+        try:
+            account = await self.sim.partners.enroll(
+                grant.client_id, body.get("domain")
+            )
+        except PartnerError as err:
+            raise _envelope_error(err.status, err.error) from err
+        return _ok(account.as_response())
+
+    async def partner_public_key(self, request: web.Request) -> web.Response:
+        """``GET /api/1/partner_accounts/public_key?domain=...``: the registered key."""
+        self._partner(request)
+        domain = request.query.get("domain")
+        if not domain:
+            raise _envelope_error(400, "invalid_field", description="domain")
+        account = self.sim.partners.by_domain(domain)
+        if account is None:
+            raise _envelope_error(404, "not_found")
+        return _ok({"public_key": account.public_key.hex()})
+
     async def proxy_health(self, _request: web.Request) -> web.Response:
         """``GET /proxy/health`` of the command proxy."""
         return web.json_response({"status": "ok"})
@@ -475,7 +539,7 @@ class _FleetApi:
     # --- OAuth ----------------------------------------------------------------
 
     async def token(self, request: web.Request) -> web.Response:
-        """``POST /oauth2/v3/token``: code exchange and single-use refresh."""
+        """``POST /oauth2/v3/token``: code exchange, refresh, partner token."""
         form = await self._form(request)
         grant_type = form.get("grant_type")
         client_id = form.get("client_id")
@@ -490,6 +554,14 @@ class _FleetApi:
                 if not client_id or not code:
                     return _oauth_error(400, "invalid_request")
                 answer = self.sim.tokens.exchange_code(client_id, code)
+            elif grant_type == "client_credentials":
+                answer = self.sim.tokens.partner_token(
+                    client_id,
+                    form.get("client_secret"),
+                    form.get("scope"),
+                    form.get("audience"),
+                    self._audiences(request),
+                )
             elif not grant_type:
                 return _oauth_error(400, "invalid_request")
             else:
@@ -497,6 +569,10 @@ class _FleetApi:
         except TokenError as err:
             return web.json_response(err.body(), status=err.status)
         return web.json_response(answer)
+
+    def _audiences(self, request: web.Request) -> set[str]:
+        """Audiences of a partner token: this region's base URL, or our origin."""
+        return {region_base_url(self.sim.region), str(request.url.origin())}
 
     @staticmethod
     async def _form(request: web.Request) -> dict[str, str]:
@@ -617,18 +693,45 @@ class _SimControl:
     async def pair_key(self, request: web.Request) -> web.Response:
         """Pair a client key as the owner would through ``tesla.com/_ak/<domain>``.
 
-        ``{"public_key": "<PEM or hex point>", "domain": "<partner domain>"}``.
+        ``{"public_key": "<PEM or hex point>", "domain": "<partner domain>"}``,
+        or only ``{"domain": ...}``: the key registered for that domain
+        (``POST /api/1/partner_accounts``).
         """
         vehicle = self.sim.find_vehicle(request.match_info["vin"])
         if vehicle is None:
             raise _envelope_error(404, "not_found")
         body = await _json_object(request)
         try:
-            key, domain = _pairing(body, {"public_key", "domain"})
+            if "domain" in body and "public_key" not in body:
+                key, domain = self._registered_key(body)
+            else:
+                key, domain = _pairing(body, {"public_key", "domain"})
             self.sim.pair_key(vehicle.vin, key, domain)
         except (TypeError, ValueError) as err:
             raise _envelope_error(400, "invalid_field", description=str(err)) from err
         return web.json_response(self._describe(vehicle))
+
+    def _registered_key(self, body: dict[str, Any]) -> tuple[bytes, str]:
+        """The key registered for ``body["domain"]`` (TypeError/ValueError)."""
+        if unknown := set(body) - {"domain"}:
+            raise ValueError(f"unknown fields: {sorted(unknown)}")
+        domain = body["domain"]
+        if not isinstance(domain, str):
+            raise TypeError("domain must be a string")
+        account = self.sim.partners.by_domain(domain)
+        if account is None:
+            raise ValueError(
+                f"no partner account is registered for domain {domain!r}: "
+                "register it first (POST /api/1/partner_accounts), "
+                "or give the public_key"
+            )
+        return account.public_key, domain
+
+    async def partner_accounts(self, _request: web.Request) -> web.Response:
+        """The partner accounts registered (domain, key as hex, by application)."""
+        return web.json_response(
+            [account.as_dict() for account in self.sim.partners.accounts.values()]
+        )
 
     async def unpair_key(self, request: web.Request) -> web.Response:
         """Remove a key from the keychain (``{"public_key": ...}``; ``{}``: all)."""
@@ -922,6 +1025,8 @@ def create_app(sim: FleetSimulator) -> web.Application:
     # Only Fleet API relays signed commands; the proxy signs REST commands itself.
     router.add_post("/api/1/vehicles/{vin}/signed_command", api.signed_command)
     router.add_get("/proxy/health", api.proxy_health)
+    router.add_post("/api/1/partner_accounts", api.register_partner)
+    router.add_get("/api/1/partner_accounts/public_key", api.partner_public_key)
     router.add_post("/oauth2/v3/token", api.token)
     router.add_get("/sim/stats", control.stats)
     router.add_post("/sim/reset_stats", control.reset_stats)
@@ -935,4 +1040,5 @@ def create_app(sim: FleetSimulator) -> web.Application:
     router.add_post("/sim/vehicles/{vin}", control.update_vehicle)
     router.add_post("/sim/vehicles/{vin}/pair", control.pair_key)
     router.add_post("/sim/vehicles/{vin}/unpair", control.unpair_key)
+    router.add_get("/sim/partner_accounts", control.partner_accounts)
     return app

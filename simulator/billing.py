@@ -6,7 +6,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
-type Category = Literal["data", "command", "wake", "auth"]
+type Category = Literal["data", "command", "wake", "auth", "partner"]
 type RequestKind = Literal[
     "list",
     "record",
@@ -18,6 +18,7 @@ type RequestKind = Literal[
     "users",
     "other",
     "token",
+    "partner",
 ]
 
 PRICE_USD: Final[dict[str, float]] = {
@@ -27,6 +28,9 @@ PRICE_USD: Final[dict[str, float]] = {
 }
 """Dollars per billable request by category (token requests are free)."""
 
+FREE_CATEGORIES: Final = frozenset({"auth", "partner"})
+"""Never billed: the token endpoint and the partner-account registration."""
+
 STATE_CHECK_KINDS: Final = frozenset({"list", "record"})
 """Vehicle list and record: billed as data, but maybe free (unverified)."""
 
@@ -35,6 +39,8 @@ def category_of(kind: RequestKind) -> Category:
     """The billing category of a kind of request."""
     if kind == "token":
         return "auth"
+    if kind == "partner":
+        return "partner"
     if kind == "wake_up":
         return "wake"
     if kind in {"command", "signed_command"}:
@@ -49,9 +55,11 @@ NO_ANSWER: Final = 0
 def is_billable(category: Category, status: int) -> bool:
     """Tesla bills every Fleet API answer below 500; token requests are free.
 
-    A request that got no answer at all (:data:`NO_ANSWER`) is not billed.
+    So is the partner-account registration (``/api/1/partner_accounts``),
+    which touches no vehicle. A request that got no answer at all
+    (:data:`NO_ANSWER`) is not billed.
     """
-    return category != "auth" and NO_ANSWER < status < 500
+    return category not in FREE_CATEGORIES and NO_ANSWER < status < 500
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,7 +29,14 @@ from .billing import (
 )
 from .chaos import FaultMix
 from .commands import COMMANDS, CommandResult
-from .tokens import DEFAULT_CLIENT_ID, AccessGrant, TokenStore, normalize_region
+from .partner import PartnerRegistry
+from .tokens import (
+    DEFAULT_CLIENT_ID,
+    DEFAULT_CLIENT_SECRET,
+    AccessGrant,
+    TokenStore,
+    normalize_region,
+)
 from .vcp import VehicleCommandCar
 from .vcp_crypto import load_public_key
 from .vehicle import (
@@ -185,6 +192,9 @@ class FleetSimulator:
         start_asleep: bool = False,
         region: str = "EU",
         client_id: str = DEFAULT_CLIENT_ID,
+        client_secret: str = DEFAULT_CLIENT_SECRET,
+        allowed_origins: Iterable[str] | None = None,
+        key_origin: str | None = None,
         sleep_after: float = 900.0,
         wake_delay: float = 20.0,
         access_token_lifetime: float = 28800.0,
@@ -194,7 +204,14 @@ class FleetSimulator:
         schedule_radius_m: float = 100.0,
         user_id: int = 1001,
     ) -> None:
-        """Create the simulator; without ``vehicles`` it has :func:`default_vehicle`."""
+        """Create the simulator; without ``vehicles`` it has :func:`default_vehicle`.
+
+        ``client_secret``: the application's secret for partner tokens.
+        ``allowed_origins``: the application's allowed origins, which a
+        registered partner domain must match (None: any domain).
+        ``key_origin``: download partner keys from this origin instead of
+        ``https://<domain>`` (e.g. ``http://127.0.0.1:8123``).
+        """
         self.clock = clock
         self.region = normalize_region(region)
         self.sleep_after = sleep_after
@@ -206,10 +223,15 @@ class FleetSimulator:
         self.tokens = TokenStore(
             clock,
             client_id=client_id,
+            client_secret=client_secret,
             region=self.region,
             access_token_lifetime=access_token_lifetime,
             refresh_grace=refresh_grace,
         )
+        self.partners = PartnerRegistry(
+            clock, allowed_origins=allowed_origins, key_origin=key_origin
+        )
+        """The applications' partner accounts (``/api/1/partner_accounts``)."""
         self.vehicles: dict[str, SimVehicle] = {}
         self.stats = SimStats()
         self.requests: list[RequestRecord] = []
@@ -425,9 +447,16 @@ class FleetSimulator:
             return count
         return 1 if keys.pop(public_key, None) is not None else 0
 
-    @staticmethod
-    def key_paired(vehicle: SimVehicle) -> bool:
-        """What ``fleet_status`` says: the proxy's key or a key on the keychain."""
+    def key_paired(self, vehicle: SimVehicle, client_id: str | None = None) -> bool:
+        """What ``fleet_status`` tells the application ``client_id``.
+
+        An application with a partner account: its registered key is on the
+        keychain. Otherwise (or with no application named): the proxy's key
+        (``key_paired``) or any key on the keychain.
+        """
+        account = None if client_id is None else self.partners.by_client(client_id)
+        if account is not None:
+            return account.public_key in vehicle.paired_keys
         return vehicle.key_paired or bool(vehicle.paired_keys)
 
     def next_scheduled_charging_start(self, vehicle: SimVehicle) -> float | None:

@@ -5,19 +5,27 @@ token just used stays valid for a grace period (24 h), anything older is
 ``login_required``. Obtaining a new pair invalidates the previous access token
 of that chain. Access tokens are unsigned JWT-shaped strings carrying the
 claims clients read (``sub``, ``ou_code``, ``scp``, ``exp``).
+
+The application itself (client id and secret, ``grant_type=client_credentials``)
+gets a partner token: no refresh token, no user, good only for the partner
+endpoints (``/api/1/partner_accounts``). A partner token is never a user's
+access token: :meth:`TokenStore.authenticate` does not know it.
 """
 
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
+import hmac
 import json
 import secrets
 from typing import Any, Final
 import uuid
 
 DEFAULT_CLIENT_ID: Final = "sim-client-id"
+DEFAULT_CLIENT_SECRET: Final = "sim-client-secret"  # noqa: S105 - development only
+"""The application's client secret of a simulator not told another one."""
 DEFAULT_AUTH_CODE: Final = "sim-code"
 DEFAULT_SCOPES: Final[tuple[str, ...]] = (
     "openid",
@@ -29,6 +37,12 @@ DEFAULT_SCOPES: Final[tuple[str, ...]] = (
     "vehicle_charging_cmds",
 )
 JWT_ISSUER: Final = "https://fleet-auth.prd.vn.cloud.tesla.com/oauth2/v3/nts"
+INVALID_CLIENT_DESCRIPTION: Final = (
+    "We don't recognize this client_id and client_secret combination"
+)
+INVALID_AUDIENCE_DESCRIPTION: Final = (
+    "The 'audience' parameter is invalid. Include valid audience in the request."
+)
 REGION_BASE_URLS: Final[dict[str, str]] = {
     "NA": "https://fleet-api.prd.na.vn.cloud.tesla.com",
     "EU": "https://fleet-api.prd.eu.vn.cloud.tesla.com",
@@ -102,6 +116,18 @@ class AccessGrant:
     region: str
     scopes: frozenset[str]
     expires_at: float
+    client_id: str = DEFAULT_CLIENT_ID
+    """The application the user authorized (the token's ``azp``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class PartnerGrant:
+    """What a valid partner token (``client_credentials``) allows."""
+
+    client_id: str
+    scopes: frozenset[str]
+    audience: str
+    expires_at: float
 
 
 @dataclass(slots=True)
@@ -125,6 +151,7 @@ class TokenStore:
         clock: Callable[[], float],
         *,
         client_id: str = DEFAULT_CLIENT_ID,
+        client_secret: str = DEFAULT_CLIENT_SECRET,
         region: str = "EU",
         sub: str | None = None,
         access_token_lifetime: float = 28800.0,
@@ -135,6 +162,7 @@ class TokenStore:
         """Create an empty store; ``region`` is the default ``ou_code``."""
         self._clock = clock
         self.client_id = client_id
+        self.client_secret = client_secret
         self.region = normalize_region(region)
         self.sub = sub or str(uuid.uuid4())
         self.access_token_lifetime = access_token_lifetime
@@ -144,6 +172,7 @@ class TokenStore:
         self._by_refresh: dict[str, _Chain] = {}
         self._by_access: dict[str, tuple[_Chain, AccessGrant]] = {}
         self._codes: dict[str, tuple[tuple[str, ...], str]] = {}
+        self._partner: dict[str, PartnerGrant] = {}
         self.on_change: Callable[[], None] | None = None
         """Called after every change of the refresh tokens (to persist them)."""
 
@@ -268,10 +297,72 @@ class TokenStore:
             return None
         return grant
 
+    def partner_token(
+        self,
+        client_id: str | None,
+        client_secret: str | None,
+        scope: str | None,
+        audience: str | None,
+        audiences: Collection[str],
+    ) -> dict[str, Any]:
+        """Answer ``grant_type=client_credentials``: the application's partner token.
+
+        401 ``invalid_client`` unless both the client id and the secret are
+        this application's; then 400 ``invalid_audience`` unless ``audience``
+        is one of ``audiences`` (a trailing ``/`` aside). ``scope`` is
+        space-separated, as Tesla takes it.
+        """
+        if (
+            not client_id
+            or not client_secret
+            or client_id != self.client_id
+            or not hmac.compare_digest(
+                client_secret.encode(), self.client_secret.encode()
+            )
+        ):
+            raise TokenError(401, "invalid_client", INVALID_CLIENT_DESCRIPTION)
+        accepted = {a.rstrip("/") for a in audiences}
+        if not audience or audience.rstrip("/") not in accepted:
+            raise TokenError(400, "invalid_audience", INVALID_AUDIENCE_DESCRIPTION)
+        now = self._clock()
+        scopes = tuple(scope.split()) if scope else ()
+        exp = now + self.access_token_lifetime
+        token = _jwt(
+            {
+                "iss": JWT_ISSUER,
+                "azp": client_id,
+                "sub": client_id,
+                "aud": [audience],
+                "scp": list(scopes),
+                "exp": int(exp),
+                "iat": int(now),
+                "jti": str(uuid.uuid4()),
+            }
+        )
+        self._partner[token] = PartnerGrant(
+            client_id=client_id,
+            scopes=frozenset(scopes),
+            audience=audience,
+            expires_at=exp,
+        )
+        return {
+            "access_token": token,
+            "expires_in": int(self.access_token_lifetime),
+            "token_type": "Bearer",
+        }
+
+    def authenticate_partner(self, token: str) -> PartnerGrant | None:
+        """Return the grant of a current, unexpired partner token, else None."""
+        grant = self._partner.get(token)
+        if grant is None or self._clock() >= grant.expires_at:
+            return None
+        return grant
+
     def revoke_all(self) -> None:
         """Invalidate every token, like a password reset."""
         self._by_refresh.clear()
         self._by_access.clear()
+        self._partner.clear()
         self._changed()
 
     def _check_client(self, client_id: str) -> None:
@@ -306,7 +397,11 @@ class TokenStore:
             "jti": str(uuid.uuid4()),
         }
         grant = AccessGrant(
-            sub=self.sub, region=region, scopes=frozenset(scopes), expires_at=exp
+            sub=self.sub,
+            region=region,
+            scopes=frozenset(scopes),
+            expires_at=exp,
+            client_id=self.client_id,
         )
         return _jwt(claims), grant
 
