@@ -43,6 +43,8 @@ USER, PASSWORD = "dev", "dev-password"
 HOME = {"latitude": HOME_WARSAW[0], "longitude": HOME_WARSAW[1], "radius": 100}
 """The simulator's home, the integration's geofence."""
 VIN = DEFAULT_VIN
+KEY_DOMAIN = "ha.example.com"
+"""The developer application's domain; the simulator fetches its key from here."""
 CAR = "sim_model_3"
 """The simulated car's entity id prefix (its name, "Sim Model 3")."""
 CORE_CONFIG: dict[str, Any] = {
@@ -118,6 +120,10 @@ class Stack:
                 str(self.config / "simulator_tokens.json"),
                 "--token-store",
                 str(self.config / "simulator_token_store.json"),
+                # Tesla fetches the public key from the application's domain;
+                # here that domain is this Home Assistant.
+                "--key-origin",
+                f"http://127.0.0.1:{self.ha_port}",
             ],
             self.config / "simulator.log",
         )
@@ -421,6 +427,7 @@ class Stack:
             path,
             {
                 "client_id": sim["client_id"],
+                "client_secret": sim["client_secret"],
                 "refresh_token": sim["refresh_token"],
                 "advanced": {"token_url": sim["token_url"]},
             },
@@ -433,9 +440,24 @@ class Stack:
                 {"region": "custom", "api_base_url": sim["api_base_url"]},
             )
         flow = await self.call(session, "POST", path, {"vins": [VIN], "home": HOME})
+        if flow.get("step_id") == "virtual_key":
+            # The car accepts only signed commands: Home Assistant serves the
+            # key, Tesla (the simulator) fetches it, and the owner pairs it.
+            flow = await self.call(
+                session,
+                "POST",
+                path,
+                {"key_domain": KEY_DOMAIN, "serve_key": True, "register_domain": True},
+            )
+            if flow.get("step_id") == "pair":
+                await self.call(
+                    session, "POST", f"/sim/vehicles/{VIN}/pair", {"domain": KEY_DOMAIN}
+                )
+                flow = await self.call(session, "POST", path, {"pair_later": False})
         if flow.get("type") != "create_entry":
             msg = (
                 f"the config flow ended at {flow.get('step_id')}: {flow.get('errors')}"
+                f" {(flow.get('description_placeholders') or {}).get('tesla_error', '')}"
             )
             raise StackError(msg)
         return str(flow["result"]["entry_id"])

@@ -71,14 +71,14 @@ def demo(
     """A car asleep away from home, half charged, waiting to be sent home.
 
     ``POST /sim/vehicles/{vin}`` with ``drive_to`` (``scripts/develop`` does it
-    once Home Assistant is up) brings it home, where it is plugged in. It takes
-    commands over the Fleet API as well as signed ones (a development instance
-    has no TLS proxy).
+    once Home Assistant is up) brings it home, where it is plugged in. Like
+    almost every Tesla since 2024 it accepts only signed commands: the
+    development instance signs them itself, with the key it serves and pairs.
     """
     vehicle = sim.vehicle(vin)
     vehicle.plugged_in = False
     vehicle.charging_state = "Disconnected"
     vehicle.battery_level = battery
-    vehicle.command_signing = "allowed"
+    vehicle.command_signing = "required"
     sim.move_to(vin, *away)
     sim.put_to_sleep(vin)

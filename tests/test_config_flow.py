@@ -2105,6 +2105,7 @@ async def test_the_key_is_served_registered_and_paired(
     mock_refresh: AsyncMock,
     mock_fleet: MagicMock,
     aioclient_mock: AiohttpClientMocker,
+    hass_client_no_auth: ClientSessionGenerator,
 ) -> None:
     """The whole path: domain from the external URL, Tesla's registration, pairing."""
     hass.config.external_url = f"https://{DOMAIN_NAME}"
@@ -2149,6 +2150,12 @@ async def test_the_key_is_served_registered_and_paired(
     assert register_call[2] == {"domain": DOMAIN_NAME}
     assert register_call[3]["Authorization"] == f"Bearer {PARTNER_TOKEN}"
     assert (key.domain, key.serve) == (DOMAIN_NAME, True)
+    # Served while the flow runs (the integration is not set up yet): Tesla
+    # fetches it during the registration.
+    served = await (await hass_client_no_auth()).get(
+        "/.well-known/appspecific/com.tesla.3p.public-key.pem"
+    )
+    assert await served.text() == key.public_pem
 
     # Pairing: the link, and which car still lacks the key.
     assert result["step_id"] == "pair"

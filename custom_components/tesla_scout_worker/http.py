@@ -21,7 +21,7 @@ from .const import CONF_SHARE_TOKEN, DEFAULT_SHARE_TOKEN, DOMAIN
 from .fleet.tokens import TOKEN_ERRORS
 from .models import TeslaScoutWorkerConfigEntry
 from .tokens import token_error_to_ha
-from .virtual_key import PublicKeyView
+from .virtual_key import async_register_public_key_view
 
 URL_BASE = f"/api/{DOMAIN}/{{entry_id}}"
 
@@ -32,7 +32,7 @@ def async_register_views(hass: HomeAssistant) -> None:
 
     The three of token sharing, and the public key's (see ``virtual_key.py``).
     """
-    hass.http.register_view(PublicKeyView())
+    async_register_public_key_view(hass)
     hass.http.register_view(TokenView())
     hass.http.register_view(RefreshView())
     hass.http.register_view(HealthView())

@@ -50,7 +50,12 @@ from .flow_schemas import (
     vehicle_label,
     without_secrets,
 )
-from .virtual_key import VirtualKey, async_publish, async_require_virtual_key
+from .virtual_key import (
+    VirtualKey,
+    async_publish,
+    async_register_public_key_view,
+    async_require_virtual_key,
+)
 
 CONF_KEY_DOMAIN: Final = "key_domain"
 CONF_SERVE_KEY: Final = "serve_key"
@@ -152,9 +157,10 @@ class KeyForm:
         if domain is None:
             self.errors[CONF_KEY_DOMAIN] = "invalid_domain"
             return None
-        key = await async_publish(
-            self.hass, domain=domain, serve=bool(user_input.get(CONF_SERVE_KEY))
-        )
+        serve = bool(user_input.get(CONF_SERVE_KEY))
+        if serve:
+            async_register_public_key_view(self.hass)
+        key = await async_publish(self.hass, domain=domain, serve=serve)
         self.placeholders = _key_placeholders(self.hass, key, domain)
         if not user_input.get(CONF_REGISTER):
             return domain

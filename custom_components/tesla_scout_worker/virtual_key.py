@@ -24,7 +24,7 @@ from typing import Any
 from aiohttp import web
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.http import KEY_HASS, HomeAssistantView
 from homeassistant.helpers.storage import Store
 from homeassistant.util.hass_dict import HassKey
@@ -45,6 +45,7 @@ CORE_KEY_FILE = "tesla_fleet.key"
 
 _KEY: HassKey[VirtualKey] = HassKey(f"{DOMAIN}_virtual_key")
 _LOCK: HassKey[asyncio.Lock] = HassKey(f"{DOMAIN}_virtual_key_lock")
+_VIEW: HassKey[bool] = HassKey(f"{DOMAIN}_public_key_view")
 
 
 @dataclass(kw_only=True)
@@ -215,6 +216,19 @@ async def async_remove_virtual_key(hass: HomeAssistant, entry_id: str) -> None:
         return
     hass.data.pop(_KEY, None)
     await _store(hass).async_remove()
+
+
+@callback
+def async_register_public_key_view(hass: HomeAssistant) -> None:
+    """Answer at the key's path from now on (once; it checks ``serve`` itself).
+
+    At setup, and from the config flow of a first entry: Tesla fetches the key
+    while that flow registers the domain, before the integration is set up.
+    """
+    if hass.data.get(_VIEW):
+        return
+    hass.data[_VIEW] = True
+    hass.http.register_view(PublicKeyView())
 
 
 class PublicKeyView(HomeAssistantView):

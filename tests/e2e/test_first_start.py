@@ -24,7 +24,7 @@ import aiohttp
 from playwright.async_api import Page, async_playwright
 import pytest
 
-from scripts.dev_stack import CAR, DOMAIN, PASSWORD, USER, VIN, Stack
+from scripts.dev_stack import CAR, DOMAIN, KEY_DOMAIN, PASSWORD, USER, VIN, Stack
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 CHROMIUM = os.environ.get("TSW_CHROMIUM", "/usr/bin/chromium")
@@ -125,8 +125,19 @@ async def test_a_first_start_needs_no_click_but_the_login(
         assert at_home["state"] == "on"
 
         requests = await stack.call(session, "GET", "/sim/requests")
-        commands = [r["command"] for r in requests if r["category"] == "command"]
-        assert "add_charge_schedule" in commands
+        commands = [r for r in requests if r["category"] == "command"]
+        assert "add_charge_schedule" in [r["command"] for r in commands]
+        # The car accepts only signed commands: each was signed in Home
+        # Assistant with the key it serves, which Tesla (the simulator)
+        # fetched when the domain was registered, and the owner paired.
+        assert {r["kind"] for r in commands} == {"signed_command"}
+        (registered,) = await stack.call(session, "GET", "/sim/partner_accounts")
+        assert registered["domain"] == KEY_DOMAIN
+        async with session.get(
+            f"{stack.ha_url}/.well-known/appspecific/com.tesla.3p.public-key.pem"
+        ) as served:
+            assert served.status == 200
+            assert "BEGIN PUBLIC KEY" in await served.text()
         stats = await stack.call(session, "GET", "/sim/stats")
         assert stats["requests"].get("wake", 0) == 0  # the scout never woke it
         (devices,) = await stack.ws(session, {"type": "config/device_registry/list"})

@@ -237,7 +237,7 @@ def test_demo_scenario(morning: ManualClock) -> None:
     assert vehicle.charging_state == "Disconnected"
     assert 2000 < distance_m(sim.position(vehicle), HOME_WARSAW) < 3000
     assert sim.state(VIN) == "asleep"
-    assert vehicle.command_signing == "allowed"
+    assert vehicle.command_signing == "required"
 
 
 def test_token_store_survives_a_restart(tmp_path: Path) -> None:
