@@ -455,9 +455,10 @@ class Stack:
                 )
                 flow = await self.call(session, "POST", path, {"pair_later": False})
         if flow.get("type") != "create_entry":
+            said = (flow.get("description_placeholders") or {}).get("tesla_error")
             msg = (
                 f"the config flow ended at {flow.get('step_id')}: {flow.get('errors')}"
-                f" {(flow.get('description_placeholders') or {}).get('tesla_error', '')}"
+                f" {said or ''}"
             )
             raise StackError(msg)
         return str(flow["result"]["entry_id"])
