@@ -142,3 +142,47 @@ async def test_a_car_that_needs_no_signing_gets_plain_commands(
         await client.charge_start(VIN)
     assert [r.path for r in sim.requests][-1].endswith("/command/charge_start")
     assert counted.calls == [(RequestCategory.COMMAND, 200)]
+
+
+async def test_a_command_after_the_car_rebooted_resyncs_and_is_accepted(
+    sim: FleetSimulator, base_url: str
+) -> None:
+    """The car's session is gone (a new epoch): the next command still lands.
+
+    A car restarts its security domains after a software update or a deep
+    sleep; a session cached from before is refused with the car's new session
+    info, which the client takes to sign again.
+    """
+    key = new_private_key()
+    sim.pair_key(VIN, point(key))
+    async with ClientSession() as session:
+        client, _ = await signing_client(session, sim, base_url, key)
+        await client.charge_start(VIN)
+        sim.command_car(sim.vehicle(VIN)).reboot()
+        result = await client.charge_stop(VIN)
+    assert result.result is True
+    assert sim.vehicle(VIN).charging_state not in ("Charging", "Starting")
+
+
+async def test_a_command_after_the_cars_clock_jumped_is_accepted(
+    sim: FleetSimulator, base_url: str
+) -> None:
+    """The car's clock moved hours against ours while the session was cached.
+
+    The car refuses the command as expired (by its clock) with its session
+    info; a new session signs it again, once, and it is carried out.
+    """
+    key = new_private_key()
+    sim.pair_key(VIN, point(key))
+    async with ClientSession() as session:
+        client, counted = await signing_client(session, sim, base_url, key)
+        await client.charge_start(VIN)
+        assert isinstance(sim.clock, ManualClock)
+        sim.clock.advance(4 * 3600)
+        sim.vehicle(VIN).forced_state = "online"  # woken for the next command
+        counted.calls.clear()
+        result = await client.set_charge_limit(VIN, 70)
+    assert result.result is True
+    assert sim.vehicle(VIN).charge_limit_soc == 70
+    # Refused as expired, a handshake, the command again: each one billed.
+    assert counted.calls == [(RequestCategory.COMMAND, 200)] * 3

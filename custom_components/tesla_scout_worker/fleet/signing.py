@@ -63,6 +63,15 @@ KEY_NOT_PAIRED_FAULTS: tuple[type[BaseException], ...] = (
 )
 """What the car answers to a key it does not know (not paired, or removed)."""
 
+RESYNC_FAULTS: tuple[type[BaseException], ...] = (
+    library.TeslaFleetMessageFaultTimeExpired,
+    library.TeslaFleetMessageFaultIncorrectEpoch,
+    library.TeslaFleetMessageFaultInvalidTokenOrCounter,
+)
+"""The car's session is not the one we hold (its clock jumped, it rebooted):
+Tesla's answer says to take its session info and try again, which a fresh
+session (a new handshake) does."""
+
 
 def days_mask(days_of_week: str | int) -> int:
     """``"All"``, ``"Mon,Tue"`` or a mask: the mask (Sunday = 1 … Saturday = 64)."""
@@ -140,9 +149,13 @@ class CommandSigner:
 
         Returns the car's ``(result, reason)``; raises our errors only.
         """
-        car = self._car(vin)
         try:
-            answer = await self._dispatch(car, name, body)
+            try:
+                answer = await self._dispatch(self._car(vin), name, body)
+            except RESYNC_FAULTS:
+                # Once, with a new session: the command was not carried out.
+                del self._cars[vin]
+                answer = await self._dispatch(self._car(vin), name, body)
         except KEY_NOT_PAIRED_FAULTS as err:
             msg = "the car does not know this application's key"
             raise KeyNotPairedError(msg) from err
