@@ -2328,3 +2328,20 @@ async def test_a_new_key_instead_of_core_tesla_fleet_key(
     assert result["step_id"] == "virtual_key"
     key = await async_require_virtual_key(hass)
     assert key.key.private_numbers() != core.private_numbers()
+
+
+async def test_an_external_url_tesla_cannot_fetch_from_is_not_suggested(
+    hass: HomeAssistant, mock_refresh: AsyncMock, mock_fleet: MagicMock
+) -> None:
+    """Tesla fetches over https on port 443 only: a port is refused, not offered."""
+    hass.config.external_url = f"https://{DOMAIN_NAME}:8123"
+    result = await to_key_step(hass)
+    schema = result["data_schema"]
+    assert schema is not None
+    defaults = {m.schema: m.default() for m in schema.schema if callable(m.default)}
+    assert defaults == {"serve_key": False, "register_domain": True}
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {"key_domain": f"{DOMAIN_NAME}:8123", **SERVE_AND_REGISTER},
+    )
+    assert field_errors(result) == {"key_domain": "invalid_domain"}

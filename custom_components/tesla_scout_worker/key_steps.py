@@ -20,6 +20,7 @@ from typing import Any, Final
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import config_entry_oauth2_flow
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
+from homeassistant.helpers.network import NoURLAvailableError, get_url
 from homeassistant.helpers.selector import BooleanSelector
 import voluptuous as vol
 
@@ -66,15 +67,33 @@ NOBODY: Final = "—"
 """What a list of cars shows when it is empty (a placeholder is not translated)."""
 
 
+def public_url(hass: HomeAssistant) -> str | None:
+    """Home Assistant's address on the internet that Tesla can fetch from.
+
+    https on the standard port (Tesla fetches nothing else): the external URL,
+    or Home Assistant Cloud's remote address.
+    """
+    try:
+        return get_url(
+            hass,
+            allow_internal=False,
+            allow_ip=False,
+            require_ssl=True,
+            require_standard_port=True,
+        )
+    except NoURLAvailableError:
+        return None
+
+
 def suggested_domain(hass: HomeAssistant, key: VirtualKey) -> str | None:
-    """The domain set before, else the host of Home Assistant's external URL."""
+    """The domain set before, else the host of Home Assistant's public URL."""
     if key.domain:
         return key.domain
-    return domain_of(hass.config.external_url or "")
+    return domain_of(public_url(hass) or "")
 
 
 def _serves_here(hass: HomeAssistant, domain: str | None) -> bool:
-    return domain is not None and domain == domain_of(hass.config.external_url or "")
+    return domain is not None and domain == domain_of(public_url(hass) or "")
 
 
 async def async_client_secret(
@@ -207,7 +226,7 @@ def _key_placeholders(
         "public_key": key.public_pem,
         "key_path": PUBLIC_KEY_PATH,
         "key_url": public_key_url(domain or "YOUR-DOMAIN"),
-        "external_url": hass.config.external_url or NOBODY,
+        "external_url": public_url(hass) or hass.config.external_url or NOBODY,
     }
 
 

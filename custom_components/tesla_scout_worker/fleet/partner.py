@@ -42,7 +42,7 @@ PARTNER_SCOPES = "openid vehicle_device_data vehicle_cmds vehicle_charging_cmds"
 
 _HOST = re.compile(
     r"^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
-    r"(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*(?::\d{1,5})?$"
+    r"(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$"
 )
 
 
@@ -61,8 +61,8 @@ class PartnerAccount:
 def domain_of(text: str) -> str | None:
     """The bare host name Tesla expects, from a host or a URL; ``None``: not one.
 
-    ``https://Home.Example.com/`` gives ``home.example.com``. A port is kept
-    (Tesla refuses it, a local simulator does not).
+    ``https://Home.Example.com/`` gives ``home.example.com``. Not a port:
+    Tesla fetches the key over https on the standard port only.
     """
     text = text.strip()
     if not text:
@@ -73,6 +73,8 @@ def domain_of(text: str) -> str | None:
     if parts.scheme not in ("", "https", "http") or parts.username:
         return None
     host = (parts.netloc or "").lower().rstrip(".")
+    if host.endswith(":443") and parts.scheme != "http":
+        host = host.removesuffix(":443")
     return host if _HOST.match(host) else None
 
 
