@@ -15,6 +15,7 @@ from .const import (
     CONF_VINS,
 )
 from .models import TeslaScoutWorkerConfigEntry
+from .virtual_key import async_virtual_key
 
 TO_REDACT = {
     "access_token",
@@ -88,4 +89,24 @@ async def async_get_config_entry_diagnostics(
             "today": data.usage.today.as_dict(),
             "month": data.usage.month.as_dict(),
         },
+        "signed_commands": await _signed_commands(hass, entry),
+    }
+
+
+async def _signed_commands(
+    hass: HomeAssistant, entry: TeslaScoutWorkerConfigEntry
+) -> dict[str, Any]:
+    """How commands are signed, and whether the cars know the key (no key, no VIN)."""
+    data = entry.runtime_data
+    client = data.client
+    key = await async_virtual_key(hass, create=False)
+    return {
+        "route": "proxy"
+        if client.command_base_url
+        else ("in_process" if client.signer is not None else "plain"),
+        "cars_needing_signatures": len(client.signing_required),
+        "cars_without_the_key": len(data.worker.pairing.unpaired_cars),
+        # The domain names the owner: only whether one is set.
+        "key_domain_set": key is not None and key.domain is not None,
+        "key_served_here": key is not None and key.serve,
     }
