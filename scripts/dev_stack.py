@@ -272,6 +272,33 @@ class Stack:
 
     async def bootstrap(self, session: aiohttp.ClientSession) -> str:
         """Onboard, add or reauthenticate the integration; return its entry id."""
+        sim = await self.onboard(session)
+        entries = await self.entries(session)
+        if not entries:
+            entry_id = await self._add_integration(session, sim)
+            await self._use_demo_prices(session, entry_id)
+        else:
+            entry_id = entries[0]["entry_id"]
+            if not await self._reauthenticate_if_asked(session, entry_id, sim):
+                # A login of another simulator account (a config/ from before
+                # the token store): start the integration afresh.
+                print("dev stack: the stored login is of another account; re-adding")
+                await self.call(
+                    session, "DELETE", f"/api/config/config_entries/entry/{entry_id}"
+                )
+                entry_id = await self._add_integration(session, sim)
+                await self._use_demo_prices(session, entry_id)
+        await self._smart_charging_on(session)
+        return entry_id
+
+    async def onboard(self, session: aiohttp.ClientSession) -> dict[str, Any]:
+        """Onboard Home Assistant (or log in); return the simulator's account.
+
+        What ``bootstrap`` does before the integration: a browser test adds
+        the integration itself, with the client id, client secret, refresh
+        token, token URL and API base URL returned here (the simulator's
+        tokens file), then calls ``prepare``.
+        """
         steps = await self.wait_for("Home Assistant", lambda: self._onboarding(session))
         done = {step["step"] for step in steps if step["done"]}
         if "user" not in done:
@@ -291,22 +318,21 @@ class Stack:
                 "/api/onboarding/integration",
                 {"client_id": client, "redirect_uri": client},
             )
-        sim = await self.wait_for("the simulator", self._simulator_tokens)
-        entries = await self.entries(session)
-        if not entries:
-            entry_id = await self._add_integration(session, sim)
-            await self._use_demo_prices(session, entry_id)
-        else:
-            entry_id = entries[0]["entry_id"]
-            if not await self._reauthenticate_if_asked(session, entry_id, sim):
-                # A login of another simulator account (a config/ from before
-                # the token store): start the integration afresh.
-                print("dev stack: the stored login is of another account; re-adding")
-                await self.call(
-                    session, "DELETE", f"/api/config/config_entries/entry/{entry_id}"
-                )
-                entry_id = await self._add_integration(session, sim)
-                await self._use_demo_prices(session, entry_id)
+        sim: dict[str, Any] = await self.wait_for(
+            "the simulator", self._simulator_tokens
+        )
+        return sim
+
+    async def prepare(self, session: aiohttp.ClientSession, entry_id: str) -> None:
+        """What ``bootstrap`` does after adding the integration.
+
+        A departure 12 hours ahead, the demo price sensor as the tariff, and
+        *Smart charging* on.
+        """
+        await self._use_demo_prices(session, entry_id)
+        await self._smart_charging_on(session)
+
+    async def _smart_charging_on(self, session: aiohttp.ClientSession) -> None:
         await self.wait_for(
             "the car's entities",
             lambda: self.call(
@@ -319,7 +345,6 @@ class Stack:
             "/api/services/switch/turn_on",
             {"entity_id": f"switch.{CAR}_smart_charging"},
         )
-        return entry_id
 
     async def entries(self, session: aiohttp.ClientSession) -> list[dict[str, Any]]:
         """The integration's config entries, as the integrations page lists them."""

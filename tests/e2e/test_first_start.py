@@ -12,70 +12,19 @@ frontend and Playwright (``requirements_dev.txt``) and Debian's ``chromium``.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
-import contextlib
 from datetime import datetime
-import os
-from pathlib import Path
-import shutil
 from typing import Any
 
 import aiohttp
-from playwright.async_api import Page, async_playwright
+from playwright.async_api import async_playwright
 import pytest
 
-from scripts.dev_stack import CAR, DOMAIN, KEY_DOMAIN, PASSWORD, USER, VIN, Stack
+from scripts.dev_stack import CAR, DOMAIN, KEY_DOMAIN, VIN, Stack
+from tests.e2e.conftest import CHROMIUM_ARGS, DOCS, log_in, settle
 
-DOCS = Path(__file__).resolve().parents[2] / "docs"
-CHROMIUM = os.environ.get("TSW_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 EVENT = f"{DOMAIN}_event"
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
-
-
-@pytest.fixture
-def chromium() -> str:
-    """Debian's Chromium, or a skip saying why it could not be installed."""
-    if shutil.which(CHROMIUM) is None:
-        reason = os.environ.get(
-            "TSW_NO_CHROMIUM", f"{CHROMIUM} is missing (apt-get install chromium)"
-        )
-        pytest.skip(f"Chromium could not be installed from Debian's packages: {reason}")
-    return CHROMIUM
-
-
-@pytest.fixture
-async def stack(
-    tmp_path: Path, unused_tcp_port_factory: Callable[[], int]
-) -> AsyncIterator[Stack]:
-    """The development stack in a temporary folder, stopped cleanly after."""
-    stack = Stack(
-        tmp_path / "config",
-        unused_tcp_port_factory(),
-        unused_tcp_port_factory(),
-        echo=False,
-    )
-    stack.start()
-    groups = [process.pid for process in stack.processes]
-    try:
-        yield stack
-    finally:
-        codes = await asyncio.get_running_loop().run_in_executor(None, stack.stop)
-        log = tmp_path / "config" / "home-assistant.log"
-        # Home Assistant and the simulator stop on SIGTERM, leaving nothing behind.
-        assert codes == [0, 0], log.read_text()[-3000:] if log.exists() else codes
-        for group in groups:
-            with pytest.raises(ProcessLookupError):
-                os.killpg(group, 0)
 
 
 async def test_a_first_start_needs_no_click_but_the_login(
@@ -174,27 +123,16 @@ async def _screenshots(stack: Stack, chromium: str, device_id: str) -> None:
                 viewport={"width": 1280, "height": 900},
                 timezone_id="Europe/Warsaw",  # the home's, as its owner sees it
             )
-            await page.goto(stack.ha_url)
-            await page.locator("input[name='username']").fill(USER)
-            await page.locator("input[name='password']").fill(PASSWORD)
-            await page.keyboard.press("Enter")
-            await page.wait_for_url(f"{stack.ha_url}/lovelace/**", timeout=30_000)
+            await log_in(page, stack)
 
             await page.goto(f"{stack.ha_url}/config/devices/device/{device_id}")
             await page.get_by_text("Planned charge start").first.wait_for()
-            await _settle(page)
+            await settle(page)
             await page.screenshot(path=DOCS / "device.png", full_page=True)
 
             await page.goto(f"{stack.ha_url}/dashboard-tesla/car")
             await page.get_by_text("Why this plan").first.wait_for()
-            await _settle(page)
+            await settle(page)
             await page.screenshot(path=DOCS / "dashboard.png", full_page=True)
         finally:
             await browser.close()
-
-
-async def _settle(page: Page) -> None:
-    """Let the page finish loading and drawing."""
-    with contextlib.suppress(Exception):
-        await page.wait_for_load_state("networkidle", timeout=5_000)
-    await page.wait_for_timeout(1_500)
