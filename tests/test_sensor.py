@@ -92,9 +92,11 @@ async def test_requests_are_counted_and_priced(
     assert attributes["billable"] == 15
     cost = hass.states.get(COST)
     assert cost is not None
-    # 13 data-priced ($0.002), 1 wake ($0.02), 1 command ($0.001); the 503 is free.
-    assert float(cost.state) == pytest.approx(0.047)
+    # State checks free (the headline): 2 data ($0.002), 1 wake ($0.02),
+    # 1 command ($0.001); billed as data, 11 more; the 503 is free either way.
+    assert float(cost.state) == pytest.approx(0.025)
     assert cost.attributes["usd_if_state_checks_free"] == pytest.approx(0.025)
+    assert cost.attributes["usd_if_state_checks_billed"] == pytest.approx(0.047)
     assert cost.attributes["usd_wakes"] == pytest.approx(0.02)
 
 

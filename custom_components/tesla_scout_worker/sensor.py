@@ -67,9 +67,14 @@ def _requests_attributes(data: TeslaScoutWorkerData) -> Mapping[str, Any]:
 
 def _cost_attributes(data: TeslaScoutWorkerData) -> Mapping[str, Any]:
     today, month = data.usage.today, data.usage.month
+    # The state is the headline (state checks free, as three sources say);
+    # the worst case beside it. The ``…_if_state_checks_free`` figures equal
+    # the headline now, kept for automations written before the state changed.
     return {
+        "usd_if_state_checks_billed": round(today.cost_usd(), 4),
         "usd_if_state_checks_free": round(today.cost_usd(state_checks_free=True), 4),
-        "usd_this_month": round(month.cost_usd(), 4),
+        "usd_this_month": round(month.cost_usd(state_checks_free=True), 4),
+        "usd_this_month_if_state_checks_billed": round(month.cost_usd(), 4),
         "usd_this_month_if_state_checks_free": round(
             month.cost_usd(state_checks_free=True), 4
         ),
@@ -152,7 +157,9 @@ ACCOUNT_SENSORS: tuple[AccountSensorEntityDescription, ...] = (
         state_class=SensorStateClass.TOTAL,
         native_unit_of_measurement="USD",
         suggested_display_precision=3,
-        value_fn=lambda data: round(data.usage.today.cost_usd(), 4),
+        value_fn=lambda data: round(
+            data.usage.today.cost_usd(state_checks_free=True), 4
+        ),
         attributes_fn=_cost_attributes,
         last_reset_fn=lambda data: dt_util.start_of_local_day(data.usage.day),
     ),
