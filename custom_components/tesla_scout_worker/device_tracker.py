@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from homeassistant.components.device_tracker import TrackerEntity
+# Where newer Home Assistant wants it (the config_entry path is deprecated);
+# 2025.4 has it there too, without declaring the export.
+from homeassistant.components.device_tracker import (  # type: ignore[attr-defined,unused-ignore]
+    TrackerEntity,
+)
 from homeassistant.components.device_tracker.const import SourceType
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity import EntityDescription
