@@ -1,4 +1,9 @@
-"""Actions of Tesla Scout & Worker."""
+"""Actions of Tesla Scout & Worker.
+
+``run_worker`` and ``get_charging_plan`` name their cars as Home Assistant's
+own actions do, by device (the car, chosen in the UI), or as the SPEC has it,
+by ``config_entry_id`` and ``vin`` (automations written before keep working).
+"""
 
 from __future__ import annotations
 
@@ -13,7 +18,7 @@ from homeassistant.core import (
     callback,
 )
 from homeassistant.exceptions import ServiceValidationError
-from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers import config_validation as cv, device_registry as dr
 import voluptuous as vol
 
 from .const import ATTR_CONFIG_ENTRY_ID, ATTR_FORCE, ATTR_VIN, DOMAIN
@@ -27,18 +32,31 @@ SERVICE_RUN_WORKER = "run_worker"
 SERVICE_GET_CHARGING_PLAN = "get_charging_plan"
 
 REFRESH_TOKEN_SCHEMA = vol.Schema({vol.Required(ATTR_CONFIG_ENTRY_ID): cv.string})
-RUN_WORKER_SCHEMA = vol.Schema(
-    {
-        vol.Required(ATTR_CONFIG_ENTRY_ID): cv.string,
-        vol.Optional(ATTR_VIN): cv.string,
-        vol.Optional(ATTR_FORCE, default=False): cv.boolean,
-    }
+ATTR_DEVICE_ID = "device_id"
+RUN_WORKER_SCHEMA = vol.All(
+    vol.Schema(
+        {
+            vol.Optional(ATTR_DEVICE_ID): vol.All(cv.ensure_list, [cv.string]),
+            vol.Optional(ATTR_CONFIG_ENTRY_ID): cv.string,
+            vol.Optional(ATTR_VIN): cv.string,
+            vol.Optional(ATTR_FORCE, default=False): cv.boolean,
+        }
+    ),
+    cv.has_at_least_one_key(ATTR_DEVICE_ID, ATTR_CONFIG_ENTRY_ID),
 )
-GET_CHARGING_PLAN_SCHEMA = vol.Schema(
-    {
-        vol.Required(ATTR_CONFIG_ENTRY_ID): cv.string,
-        vol.Required(ATTR_VIN): cv.string,
-    }
+GET_CHARGING_PLAN_SCHEMA = vol.All(
+    vol.Schema(
+        {
+            vol.Optional(ATTR_DEVICE_ID): cv.string,
+            vol.Optional(ATTR_CONFIG_ENTRY_ID): cv.string,
+            vol.Optional(ATTR_VIN): cv.string,
+        }
+    ),
+    cv.has_at_least_one_key(ATTR_DEVICE_ID, ATTR_CONFIG_ENTRY_ID),
+    vol.Any(
+        vol.Schema({vol.Required(ATTR_DEVICE_ID): object}, extra=vol.ALLOW_EXTRA),
+        vol.Schema({vol.Required(ATTR_VIN): object}, extra=vol.ALLOW_EXTRA),
+    ),
 )
 
 
@@ -77,12 +95,43 @@ def _vins(entry: TeslaScoutWorkerConfigEntry, vin: str | None) -> list[str]:
     return [vin]
 
 
-async def _async_run_worker(call: ServiceCall) -> ServiceResponse:
+def _device_car(
+    hass: HomeAssistant, device_id: str
+) -> tuple[TeslaScoutWorkerConfigEntry, str]:
+    """The loaded entry and VIN of a car's device, or a translated error."""
+    device = dr.async_get(hass).async_get(device_id)
+    if device is not None:
+        vins = [vin for domain, vin in device.identifiers if domain == DOMAIN]
+        for entry_id in device.config_entries:
+            entry = hass.config_entries.async_get_entry(entry_id)
+            if entry is None or entry.domain != DOMAIN:
+                continue
+            loaded = async_get_loaded_entry(hass, entry_id)
+            cars = loaded.runtime_data.scout.tracker.cars
+            if (vin := next((v for v in vins if v in cars), None)) is not None:
+                return loaded, vin
+    name = (device.name_by_user or device.name) if device is not None else None
+    raise ServiceValidationError(
+        translation_domain=DOMAIN,
+        translation_key="device_not_a_vehicle",
+        translation_placeholders={"device": name or device_id},
+    )
+
+
+def _cars(call: ServiceCall) -> list[tuple[TeslaScoutWorkerConfigEntry, str]]:
+    """The cars an action names: by device, or by entry (and VIN)."""
+    if ATTR_DEVICE_ID in call.data:
+        devices = call.data[ATTR_DEVICE_ID]
+        ids = [devices] if isinstance(devices, str) else list(devices)
+        return [_device_car(call.hass, device_id) for device_id in ids]
     entry = async_get_loaded_entry(call.hass, call.data[ATTR_CONFIG_ENTRY_ID])
-    worker = entry.runtime_data.worker
+    return [(entry, vin) for vin in _vins(entry, call.data.get(ATTR_VIN))]
+
+
+async def _async_run_worker(call: ServiceCall) -> ServiceResponse:
     results: dict[str, Any] = {}
-    for vin in _vins(entry, call.data.get(ATTR_VIN)):
-        run = await worker.async_request_run(
+    for entry, vin in _cars(call):
+        run = await entry.runtime_data.worker.async_request_run(
             vin, WorkerTrigger.ACTION, force=call.data[ATTR_FORCE]
         )
         results[vin] = str(run.result) if run is not None else "skipped"
@@ -90,8 +139,7 @@ async def _async_run_worker(call: ServiceCall) -> ServiceResponse:
 
 
 async def _async_get_charging_plan(call: ServiceCall) -> ServiceResponse:
-    entry = async_get_loaded_entry(call.hass, call.data[ATTR_CONFIG_ENTRY_ID])
-    (vin,) = _vins(entry, call.data[ATTR_VIN])
+    (entry, vin), *_ = _cars(call)
     worker = entry.runtime_data.worker
     plan = worker.current_plan(vin)
     last = worker.last_run(vin)
