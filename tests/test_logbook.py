@@ -67,7 +67,9 @@ async def test_a_cars_events_read_as_sentences(
         EVENT_TYPE,
         {**data, "config_entry_id": init_integration.entry_id, "vin": VIN},
     )
-    assert describe(event) == {"name": "Test", "message": message, "domain": DOMAIN}
+    described = describe(event)
+    assert described.pop("icon").startswith("mdi:")
+    assert described == {"name": "Test", "message": message, "domain": DOMAIN}
 
     registry = dr.async_get(hass)
     device = registry.async_get_device(identifiers={(DOMAIN, VIN)})

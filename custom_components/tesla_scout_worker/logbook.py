@@ -14,6 +14,7 @@ from typing import Any
 
 from homeassistant.components.logbook.const import (
     LOGBOOK_ENTRY_DOMAIN,
+    LOGBOOK_ENTRY_ICON,
     LOGBOOK_ENTRY_MESSAGE,
     LOGBOOK_ENTRY_NAME,
 )
@@ -49,6 +50,15 @@ TRIGGERS: dict[str, str] = {
 }
 
 
+ICONS = {
+    EVENT_ARRIVED_HOME: "mdi:home-import-outline",
+    EVENT_LEFT_HOME: "mdi:home-export-outline",
+    EVENT_STATE_CHANGED: "mdi:car-connected",
+    EVENT_WORKER_FINISHED: "mdi:calendar-clock",
+    EVENT_TOKEN_REFRESHED: "mdi:key-chain",
+}
+
+
 def describe(hass: HomeAssistant, data: dict[str, Any]) -> dict[str, str]:
     """The logbook's name and message of one event."""
     kind = data.get("type")
@@ -72,6 +82,7 @@ def describe(hass: HomeAssistant, data: dict[str, Any]) -> dict[str, str]:
         LOGBOOK_ENTRY_NAME: name,
         LOGBOOK_ENTRY_MESSAGE: message,
         LOGBOOK_ENTRY_DOMAIN: DOMAIN,
+        LOGBOOK_ENTRY_ICON: ICONS.get(str(kind), "mdi:car-electric"),
     }
 
 

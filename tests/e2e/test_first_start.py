@@ -112,7 +112,7 @@ async def _events_until_worker_finished(
 
 
 async def _screenshots(stack: Stack, chromium: str, device_id: str) -> None:
-    """Log in as a user does, then photograph the device page and the dashboard."""
+    """Log in as a user does; photograph the device page, dashboard and logbook."""
     DOCS.mkdir(exist_ok=True)
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(
@@ -134,5 +134,14 @@ async def _screenshots(stack: Stack, chromium: str, device_id: str) -> None:
             await page.get_by_text("Why this plan").first.wait_for()
             await settle(page)
             await page.screenshot(path=DOCS / "dashboard.png", full_page=True)
+
+            # The integration's bus events, in words, in the logbook.
+            await page.goto(f"{stack.ha_url}/logbook")
+            await page.get_by_text("arrived home").first.wait_for(timeout=30_000)
+            await page.get_by_text(
+                "wrote the charging schedule to the car (arrived home)"
+            ).first.wait_for()
+            await settle(page)
+            await page.screenshot(path=DOCS / "logbook.png", full_page=True)
         finally:
             await browser.close()
