@@ -2122,11 +2122,8 @@ async def test_the_key_is_served_registered_and_paired(
     assert schema is not None
     defaults = {m.schema: m.default() for m in schema.schema if callable(m.default)}
     # The domain reaches this Home Assistant: serve it here, and register.
-    assert defaults == {
-        "key_domain": DOMAIN_NAME,
-        "serve_key": True,
-        "register_domain": True,
-    }
+    assert defaults == {"serve_key": True, "register_domain": True}
+    assert suggested(result, "key_domain") == DOMAIN_NAME
     # The manual sign-in gave the secret: it is not asked again.
     assert "client_secret" not in {m.schema for m in schema.schema}
 
@@ -2345,3 +2342,50 @@ async def test_an_external_url_tesla_cannot_fetch_from_is_not_suggested(
         {"key_domain": f"{DOMAIN_NAME}:8123", **SERVE_AND_REGISTER},
     )
     assert field_errors(result) == {"key_domain": "invalid_domain"}
+
+
+async def test_an_empty_domain_sets_up_the_key_later(
+    hass: HomeAssistant,
+    mock_refresh: AsyncMock,
+    mock_fleet: MagicMock,
+    aioclient_mock: AiohttpClientMocker,
+) -> None:
+    """A user of their own proxy, or not ready: the entry is made, nothing sent."""
+    result = await to_key_step(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"serve_key": False, "register_domain": True}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert aioclient_mock.call_count == 0
+    mock_fleet.return_value.fleet_status.assert_not_called()
+
+
+async def test_closing_the_key_form_keeps_no_key(
+    hass: HomeAssistant,
+    mock_refresh: AsyncMock,
+    mock_fleet: MagicMock,
+    hass_storage: dict[str, Any],
+) -> None:
+    """The form shows a new key; only a submitted form keeps it."""
+    result = await to_key_step(hass)
+    assert result["step_id"] == "virtual_key"
+    hass.config_entries.flow.async_abort(result["flow_id"])
+    await hass.async_block_till_done()
+    assert "tesla_scout_worker.key" not in hass_storage
+
+
+async def test_a_car_tesla_does_not_list_is_not_taken_as_paired(
+    hass: HomeAssistant, mock_refresh: AsyncMock, mock_fleet: MagicMock
+) -> None:
+    """An answer that names neither list for the car: still to pair."""
+    result = await to_key_step(hass, vins=[VIN])
+    mock_fleet.return_value.fleet_status.return_value = FleetStatus(
+        key_paired_vins=frozenset(), unpaired_vins=frozenset(), protocol_required={}
+    )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {"key_domain": DOMAIN_NAME, "serve_key": False, "register_domain": False},
+    )
+    assert result["step_id"] == "pair"
+    assert result["description_placeholders"] is not None
+    assert result["description_placeholders"]["unpaired"] == "Test (…0000)"

@@ -111,3 +111,17 @@ async def test_a_call_must_name_its_car(
         await call(
             hass, "get_charging_plan", {"config_entry_id": mock_config_entry.entry_id}
         )
+
+
+async def test_a_car_of_an_unloaded_entry_says_so(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    fleet: FakeFleet,
+    car: FakeCar,
+) -> None:
+    await setup(hass, mock_config_entry)
+    car_device = device_id(hass, VIN)
+    assert await hass.config_entries.async_unload(mock_config_entry.entry_id)
+    with pytest.raises(ServiceValidationError) as err:
+        await call(hass, "get_charging_plan", {"device_id": car_device})
+    assert err.value.translation_key == "entry_not_loaded"

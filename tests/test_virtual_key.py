@@ -181,3 +181,29 @@ async def test_core_tesla_fleet_key_is_found_when_usable(
     found = await async_core_key(hass)
     assert found is not None
     assert _numbers(found) == _numbers(core)
+
+
+async def test_only_one_earlier_entry_key_is_taken_the_others_stay(
+    hass: HomeAssistant,
+    hass_storage: dict[str, Any],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Two accounts of an earlier version, each with its own key: none is lost."""
+    entries = []
+    for name in ("first", "second"):
+        entry = MockConfigEntry(domain=DOMAIN, unique_id=name, data={}, options={})
+        entry.add_to_hass(hass)
+        store = f"{DOMAIN}.{entry.entry_id}.key"
+        key = new_private_key()
+        hass_storage[store] = {
+            "version": 1,
+            "minor_version": 1,
+            "key": store,
+            "data": {"private_key": private_key_pem(key)},
+        }
+        entries.append((store, key))
+    held = await async_require_virtual_key(hass)
+    (first_store, first_key), (second_store, _) = entries
+    assert _numbers(held.key) == _numbers(first_key)
+    assert first_store not in hass_storage
+    assert second_store in hass_storage

@@ -442,6 +442,9 @@ class ConfigFlow(config_entry_oauth2_flow.AbstractOAuth2FlowHandler, domain=DOMA
         form = self._key_form
         if user_input is not None:
             self._key_domain = await form.async_submit(user_input)
+            if form.skipped:
+                # Later: the repair guides it once a car refuses our key.
+                return await self._async_create_account_entry(*self._chosen)
             if self._key_domain is not None:
                 return await self.async_step_pair()
         return self.async_show_form(

@@ -67,6 +67,7 @@ from .fleet.errors import (
     TeslaAuthenticationError,
     TeslaConnectionError,
     TokenUnavailableError,
+    UsageLimitExceededError,
     WrongRegionError,
 )
 from .fleet.models import Vehicle, vin_tail
@@ -278,6 +279,8 @@ def fleet_error_key(err: Exception) -> str:
         return "wrong_region"
     if isinstance(err, NotRegisteredError):
         return "not_registered"
+    if isinstance(err, UsageLimitExceededError):
+        return "usage_limit_exceeded"
     if isinstance(err, MissingScopeError):
         return "missing_scope"
     if isinstance(err, TeslaAuthenticationError):
@@ -287,7 +290,7 @@ def fleet_error_key(err: Exception) -> str:
         TeslaConnectionError | ServerError | RateLimitedError | TokenUnavailableError,
     ):
         return "cannot_connect"
-    LOGGER.exception("Unexpected error while listing the vehicles")
+    LOGGER.exception("Unexpected error from Tesla")
     return "unknown"
 
 

@@ -55,7 +55,7 @@ from .virtual_key import (
     VirtualKey,
     async_publish,
     async_register_public_key_view,
-    async_require_virtual_key,
+    async_virtual_key,
 )
 
 CONF_KEY_DOMAIN: Final = "key_domain"
@@ -122,13 +122,19 @@ class KeyForm:
     api_base_url: str
     errors: dict[str, str]
     placeholders: dict[str, str]
+    skipped: bool = False
+    """The user left the domain empty: set up the key later."""
 
     @classmethod
     async def async_create(
         cls, hass: HomeAssistant, credentials: Mapping[str, Any], api_base_url: str
     ) -> KeyForm:
-        """The form for an account's credentials and region."""
-        key = await async_require_virtual_key(hass)
+        """The form for an account's credentials and region.
+
+        The key it shows is kept once the form is submitted.
+        """
+        key = await async_virtual_key(hass, keep=False)
+        assert key is not None  # noqa: S101 - made when missing
         return cls(
             hass=hass,
             credentials=credentials,
@@ -139,12 +145,14 @@ class KeyForm:
 
     async def async_schema(self) -> vol.Schema:
         """The fields; the client secret only when no secret is known."""
-        key = await async_require_virtual_key(self.hass)
+        key = await async_virtual_key(self.hass, keep=False)
+        assert key is not None  # noqa: S101 - made when missing
         domain = suggested_domain(self.hass, key)
         fields: dict[vol.Marker, Any] = {
-            vol.Required(CONF_KEY_DOMAIN, default=domain or vol.UNDEFINED): (
-                TEXT_SELECTOR
-            ),
+            # Empty: later (or through the user's own proxy, in the options).
+            vol.Optional(
+                CONF_KEY_DOMAIN, description={"suggested_value": domain}
+            ): TEXT_SELECTOR,
             vol.Required(
                 CONF_SERVE_KEY, default=key.serve or _serves_here(self.hass, domain)
             ): BooleanSelector(),
@@ -170,8 +178,14 @@ class KeyForm:
         }
 
     async def async_submit(self, user_input: Mapping[str, Any]) -> str | None:
-        """Publish and register; the domain when done, ``None`` with ``errors`` set."""
+        """Publish and register; the domain when done.
+
+        ``None`` with ``errors`` set, or with ``skipped`` (no domain given).
+        """
         self.errors = {}
+        self.skipped = not str(user_input.get(CONF_KEY_DOMAIN) or "").strip()
+        if self.skipped:
+            return None
         domain = domain_of(str(user_input.get(CONF_KEY_DOMAIN, "")))
         if domain is None:
             self.errors[CONF_KEY_DOMAIN] = "invalid_domain"
@@ -305,11 +319,7 @@ async def async_check_pairing(
     counts as paired.
     """
     status = await client.fleet_status(list(cars))
-    unpaired = frozenset(
-        vin
-        for vin in cars
-        if vin in status.unpaired_vins and status.protocol_required.get(vin, True)
-    )
+    unpaired = frozenset(vin for vin in cars if not status.knows_key(vin))
     pairing = Pairing(
         paired=tuple(name for vin, name in cars.items() if vin not in unpaired),
         unpaired=tuple(name for vin, name in cars.items() if vin in unpaired),

@@ -28,7 +28,7 @@ from .services import async_setup_services
 from .storage import async_remove_vehicles
 from .tokens import async_remove_saved_token
 from .usage import async_remove_usage
-from .virtual_key import async_remove_virtual_key
+from .virtual_key import async_remove_virtual_key, async_virtual_key
 
 PLATFORMS = [
     Platform.BINARY_SENSOR,
@@ -47,6 +47,8 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     """Register the actions and the token-sharing views once."""
     async_setup_services(hass)
     async_register_views(hass)
+    # The key Home Assistant serves, if there is one (none is made here).
+    await async_virtual_key(hass, create=False)
     return True
 
 

@@ -57,11 +57,7 @@ class KeyPairing:
             LOGGER.debug("fleet_status unavailable: %s", type(err).__name__)
             return
         for vin in vins:
-            self.async_note(
-                vin,
-                paired=vin not in status.unpaired_vins
-                or not status.protocol_required.get(vin, True),
-            )
+            self.async_note(vin, paired=status.knows_key(vin))
 
     @callback
     def async_note(self, vin: str, *, paired: bool) -> None:

@@ -111,6 +111,8 @@ class KeyPairingRepairFlow(RepairsFlow):
         form = self._key_form
         if user_input is not None:
             self._domain = await form.async_submit(user_input)
+            if form.skipped:
+                return self.async_abort(reason="pair_later")
             if self._domain is not None:
                 return await self.async_step_pair()
         shown = await form.async_form(self.add_suggested_values_to_schema, user_input)
@@ -130,7 +132,8 @@ class KeyPairingRepairFlow(RepairsFlow):
         if user_input is not None and user_input.get(CONF_PAIR_LATER):
             return self.async_abort(reason="pair_later")
         pairing = entry.runtime_data.worker.pairing
-        cars = pairing.unpaired_cars
+        if not (cars := pairing.unpaired_cars):
+            return self.async_create_entry(data={})  # paired meanwhile
         check = await async_pair_check(
             entry.runtime_data.client, cars, submitted=user_input is not None
         )

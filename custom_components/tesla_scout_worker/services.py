@@ -102,14 +102,21 @@ def _device_car(
     device = dr.async_get(hass).async_get(device_id)
     if device is not None:
         vins = [vin for domain, vin in device.identifiers if domain == DOMAIN]
-        for entry_id in device.config_entries:
-            entry = hass.config_entries.async_get_entry(entry_id)
-            if entry is None or entry.domain != DOMAIN:
+        ours = [
+            entry
+            for entry_id in device.config_entries
+            if (entry := hass.config_entries.async_get_entry(entry_id)) is not None
+            and entry.domain == DOMAIN
+        ]
+        for entry in ours:
+            if entry.state is not ConfigEntryState.LOADED:
                 continue
-            loaded = async_get_loaded_entry(hass, entry_id)
-            cars = loaded.runtime_data.scout.tracker.cars
+            cars = entry.runtime_data.scout.tracker.cars
             if (vin := next((v for v in vins if v in cars), None)) is not None:
-                return loaded, vin
+                return entry, vin
+        if ours and vins:
+            # The car's entry is there, not loaded: say that, by its name.
+            async_get_loaded_entry(hass, ours[0].entry_id)
     name = (device.name_by_user or device.name) if device is not None else None
     raise ServiceValidationError(
         translation_domain=DOMAIN,

@@ -58,6 +58,8 @@ class VirtualKey:
     """The application's domain (what the pairing link names)."""
     serve: bool = False
     """Whether Home Assistant serves the public key."""
+    kept: bool = False
+    """Whether the key is in the store (a form's new key is not, yet)."""
 
     @property
     def public_pem(self) -> str:
@@ -78,6 +80,7 @@ class VirtualKey:
 
     async def async_save(self) -> None:
         """Keep the key and its publishing now (a lost key means pairing again)."""
+        self.kept = True
         await self.store.async_save(
             {
                 "private_key": private_key_pem(self.key),
@@ -92,14 +95,19 @@ def _store(hass: HomeAssistant) -> Store[dict[str, Any]]:
 
 
 async def async_virtual_key(
-    hass: HomeAssistant, *, create: bool = True
+    hass: HomeAssistant, *, create: bool = True, keep: bool = True
 ) -> VirtualKey | None:
-    """The key, loaded once; made (and kept) when there is none and ``create``."""
-    if (held := hass.data.get(_KEY)) is not None:
-        return held
+    """The key, loaded once; made when there is none and ``create``.
+
+    A key made is kept at once unless ``keep`` is false: a form that only
+    shows it (a flow the user may close) keeps nothing until it is submitted
+    (:func:`async_publish`).
+    """
     lock = hass.data.setdefault(_LOCK, asyncio.Lock())
     async with lock:
         if (held := hass.data.get(_KEY)) is not None:
+            if keep and not held.kept:
+                await held.async_save()
             return held
         store = _store(hass)
         saved = await store.async_load() or {}
@@ -116,8 +124,9 @@ async def async_virtual_key(
             key=key,
             domain=domain if isinstance(domain, str) and domain else None,
             serve=saved.get("serve") is True,
+            kept=saved.get("private_key") == private_key_pem(key),
         )
-        if saved.get("private_key") != private_key_pem(key):
+        if keep and not held.kept:
             await held.async_save()
         hass.data[_KEY] = held
         return held
@@ -150,17 +159,20 @@ def _entry_key_store(hass: HomeAssistant, entry_id: str) -> Store[dict[str, Any]
 async def _async_take_entry_key(
     hass: HomeAssistant,
 ) -> ec.EllipticCurvePrivateKey | None:
-    """Take over the key an earlier version kept per entry (its cars know it)."""
-    found: ec.EllipticCurvePrivateKey | None = None
+    """Take over the key an earlier version kept per entry (its cars know it).
+
+    The first entry's; another entry's key stays where it is (removed with
+    that entry), and its cars are named by the pairing repair if they need
+    the key taken over.
+    """
     for entry in hass.config_entries.async_entries(DOMAIN):
         store = _entry_key_store(hass, entry.entry_id)
         saved = await store.async_load()
-        if saved is None:
+        if saved is None or (key := _load(saved.get("private_key"))) is None:
             continue
-        if found is None:
-            found = _load(saved.get("private_key"))
         await async_remove_entry_store(hass, store)
-    return found
+        return key
+    return None
 
 
 def core_key_path(hass: HomeAssistant) -> Path:
@@ -214,8 +226,9 @@ async def async_remove_virtual_key(hass: HomeAssistant, entry_id: str) -> None:
     entries = hass.config_entries.async_entries(DOMAIN)
     if any(entry.entry_id != entry_id for entry in entries):
         return
-    hass.data.pop(_KEY, None)
-    await _store(hass).async_remove()
+    async with hass.data.setdefault(_LOCK, asyncio.Lock()):
+        await _store(hass).async_remove()
+        hass.data.pop(_KEY, None)
 
 
 @callback
@@ -244,7 +257,8 @@ class PublicKeyView(HomeAssistantView):
 
     async def get(self, request: web.Request) -> web.Response:
         """Answer Tesla (or anyone) with the public key."""
-        held = await async_virtual_key(request.app[KEY_HASS], create=False)
+        # What is loaded (at setup, or by the flow): a visitor reads no file.
+        held = request.app[KEY_HASS].data.get(_KEY)
         if held is None or not held.serve:
             return web.Response(status=HTTPStatus.NOT_FOUND)
         return web.Response(text=held.public_pem, content_type="application/x-pem-file")

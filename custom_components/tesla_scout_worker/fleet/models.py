@@ -420,6 +420,13 @@ class FleetStatus:
             protocol_required=required,
         )
 
+    def knows_key(self, vin: str) -> bool:
+        """Whether the car takes our commands: it has the key, or needs none.
+
+        A car Tesla did not list either way is not taken to have it.
+        """
+        return vin in self.key_paired_vins or self.protocol_required.get(vin) is False
+
 
 @dataclass(frozen=True, kw_only=True)
 class CommandResult:

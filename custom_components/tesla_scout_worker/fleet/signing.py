@@ -65,12 +65,11 @@ KEY_NOT_PAIRED_FAULTS: tuple[type[BaseException], ...] = (
 
 RESYNC_FAULTS: tuple[type[BaseException], ...] = (
     library.TeslaFleetMessageFaultTimeExpired,
-    library.TeslaFleetMessageFaultIncorrectEpoch,
-    library.TeslaFleetMessageFaultInvalidTokenOrCounter,
 )
-"""The car's session is not the one we hold (its clock jumped, it rebooted):
-Tesla's answer says to take its session info and try again, which a fresh
-session (a new handshake) does."""
+"""The car's clock is not where our session thinks (it jumped): Tesla's
+answer says to take its session info and try again, which a fresh session (a
+new handshake) does. The library retries a new epoch and a bad counter
+itself."""
 
 
 def days_mask(days_of_week: str | int) -> int:
@@ -150,11 +149,14 @@ class CommandSigner:
         Returns the car's ``(result, reason)``; raises our errors only.
         """
         try:
+            car = self._car(vin)
             try:
-                answer = await self._dispatch(self._car(vin), name, body)
+                answer = await self._dispatch(car, name, body)
             except RESYNC_FAULTS:
                 # Once, with a new session: the command was not carried out.
-                del self._cars[vin]
+                # A command sent at the same time may have made it already.
+                if self._cars.get(vin) is car:
+                    del self._cars[vin]
                 answer = await self._dispatch(self._car(vin), name, body)
         except KEY_NOT_PAIRED_FAULTS as err:
             msg = "the car does not know this application's key"
