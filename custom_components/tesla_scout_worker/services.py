@@ -53,6 +53,10 @@ GET_CHARGING_PLAN_SCHEMA = vol.All(
         }
     ),
     cv.has_at_least_one_key(ATTR_DEVICE_ID, ATTR_CONFIG_ENTRY_ID),
+    vol.Any(
+        vol.Schema({vol.Required(ATTR_DEVICE_ID): object}, extra=vol.ALLOW_EXTRA),
+        vol.Schema({vol.Required(ATTR_VIN): object}, extra=vol.ALLOW_EXTRA),
+    ),
 )
 
 
@@ -142,10 +146,6 @@ async def _async_run_worker(call: ServiceCall) -> ServiceResponse:
 
 
 async def _async_get_charging_plan(call: ServiceCall) -> ServiceResponse:
-    if ATTR_DEVICE_ID not in call.data and ATTR_VIN not in call.data:
-        raise ServiceValidationError(
-            translation_domain=DOMAIN, translation_key="vehicle_required"
-        )
     (entry, vin), *_ = _cars(call)
     worker = entry.runtime_data.worker
     plan = worker.current_plan(vin)
