@@ -19,8 +19,14 @@ from .fake_fleet import FakeCar, FakeFleet
 
 
 def device_id(hass: HomeAssistant, identifier: str) -> str:
-    device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, identifier)})
-    assert device is not None
+    """The id of our device with ``identifier`` (on every Home Assistant we run)."""
+    registry = dr.async_get(hass)
+    (device,) = (
+        device
+        for entry in hass.config_entries.async_entries(DOMAIN)
+        for device in dr.async_entries_for_config_entry(registry, entry.entry_id)
+        if (DOMAIN, identifier) in device.identifiers
+    )
     return device.id
 
 

@@ -72,8 +72,13 @@ async def test_a_cars_events_read_as_sentences(
     assert described == {"name": "Test", "message": message, "domain": DOMAIN}
 
     registry = dr.async_get(hass)
-    device = registry.async_get_device(identifiers={(DOMAIN, VIN)})
-    assert device is not None
+    (device,) = (
+        device
+        for device in dr.async_entries_for_config_entry(
+            registry, init_integration.entry_id
+        )
+        if (DOMAIN, VIN) in device.identifiers
+    )
     registry.async_update_device(device.id, name_by_user="Blue car")
     assert describe(event)["name"] == "Blue car"
 

@@ -88,12 +88,14 @@ def describe(hass: HomeAssistant, data: dict[str, Any]) -> dict[str, str]:
 
 def _name(hass: HomeAssistant, data: dict[str, Any]) -> str:
     """The car as the user named it, else the account; never a whole VIN."""
-    if isinstance(vin := data.get(ATTR_VIN), str):
-        device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, vin)})
-        if device is not None:
-            return device.name_by_user or device.name or vin_tail(vin)
-        return f"Tesla {vin_tail(vin)}"
     entry_id = data.get(ATTR_CONFIG_ENTRY_ID)
+    if isinstance(vin := data.get(ATTR_VIN), str):
+        # The entry's devices: identifiers are unique per entry only.
+        registry = dr.async_get(hass)
+        for device in dr.async_entries_for_config_entry(registry, str(entry_id)):
+            if (DOMAIN, vin) in device.identifiers:
+                return device.name_by_user or device.name or vin_tail(vin)
+        return f"Tesla {vin_tail(vin)}"
     entry = hass.config_entries.async_get_entry(str(entry_id)) if entry_id else None
     return entry.title if entry is not None else "Tesla Scout & Worker"
 
