@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, State
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     async_fire_time_changed,
+    mock_restore_cache_with_extra_data,
 )
 
 from custom_components.tesla_scout_worker.const import EVENT_TYPE
@@ -96,3 +97,34 @@ async def test_another_cars_or_accounts_events_are_not_this_cars(
         hass.bus.async_fire(EVENT_TYPE, {"type": "arrived_home", **data})
     await hass.async_block_till_done()
     assert event_of(hass, HOME_EVENT) == before
+
+
+async def test_a_restart_keeps_the_last_arrival_on_the_event_entity(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    car: FakeCar,
+) -> None:
+    """An automation or a card still sees when the car last came home.
+
+    On the newest stack this also holds ``scripts/ha_newest.py`` to account:
+    Home Assistant 2026.11 finds stored states by entity-registry id.
+    """
+    arrived_at = "2026-12-02T17:42:10.000+00:00"
+    mock_restore_cache_with_extra_data(
+        hass,
+        [
+            (
+                State(HOME_EVENT, arrived_at, {"event_type": "arrived_home"}),
+                {
+                    "last_event_type": "arrived_home",
+                    "last_event_attributes": {"vin_tail": "000001"},
+                },
+            )
+        ],
+    )
+    await setup(hass, mock_config_entry)
+    home = event_of(hass, HOME_EVENT)
+    assert home["state"] == arrived_at
+    assert home["event_type"] == "arrived_home"
+    # Nothing restored for the other entity: it waits for the worker's result.
+    assert event_of(hass, WORKER_EVENT)["state"] == "unknown"

@@ -916,11 +916,20 @@ def test_the_ha_free_packages_import_no_home_assistant(
 # --- the library that signs commands -------------------------------------------------
 
 
+UNPUBLISHED_CORE_PINS = {"1.19.0": "1.18.1"}
+"""Core pins that are not on PyPI, and the newest release the tests run instead.
+
+Home Assistant 2026.11's ``tesla_fleet`` pins 1.19.0, which is not published
+(requirements_test_newest_ha.txt).
+"""
+
+
 def test_our_requirement_never_replaces_core_s_tesla_fleet_api() -> None:
     """Installing this integration keeps the copy core's ``tesla_fleet`` pins.
 
     Our manifest's range holds the version this Home Assistant's core pins,
-    and the tests run exactly that version (what a user of this release has).
+    and the tests run exactly that version (what a user of this release has),
+    or, when that pin is not on PyPI, the newest release that is.
     """
     core = Path(homeassistant.__file__).parent / "components" / "tesla_fleet"
     pinned = next(
@@ -934,4 +943,6 @@ def test_our_requirement_never_replaces_core_s_tesla_fleet_api() -> None:
     ours = _json("manifest.json")["requirements"]
     (spec,) = [r for r in ours if r.startswith("tesla-fleet-api")]
     assert Requirement(spec).specifier.contains(core_version)
-    assert importlib.metadata.version("tesla-fleet-api") == core_version
+    assert importlib.metadata.version("tesla-fleet-api") == (
+        UNPUBLISHED_CORE_PINS.get(core_version, core_version)
+    )

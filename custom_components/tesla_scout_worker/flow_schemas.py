@@ -136,7 +136,32 @@ DATES_SELECTOR = TextSelector(TextSelectorConfig(multiline=True))
 PASSWORD_SELECTOR = TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD))
 TEXT_SELECTOR = TextSelector()
 URL_SELECTOR = TextSelector(TextSelectorConfig(type=TextSelectorType.URL))
-HOME_SELECTOR = LocationSelector(LocationSelectorConfig(radius=True, icon="mdi:home"))
+
+
+class HomeSelector(LocationSelector):
+    """The location selector whose latitude and longitude ranges we check.
+
+    Home Assistant 2026.11's selector range-checks them itself and answers with
+    an untranslated form-level error ("invalid latitude at 'home.latitude'");
+    checked in ``home_options`` instead, the user reads our translated
+    ``invalid_location`` next to the map, on every release.
+    """
+
+    _SHAPE = vol.Schema(
+        {
+            vol.Required("latitude"): vol.Coerce(float),
+            vol.Required("longitude"): vol.Coerce(float),
+            vol.Optional("radius"): vol.Coerce(float),
+        }
+    )
+
+    def __call__(self, data: Any) -> dict[str, float]:
+        """Numbers in the selector's shape; their ranges are ``home_options``'."""
+        location: dict[str, float] = self._SHAPE(data)
+        return location
+
+
+HOME_SELECTOR = HomeSelector(LocationSelectorConfig(radius=True, icon="mdi:home"))
 SCOUT_INTERVAL_SELECTOR = _number(MIN_SCOUT_INTERVAL, MAX_SCOUT_INTERVAL, 1, "min")
 COOLDOWN_SELECTOR = _number(0, MAX_WORKER_COOLDOWN, 1, "min")
 
